@@ -1,0 +1,1 @@
+"""LungRead desktop package."""

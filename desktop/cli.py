@@ -1,0 +1,79 @@
+"""The ``lungread`` command line.
+
+Each command group lives in its own module under :mod:`desktop.commands` and exposes
+``register(subparsers)``. Heavy imports (VTK, Qt, SQLAlchemy, scipy) happen inside the command
+handlers, so ``lungread --help`` and the GUI start stay fast.
+
+User errors (:class:`quant.errors.LungReadError`, missing files) print one line to stderr and exit
+with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from quant.errors import LungReadError
+
+# Command modules, in the order they appear in --help. A module that does not exist yet is skipped,
+# so the command line keeps working while features land one by one.
+COMMAND_MODULES = (
+    "desktop.commands.gui",
+    "desktop.commands.phantom",
+    "desktop.commands.info",
+    "desktop.commands.segment",
+    "desktop.commands.snapshot",
+    "desktop.commands.database",
+    "desktop.commands.stats",
+    "desktop.commands.package",
+)
+
+EXIT_USER_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lungread",
+        description="LungRead: blinded CT reads for clinical trials.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        # No command: open the application, as a desktop program would.
+        gui = sys.modules.get("desktop.commands.gui")
+        if gui is None:
+            parser.print_help()
+            return 0
+        handler = gui.run_gui
+        args.db = None
+    try:
+        return int(handler(args) or 0)
+    except LungReadError as exc:
+        print(f"lungread: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
+        print(f"lungread: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("lungread: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``lungread`` command line, one module per command group."""

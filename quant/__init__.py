@@ -1,0 +1,1 @@
+"""LungRead quant package."""

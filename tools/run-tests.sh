@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the whole LungRead test suite: layering contracts, then pytest.
+# GUI tests run on a real X server (Xvfb, started by pytest-xvfb) with QT_QPA_PLATFORM=xcb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+echo "[tests] layering contracts (import-linter)"
+.venv/bin/lint-imports --no-cache
+echo "[tests] pytest"
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+# pytest exits 5 when it collected no test: an empty selection is not a failure.
+[ "$rc" -eq 5 ] && rc=0
+exit "$rc"

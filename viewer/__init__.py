@@ -1,0 +1,1 @@
+"""LungRead viewer package."""
