@@ -38,6 +38,7 @@ class LungParameters:
     min_lung_ml: float
     pleural_closing_mm: float
     airway_threshold_hu: float
+    pathology_max_hu: float
 
 
 @dataclass(frozen=True)

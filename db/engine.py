@@ -1,0 +1,207 @@
+"""Database connection: SQLite by default (WAL, foreign keys, busy timeout), PostgreSQL by URL.
+
+:func:`connect` returns a :class:`Database`, which every service takes as its first argument. A
+fresh database is brought to the newest schema with the Alembic migrations shipped in this package.
+Write transactions go through :meth:`Database.write`, which retries with backoff when SQLite
+reports "database is locked" (or PostgreSQL a serialization failure), so callers never see it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import DatabaseError
+
+__all__ = ["Database", "connect", "default_data_dir", "default_url", "DB_FILE_NAME"]
+
+T = TypeVar("T")
+
+DB_FILE_NAME = "lungread.sqlite"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# Retry budget for lock contention. SQLite already waits busy_timeout inside each attempt; the
+# backoff covers the cases where it returns SQLITE_BUSY at once (e.g. a stale WAL snapshot).
+RETRY_TOTAL_S = 120.0
+RETRY_FIRST_SLEEP_S = 0.005
+RETRY_MAX_SLEEP_S = 0.5
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder: env ``LUNGREAD_DATA_DIR`` if set, else platformdirs' user data dir."""
+    env = os.environ.get("LUNGREAD_DATA_DIR")
+    path = Path(env) if env else Path(platformdirs.user_data_dir("LungRead", "LungRead"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_url() -> str:
+    """SQLite file ``lungread.sqlite`` in :func:`default_data_dir`."""
+    return f"sqlite:///{default_data_dir() / DB_FILE_NAME}"
+
+
+def _normalise_url(url: str | os.PathLike[str] | None) -> str:
+    if url is None:
+        return default_url()
+    text = os.fspath(url)
+    if "://" not in text:
+        # A plain path means an SQLite file.
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    if text.startswith("postgresql://") or text.startswith("postgres://"):
+        # Same server, but through psycopg 3 (the only PostgreSQL driver we ship).
+        text = "postgresql+psycopg://" + text.split("://", 1)[1]
+    return text
+
+
+def _is_locked_error(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError):
+        msg = str(exc.orig if exc.orig is not None else exc).lower()
+        if "database is locked" in msg or "database is busy" in msg or "database table is locked" in msg:
+            return True
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        # PostgreSQL: serialization failure (40001) and deadlock (40P01) are safe to retry.
+        code = getattr(exc.orig, "sqlstate", None)
+        if code in ("40001", "40P01"):
+            return True
+    return False
+
+
+@dataclass
+class Database:
+    """An open reading database: an engine plus session factories. Create with :func:`connect`."""
+
+    url: str
+    engine: Engine
+    _sessions: sessionmaker[Session] = field(repr=False)
+    _read_sessions: sessionmaker[Session] = field(repr=False)
+    retries: int = 0  # lock-contention retries so far (diagnostics and tests)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in one write transaction, committing at the end.
+
+        On lock contention the whole transaction is rolled back and ``work`` runs again after an
+        exponential backoff with jitter, so ``work`` must have no side effects outside the session.
+        """
+        return self._run(self._sessions, work)
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in a read-only transaction (no write lock taken on SQLite)."""
+        return self._run(self._read_sessions, work)
+
+    def _run(self, factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+        deadline = time.monotonic() + RETRY_TOTAL_S
+        sleep = RETRY_FIRST_SLEEP_S
+        while True:
+            try:
+                with factory() as session, session.begin():
+                    return work(session)
+            except DBAPIError as exc:
+                if not _is_locked_error(exc) or time.monotonic() > deadline:
+                    raise
+                self.retries += 1
+                time.sleep(sleep * (0.5 + random.random()))
+                sleep = min(sleep * 2, RETRY_MAX_SLEEP_S)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A plain session for tests and maintenance (no retry); prefer :meth:`write`/:meth:`read`."""
+        with self._sessions() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's implicit BEGIN is deferred,
+        # which makes a read->write lock upgrade fail at once instead of waiting).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        # FULL: a committed read survives a power cut, not only a killed process.
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        if conn.get_execution_options().get("lungread_readonly"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            # Take the write lock up front: waiting happens here (busy_timeout), never mid-way.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True) -> Database:
+    """Open (and, if needed, create and migrate) a reading database.
+
+    ``url``: ``None`` for ``lungread.sqlite`` in :func:`default_data_dir`; a file path or
+    ``sqlite:///...`` URL; or ``postgresql+psycopg://user@host:port/dbname``. With ``upgrade`` the
+    schema is brought to the newest Alembic revision (a fresh database is created from scratch).
+    """
+    text = _normalise_url(url)
+    parsed = make_url(text)
+    kwargs: dict[str, object] = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs["pool_pre_ping"] = True
+    else:
+        raise DatabaseError(
+            f"unsupported database URL {text!r}: use a file path, sqlite:///FILE or "
+            "postgresql+psycopg://USER@HOST:PORT/DB"
+        )
+    try:
+        engine = create_engine(text, **kwargs)
+    except Exception as exc:  # bad URL syntax, missing driver
+        raise DatabaseError(f"cannot open database {text!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    read_engine = engine.execution_options(lungread_readonly=True)
+    db = Database(
+        url=text,
+        engine=engine,
+        _sessions=sessionmaker(engine, expire_on_commit=False),
+        _read_sessions=sessionmaker(read_engine, expire_on_commit=False),
+    )
+    try:
+        if upgrade:
+            from .migrations import upgrade_head
+
+            upgrade_head(db)
+        elif not inspect(engine).has_table("alembic_version"):
+            raise DatabaseError(f"{text} is not a LungRead database: run `lungread db init --db URL`")
+    except OperationalError as exc:
+        engine.dispose()
+        raise DatabaseError(f"cannot open database {text}: {exc.orig}") from exc
+    return db

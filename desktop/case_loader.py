@@ -1,0 +1,112 @@
+"""Opening a case off the GUI thread: load the series, then restore the draft or segment.
+
+:func:`load_case` is the function a :class:`desktop.workers.Worker` runs. It touches no widget;
+it returns a :class:`LoadedCase` with the live label maps the editor will change in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LoadedCase", "load_case", "load_volume", "segment_volume"]
+
+
+@dataclass
+class LoadedCase:
+    """A case ready to display. Label maps are (z, y, x) uint8, owned by this object."""
+
+    volume: Any  # quant.volume.Volume
+    lungs: Any  # quant.labels.LungMasks
+    lesions: Any  # quant.labels.LesionMasks
+    algorithm_version: str | None
+    protocol_hash: str | None
+    restored_draft: bool = False
+    segmentation_cancelled: bool = False
+
+
+def _check_cancel(cancelled: Callable[[], bool]) -> None:
+    if cancelled():
+        from desktop.workers import OperationCancelled
+
+        raise OperationCancelled("Opening the case")
+
+
+def load_volume(source: Path | Sequence[Path], progress: Callable[..., None]) -> Any:
+    """Read a CT series (folder or file list) into a ``Volume`` with progress 0..100."""
+    from quant.dicom import load_series
+
+    def on_files(done: int, total: int) -> None:
+        progress(int(40 * done / max(total, 1)), 100, f"Loading images ({done}/{total})…")
+
+    if isinstance(source, (list, tuple)) and len(source) > 0:
+        return load_series(list(source), progress=on_files)
+    return load_series(Path(source), progress=on_files)
+
+
+def segment_volume(volume: Any, progress: Callable[..., None],
+                   cancelled: Callable[[], bool]) -> Any:
+    """Automatic lung + lesion segmentation with progress 40..100; returns SegmentationResult."""
+    from quant.segmentation import segment
+
+    def on_step(*args: Any) -> None:
+        # quant reports (fraction) or (done, total[, text]); map onto the 40..100 band.
+        if len(args) >= 2 and isinstance(args[1], (int, float)) and args[1]:
+            frac = float(args[0]) / float(args[1])
+            text = args[2] if len(args) > 2 and isinstance(args[2], str) else None
+        else:
+            frac = float(args[0]) if args and isinstance(args[0], (int, float)) else 0.0
+            text = next((a for a in args if isinstance(a, str)), None)
+        frac = min(max(frac, 0.0), 1.0)
+        progress(40 + int(60 * frac), 100, f"Automatic segmentation: {text}…" if text
+                 else "Automatic segmentation…")
+
+    return segment(volume, progress=on_step, cancel=cancelled)
+
+
+def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[..., None],
+              cancelled: Callable[[], bool]) -> LoadedCase:
+    """Load the series; use the draft's masks when it has them, else run the segmentation.
+
+    If the user cancels during segmentation the case still opens, with empty masks, so a reader can
+    paint by hand or mark the scan not evaluable.
+    """
+    from quant.labels import LesionMasks, LungMasks
+
+    progress(0, 100, "Loading images…")
+    volume = load_volume(source, progress)
+    _check_cancel(cancelled)
+    lung = getattr(draft, "lung_labels", None) if draft is not None else None
+    lesion = getattr(draft, "lesion_labels", None) if draft is not None else None
+    if lung is not None and lesion is not None and tuple(lung.shape) == tuple(volume.shape):
+        progress(100, 100, "Restoring your draft…")
+        return LoadedCase(
+            volume=volume,
+            lungs=LungMasks(np.ascontiguousarray(lung, dtype=np.uint8).copy()),
+            lesions=LesionMasks(np.ascontiguousarray(lesion, dtype=np.uint8).copy()),
+            algorithm_version=getattr(draft, "algorithm_version", None),
+            protocol_hash=getattr(draft, "protocol_hash", None),
+            restored_draft=True,
+        )
+    progress(40, 100, "Automatic segmentation…")
+    try:
+        result = segment_volume(volume, progress, cancelled)
+    except Exception:
+        if not cancelled():
+            raise
+        result = None
+    if result is None or cancelled():
+        empty = np.zeros(volume.shape, dtype=np.uint8)
+        return LoadedCase(volume, LungMasks(empty), LesionMasks(empty.copy()), None, None,
+                          restored_draft=False, segmentation_cancelled=True)
+    return LoadedCase(
+        volume=volume,
+        lungs=result.lungs,
+        lesions=result.lesions,
+        algorithm_version=result.algorithm_version,
+        protocol_hash=result.protocol_hash,
+    )

@@ -1,0 +1,136 @@
+"""Login dialog: username and password, clear failure and lockout messages.
+
+Authentication (scrypt, and the first database connection) runs in a worker thread, so the dialog
+paints at once and never freezes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.session import DEMO_PASSWORD, DEMO_USERS, AppContext
+
+__all__ = ["LoginDialog"]
+
+
+class LoginDialog(QDialog):
+    """Asks for credentials; on success ``actor`` holds the ``db.services.Actor`` and it accepts."""
+
+    signed_in = Signal(object)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.actor: Any = None
+        self._worker = None
+        self.setWindowTitle("LungRead — Sign in")
+        self.setObjectName("loginDialog")
+        self.setMinimumWidth(420)
+
+        title = QLabel("LungRead")
+        title.setObjectName("heading")
+        subtitle = QLabel("Blinded CT reads for clinical trials")
+        subtitle.setObjectName("metricName")
+
+        self.username = QLineEdit()
+        self.username.setObjectName("username")
+        self.username.setPlaceholderText("user name")
+        self.password = QLineEdit()
+        self.password.setObjectName("password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("password")
+        form = QFormLayout()
+        form.addRow("User", self.username)
+        form.addRow("Password", self.password)
+
+        self.message = QLabel("")
+        self.message.setObjectName("errorText")
+        self.message.setWordWrap(True)
+
+        self.sign_in = QPushButton("Sign in")
+        self.sign_in.setObjectName("primary")
+        self.sign_in.setDefault(True)
+        self.sign_in.clicked.connect(self._submit)
+        cancel = QPushButton("Quit")
+        cancel.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.sign_in)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.addWidget(title)
+        layout.addWidget(subtitle)
+        layout.addSpacing(12)
+        layout.addLayout(form)
+        if context.is_demo:
+            names = ", ".join(name for name, _ in DEMO_USERS)
+            hint = QLabel(
+                f"Demo database — accounts: {names}.\nPassword for every demo account: "
+                f"“{DEMO_PASSWORD}”."
+            )
+            hint.setObjectName("demoHint")
+            hint.setWordWrap(True)
+            hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            layout.addWidget(hint)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.username.setFocus()
+
+    def _submit(self) -> None:
+        user = self.username.text().strip()
+        password = self.password.text()
+        if not user or not password:
+            self.message.setText("Enter your user name and password.")
+            return
+        self.sign_in.setEnabled(False)
+        self.message.setObjectName("metricName")
+        self.message.setText("Signing in…")
+        from desktop.workers import Worker
+
+        context = self.context
+
+        def work(progress, cancelled):  # noqa: ANN001, ANN202 - worker signature
+            from db import services
+
+            return services.authenticate(context.database(), user, password)
+
+        self._worker = Worker(work, name="sign-in")
+        self._worker.succeeded.connect(self._accepted)
+        self._worker.failed.connect(self._refused)
+        self._worker.start()
+
+    def _accepted(self, actor: Any) -> None:
+        self.actor = actor
+        self.context.actor = actor
+        self.signed_in.emit(actor)
+        self.accept()
+
+    def _refused(self, exc: BaseException) -> None:
+        from desktop.app import describe_exception
+
+        self.sign_in.setEnabled(True)
+        self.message.setObjectName("errorText")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        what, _todo = describe_exception(exc)
+        what = what[:1].upper() + what[1:]
+        text = what
+        if "lock" in what.lower():
+            text = what if "manager" in what.lower() else f"{what}\nAsk your trial manager to unlock the account."
+        self.message.setText(text)
+        self.password.selectAll()
+        self.password.setFocus()

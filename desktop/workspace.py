@@ -1,0 +1,409 @@
+"""The reading workspace: three linked MPR views + 3D, tool palette, W/L bar, live metrics, read form.
+
+Flow of one case: ``open_task`` asks ``db.services.open_task`` for the blinded case, loads the series
+and restores the draft or runs the automatic segmentation in a worker (progress + Cancel), then
+shows the views. Edits go through ``quant.editing.MaskEditor`` (via ``viewer.tools.EditTools``);
+metrics update incrementally. Drafts autosave every 30 s and on case switch; signing takes the
+password again (e-signature) and the next case opens.
+
+The workspace only ever sees the case code and the image location (``CaseView``): no subject,
+visit, date, site or arm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.autosave import Autosaver
+from desktop.read_form import FormState, MetricsPanel, ReadForm
+from desktop.session import AppContext
+from desktop.tool_palette import ToolPalette, WindowLevelBar
+
+__all__ = ["ReadingWorkspace"]
+
+_TOOL_KEYS = {"B": "paint", "E": "erase", "G": "grow", "I": "island"}
+
+
+class ReadingWorkspace(QWidget):
+    """One open reading task at a time."""
+
+    back_requested = Signal()
+    signed = Signal(int)  # task id
+    status_message = Signal(str)
+    case_opened = Signal(str)  # case code
+    case_ready = Signal()  # views shown (after load + segmentation/restore)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setObjectName("readingWorkspace")
+        self.case: Any = None  # db CaseView
+        self.loaded: Any = None  # desktop.case_loader.LoadedCase
+        self.views: Any = None  # desktop.case_views.CaseViews
+        self.read_only = False
+        self.load_worker: Any = None
+        self.autosaver = Autosaver(self._save_draft, self)
+        self.autosaver.saved.connect(self._autosaved)
+        self.autosaver.failed.connect(self._autosave_failed)
+        self._build()
+        self._shortcuts()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.case_title = QLabel("")
+        self.case_title.setObjectName("caseTitle")
+        self.wl_bar = WindowLevelBar()
+        self.wl_bar.preset_selected.connect(self.apply_preset)
+        back = QPushButton("◀ Worklist")
+        back.setToolTip("Back to the worklist (the draft is saved)")
+        back.clicked.connect(self.back_requested)
+        top = QHBoxLayout()
+        top.addWidget(back)
+        top.addSpacing(12)
+        top.addWidget(self.case_title)
+        top.addSpacing(24)
+        top.addWidget(self.wl_bar, 1)
+
+        self.banner = QLabel("")
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+
+        self.view_area = QFrame()
+        self.view_area.setObjectName("viewArea")
+        self.view_area.setStyleSheet("QFrame#viewArea { background-color: #000000; }")
+        self.view_layout = QVBoxLayout(self.view_area)
+        self.view_layout.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel("No case open")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.view_layout.addWidget(self.placeholder)
+
+        self.palette = ToolPalette()
+        self.palette.tool_changed.connect(self.set_tool)
+        self.palette.radius_changed.connect(self._radius_changed)
+        self.palette.label_changed.connect(self._label_changed)
+        self.palette.undo_requested.connect(self.undo)
+        self.palette.redo_requested.connect(self.redo)
+        self.metrics = MetricsPanel()
+        self.form = ReadForm()
+        self.form.changed.connect(self.autosaver.mark_dirty)
+        self.save_button = QPushButton("Save draft")
+        self.save_button.setObjectName("saveDraft")
+        self.save_button.setToolTip("Save a draft now (Ctrl+S); drafts also autosave every 30 s")
+        self.save_button.clicked.connect(lambda: self.save_draft_now())
+        self.sign_button = QPushButton("Sign…")
+        self.sign_button.setObjectName("primary")
+        self.sign_button.setToolTip("Sign this read with your password (Ctrl+Enter)")
+        self.sign_button.clicked.connect(lambda: self.sign())
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.sign_button)
+
+        side = QFrame()
+        side.setObjectName("sidePanel")
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.palette)
+        side_layout.addWidget(self.metrics)
+        side_layout.addWidget(self.form)
+        side_layout.addStretch(1)
+        side_layout.addLayout(buttons)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(300)
+        scroll.setMaximumWidth(460)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("workspaceSplitter")
+        self.splitter.addWidget(self.view_area)
+        self.splitter.addWidget(scroll)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([1100, 330])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(top)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self._set_enabled(False)
+
+    def _shortcuts(self) -> None:
+        def add(key: str, slot: Any) -> QShortcut:
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+            return sc
+
+        for key, name in (("1", "lung"), ("2", "mediastinum"), ("3", "bone")):
+            add(key, lambda n=name: self.apply_preset(n))
+        for key, tool in _TOOL_KEYS.items():
+            add(key, lambda t=tool: self.palette.select_tool(t) if not self.read_only else None)
+        add("Esc", lambda: self.palette.select_tool("navigate"))
+        add("Ctrl+Z", self.undo)
+        add("Ctrl+Shift+Z", self.redo)
+        add("Ctrl+S", lambda: self.save_draft_now())
+        add("Ctrl+Return", lambda: self.sign())
+        add("Ctrl+Enter", lambda: self.sign())
+
+    def _set_enabled(self, on: bool) -> None:
+        editable = on and not self.read_only
+        self.palette.setEditable(editable)
+        self.form.setEditable(editable)
+        self.save_button.setEnabled(editable)
+        self.sign_button.setEnabled(editable)
+        self.wl_bar.setEnabled(on)
+
+    # ------------------------------------------------------------------ open / close
+    def open_task(self, task_id: int) -> None:
+        """Open a task: fetch the blinded case, then load + segment (or restore) in a worker."""
+        from db import services
+
+        from desktop.case_loader import load_case
+        from desktop.workers import run_with_progress
+
+        self.case = services.open_task(self.context.database(), self.context.actor, task_id)
+        self.read_only = str(self.case.status) == "signed"
+        self.case_title.setText(f"Case {self.case.case_code}")
+        self.case_opened.emit(self.case.case_code)
+        self.banner.hide()
+        self._set_enabled(False)
+        source = list(self.case.series_files) or self.case.series_dir
+        draft = self.case.draft
+
+        def work(progress, cancelled):  # noqa: ANN001, ANN202
+            return load_case(source, draft, progress, cancelled)
+
+        self.load_worker = run_with_progress(
+            self, f"Case {self.case.case_code}", "Loading images…", work,
+            on_success=self._loaded, on_cancel=self.back_requested.emit)
+
+    def _loaded(self, loaded: Any) -> None:
+        from desktop.case_views import build_case_views
+
+        self.loaded = loaded
+        self._clear_views()
+        self.placeholder.hide()
+        self.views = build_case_views(loaded.volume, loaded.lungs, loaded.lesions,
+                                      editable=not self.read_only, parent=self.view_area)
+        self.view_layout.addWidget(self.views.widget)
+        if self.views.tools is not None:
+            self.views.tools.metricsChanged.connect(self.metrics.show_metrics)
+            self.views.tools.stepRecorded.connect(self._step_recorded)
+            self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
+            self.views.tools.set_brush_radius(self.palette.radius.value())
+            self.views.editor.label = self._current_label()
+            self.set_tool(self.palette.current_tool())
+        self.metrics.show_metrics(self.views.tracker.metrics)
+        self._update_history()
+        draft = self.case.draft
+        self.form.set_state(FormState(
+            normal_ct=getattr(draft, "normal_ct", None), confidence=getattr(draft, "confidence", None),
+            comment=getattr(draft, "comment", "") or "",
+            not_evaluable_reason=getattr(draft, "not_evaluable_reason", None)) if draft else FormState())
+        self._set_enabled(True)
+        messages = []
+        if self.read_only:
+            messages.append(f"This read is signed{self._when(draft, 'signed_at')} and locked (read-only).")
+        elif loaded.restored_draft:
+            messages.append(f"Your draft{self._when(draft, 'saved_at')} (revision {draft.revision}) was "
+                            "restored: you continue where you left off.")
+        if loaded.segmentation_cancelled:
+            messages.append("Automatic segmentation was cancelled: the masks are empty. Paint by hand, "
+                            "or mark the scan Not evaluable.")
+        if messages:
+            self.banner.setText(" ".join(messages))
+            self.banner.show()
+            self.status_message.emit(messages[0])
+        if not self.read_only:
+            self.autosaver.start()
+            if loaded.segmentation_cancelled is False and not loaded.restored_draft:
+                self.autosaver.mark_dirty()  # the automatic result is worth a first draft
+        self.case_ready.emit()
+
+    @staticmethod
+    def _when(read: Any, attr: str) -> str:
+        value = getattr(read, attr, None) if read is not None else None
+        if not value:
+            return ""
+        text = str(value).replace("T", " ")[:19]
+        return f" from {text} UTC"
+
+    def _clear_views(self) -> None:
+        if self.views is not None:
+            self.views.close()
+            self.views = None
+
+    def close_case(self) -> bool:
+        """Save the draft (case switch), drop the views; False if saving failed and the user stays."""
+        if self.load_worker is not None and self.load_worker.isRunning():
+            self.load_worker.cancel()
+            self.load_worker.wait(10000)
+        if self.case is not None and not self.read_only and self.views is not None:
+            if not self.autosaver.flush("switch"):
+                return False
+        self.autosaver.stop()
+        self._clear_views()
+        self.placeholder.show()
+        self.case = None
+        self.loaded = None
+        self._set_enabled(False)
+        return True
+
+    # ------------------------------------------------------------------ tools
+    def _current_label(self) -> int:
+        from quant.labels import GGO, SOLID
+
+        return SOLID if self.palette.solid.isChecked() else GGO
+
+    def set_tool(self, tool: str) -> None:
+        if self.views is not None and self.views.tools is not None:
+            self.views.tools.set_mode(tool)
+
+    def _radius_changed(self, radius: float) -> None:
+        if self.views is not None and self.views.tools is not None:
+            self.views.tools.set_brush_radius(radius)
+
+    def _radius_from_view(self, radius: float) -> None:
+        if abs(self.palette.radius.value() - radius) > 1e-6:
+            self.palette.radius.blockSignals(True)
+            self.palette.radius.setValue(radius)
+            self.palette.radius.blockSignals(False)
+
+    def _label_changed(self, label: int) -> None:
+        if self.views is not None and self.views.editor is not None:
+            self.views.editor.label = label
+
+    def apply_preset(self, name: str) -> None:
+        if self.views is None:
+            return
+        from viewer.display import display_settings
+
+        preset = display_settings().presets[name]
+        self.views.set_window_level(preset.level, preset.width)
+        self.wl_bar.mark(name)
+
+    def undo(self) -> None:
+        if self.views is not None and self.views.tools is not None and not self.read_only:
+            self.views.tools.undo()
+
+    def redo(self) -> None:
+        if self.views is not None and self.views.tools is not None and not self.read_only:
+            self.views.tools.redo()
+
+    def _step_recorded(self, step: Any) -> None:
+        self.autosaver.mark_dirty()
+        self._update_history()
+        self.status_message.emit(str(getattr(step, "label", "")))
+
+    def _update_history(self) -> None:
+        editor = self.views.editor if self.views is not None else None
+        if editor is None:
+            self.palette.set_history(None, None)
+        else:
+            self.palette.set_history(editor.undo_label if editor.can_undo else None,
+                                     editor.redo_label if editor.can_redo else None)
+
+    def menu_actions(self) -> list[QAction]:
+        return []
+
+    # ------------------------------------------------------------------ save / sign
+    def read_input(self) -> Any:
+        """The ``db.services.ReadInput`` for the current masks, metrics and form."""
+        from db.services import ReadInput
+
+        state = self.form.state()
+        metrics = self.views.tracker.metrics.as_dict() if self.views is not None else {}
+        return ReadInput(
+            metrics=metrics,
+            normal_ct=state.normal_ct,
+            confidence=state.confidence,
+            comment=state.comment,
+            lung_labels=self.views.lungs.labels if self.views is not None else None,
+            lesion_labels=self.views.lesions.labels if self.views is not None else None,
+            algorithm_version=self.loaded.algorithm_version if self.loaded is not None else None,
+            protocol_hash=self.loaded.protocol_hash if self.loaded is not None else None,
+            not_evaluable_reason=state.not_evaluable_reason,
+        )
+
+    def _save_draft(self) -> int:
+        from db import services
+
+        return services.save_draft(self.context.database(), self.context.actor, self.case.task_id,
+                                   self.read_input())
+
+    def save_draft_now(self) -> int | None:
+        if self.case is None or self.read_only or self.views is None:
+            return None
+        self.autosaver.dirty = True
+        self.autosaver.flush("manual")
+        return self.autosaver.last_revision
+
+    def _autosaved(self, revision: int, reason: str) -> None:
+        what = "Draft saved" if reason == "manual" else "Draft autosaved"
+        self.status_message.emit(f"{what} (revision {revision}).")
+
+    def _autosave_failed(self, exc: BaseException) -> None:
+        from desktop.app import describe_exception
+
+        what, _ = describe_exception(exc)
+        self.status_message.emit(f"Draft could not be saved: {what}")
+
+    def sign(self, password: str | None = None) -> bool:
+        """Sign with the e-signature dialog (or ``password`` directly, for scripted use)."""
+        if self.case is None or self.read_only or self.views is None:
+            return False
+        problem = self.form.problem()
+        if problem is not None:
+            from desktop.app import show_error
+
+            show_error(self, problem, "Complete the read form, then sign again.", title="Sign read")
+            return False
+        from db import services
+        from db.errors import AuthenticationError
+
+        from desktop.sign_dialog import MEANING_READ, SignDialog
+
+        metrics = self.views.tracker.metrics
+        state = self.form.state()
+        summary = (f"Case {self.case.case_code}: not evaluable ({state.not_evaluable_reason})"
+                   if state.not_evaluable_reason else
+                   f"Case {self.case.case_code}: lesion {metrics.lesion_pct:.2f} %, solid "
+                   f"{metrics.solid_pct:.2f} %, normal CT: {'yes' if state.normal_ct else 'no'}.")
+        dialog = SignDialog(self.context.actor.username, summary, meaning=MEANING_READ, parent=self)
+        while True:
+            if password is None:
+                if dialog.exec() != SignDialog.DialogCode.Accepted:
+                    return False
+                pw, meaning = dialog.password, dialog.meaning
+            else:
+                pw, meaning = password, MEANING_READ
+            try:
+                services.sign_read(self.context.database(), self.context.actor, self.case.task_id,
+                                   self.read_input(), pw, meaning)
+                break
+            except AuthenticationError as exc:
+                if password is not None:
+                    raise
+                dialog.show_error(str(exc)[:1].upper() + str(exc)[1:])
+        task_id = self.case.task_id
+        self.autosaver.stop()
+        self.status_message.emit(f"Case {self.case.case_code} signed.")
+        self.read_only = True
+        self._set_enabled(True)
+        self.signed.emit(task_id)
+        return True

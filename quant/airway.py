@@ -1,0 +1,137 @@
+"""Trachea and main-bronchus detection, so that the lung mask can exclude them.
+
+Works on a (z, y, x) HU array (usually the coarse grid of :mod:`quant.grid`). The trachea is the
+air tube that runs down the mediastinum from the superior end of the thorax: it is seeded by a
+small, central air region in the most superior slices that hold air inside the body, then grown in
+3-D through voxels below ``airway_threshold_hu`` (airway lumen is ~-1000 HU, aerated parenchyma is
+denser, so growth stays in the lumen). If growth leaks into the parenchyma (volume far above any
+airway), the threshold is lowered until it does not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+__all__ = ["find_airway"]
+
+# Airway lumen sizes (mm², mL): a trachea is 1.5-2.5 cm wide; trachea + main bronchi < ~100 mL.
+_MIN_TRACHEA_AREA_MM2 = 30.0
+_MAX_TRACHEA_AREA_MM2 = 1200.0
+_MAX_AIRWAY_ML = 150.0
+_SEED_SEARCH_MM = 40.0
+_RAISE_STEP_HU = 15.0
+_MAX_RAISE_HU = 90.0
+_LEAK_RATIO = 1.5
+_BRONCHUS_GAP_MM = 25.0
+_MIN_BRONCHUS_ML = 0.3
+
+
+def find_airway(
+    hu: NDArray[np.int16],
+    internal_air: NDArray[np.bool_],
+    spacing: tuple[float, float, float],
+    airway_threshold_hu: float,
+    superior_is_last: bool = True,
+) -> NDArray[np.bool_]:
+    """Boolean mask of the trachea and main bronchi (empty when none is found).
+
+    Args:
+        hu: (z, y, x) HU values.
+        internal_air: (z, y, x) air below the lung threshold that is inside the body.
+        spacing: (z, y, x) voxel size in mm.
+        airway_threshold_hu: lumen threshold (HU) for the 3-D growth.
+        superior_is_last: True when the highest z index is the most superior slice.
+    """
+    seed = _trachea_seed(internal_air, spacing, superior_is_last)
+    if seed is None:
+        return np.zeros(hu.shape, dtype=bool)
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    # Partial volume narrows the lumen on coarse grids, so the threshold is raised step by step
+    # (towards the parenchyma) for as long as the airway grows smoothly; a jump means a leak into
+    # the lung, and the previous threshold is kept.
+    best = seed
+    previous = 0
+    threshold = airway_threshold_hu
+    while threshold <= airway_threshold_hu + _MAX_RAISE_HU:
+        lumen = (internal_air & (hu < threshold)) | seed
+        labels, _n = ndimage.label(lumen)
+        ids = np.unique(labels[seed])
+        airway = np.isin(labels, ids[ids > 0])
+        size = int(airway.sum())
+        if size * voxel_ml > _MAX_AIRWAY_ML or (previous and size > _LEAK_RATIO * previous):
+            break
+        best, previous = airway, size
+        threshold += _RAISE_STEP_HU
+    return best | _bronchi_below(best, hu, internal_air, spacing, threshold, superior_is_last)
+
+
+def _bronchi_below(
+    trachea: NDArray[np.bool_],
+    hu: NDArray[np.int16],
+    internal_air: NDArray[np.bool_],
+    spacing: tuple[float, float, float],
+    threshold: float,
+    superior_is_last: bool,
+) -> NDArray[np.bool_]:
+    """Lumen components near the lower end of the trachea that growth did not reach.
+
+    A carina narrowed by partial volume (or mucus) disconnects the main bronchi from the trachea;
+    they are still airway when a sizeable lumen component starts within ``_BRONCHUS_GAP_MM`` of
+    the tracheal end.
+    """
+    zs = np.flatnonzero(trachea.any(axis=(1, 2)))
+    if zs.size == 0:
+        return trachea
+    z_end = zs[0] if superior_is_last else zs[-1]
+    end = np.zeros_like(trachea)
+    end[z_end] = trachea[z_end]
+    near = ndimage.distance_transform_edt(~end, sampling=spacing) <= _BRONCHUS_GAP_MM
+    lumen = internal_air & (hu < threshold - _RAISE_STEP_HU) & ~trachea
+    labels, n = ndimage.label(lumen)
+    if n == 0:
+        return trachea
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    sizes = np.bincount(labels.ravel()) * voxel_ml
+    ids = np.unique(labels[near & lumen])
+    ids = ids[(ids > 0) & (sizes[ids] >= _MIN_BRONCHUS_ML) & (sizes[ids] <= _MAX_AIRWAY_ML)]
+    return np.isin(labels, ids) if ids.size else np.zeros_like(trachea)
+
+
+def _trachea_seed(
+    internal_air: NDArray[np.bool_], spacing: tuple[float, float, float], superior_is_last: bool
+) -> NDArray[np.bool_] | None:
+    """Mask of the trachea cross-sections in the top slices, or None."""
+    zs = np.flatnonzero(internal_air.any(axis=(1, 2)))
+    if zs.size == 0:
+        return None
+    n_search = max(2, int(round(_SEED_SEARCH_MM / spacing[0])))
+    order = zs[::-1] if superior_is_last else zs
+    search = order[:n_search]
+    body_x = np.flatnonzero(internal_air.any(axis=(0, 1)))
+    centre_x = 0.5 * (body_x.min() + body_x.max())
+    half_width = 0.5 * (body_x.max() - body_x.min() + 1)
+    pixel_mm2 = spacing[1] * spacing[2]
+    seed = np.zeros(internal_air.shape, dtype=bool)
+    found = 0
+    for z in search:
+        labels, n = ndimage.label(internal_air[z])
+        if n == 0:
+            continue
+        areas = np.bincount(labels.ravel())[1:] * pixel_mm2
+        cx = ndimage.mean(np.broadcast_to(np.arange(labels.shape[1]), labels.shape), labels, np.arange(1, n + 1))
+        best = None
+        for i in range(n):
+            if not (_MIN_TRACHEA_AREA_MM2 <= areas[i] <= _MAX_TRACHEA_AREA_MM2):
+                continue
+            offset = abs(cx[i] - centre_x)
+            # The trachea sits on the midline; lung apices are lateral.
+            if offset > 0.25 * half_width:
+                continue
+            if best is None or offset < best[0]:
+                best = (offset, i + 1)
+        if best is not None:
+            seed[z] = labels == best[1]
+            found += 1
+    return seed if found else None

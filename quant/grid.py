@@ -1,0 +1,85 @@
+"""Coarse working grids for the segmentation: strided downsampling and block upsampling.
+
+The lung mask is found on a grid of about 2 mm voxels (a full-resolution chest CT has ~80 M
+voxels; the coarse grid ~5 M), then refined at full resolution only along air/tissue edges.
+A coarse voxel ``k`` along an axis with factor ``f`` stands for the full voxels ``k*f .. k*f+f-1``
+and samples the middle one, so no float copy of the volume is ever made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["CoarseGrid", "coarse_grid"]
+
+
+@dataclass(frozen=True)
+class CoarseGrid:
+    """Block decomposition of a (z, y, x) array of ``full_shape`` into ``factors``-sized blocks."""
+
+    full_shape: tuple[int, int, int]
+    factors: tuple[int, int, int]
+    full_spacing: tuple[float, float, float]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(-(-n // f) for n, f in zip(self.full_shape, self.factors))  # type: ignore[return-value]
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """Coarse voxel size in mm (z, y, x)."""
+        return tuple(s * f for s, f in zip(self.full_spacing, self.factors))  # type: ignore[return-value]
+
+    @property
+    def is_identity(self) -> bool:
+        return self.factors == (1, 1, 1)
+
+    def sample(self, full: NDArray) -> NDArray:
+        """Coarse array: the middle voxel of every block (a view-free copy, same dtype)."""
+        if self.is_identity:
+            return full
+        idx = [
+            np.minimum(np.arange(c) * f + f // 2, n - 1)
+            for c, f, n in zip(self.shape, self.factors, self.full_shape)
+        ]
+        return full[np.ix_(*idx)]
+
+    def upsample(self, coarse: NDArray) -> NDArray:
+        """Full-shape array with every block filled with its coarse value (nearest neighbour)."""
+        if self.is_identity:
+            return coarse
+        out = coarse
+        for axis, (f, n) in enumerate(zip(self.factors, self.full_shape)):
+            if f > 1:
+                out = np.repeat(out, f, axis=axis)
+                if out.shape[axis] != n:
+                    out = np.take(out, np.arange(n), axis=axis)
+        return np.ascontiguousarray(out)
+
+    def block_indices(self, coarse_flat: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Full flat indices of all voxels of the given coarse blocks.
+
+        Returns ``(full_flat, owner)`` where ``owner[i]`` is the position in ``coarse_flat`` of the
+        block that ``full_flat[i]`` belongs to. Blocks cut by the array edge yield fewer voxels.
+        """
+        cz, cy, cx = np.unravel_index(coarse_flat, self.shape)
+        fz, fy, fx = self.factors
+        oz, oy, ox = np.meshgrid(np.arange(fz), np.arange(fy), np.arange(fx), indexing="ij")
+        z = cz[:, None] * fz + oz.reshape(1, -1)
+        y = cy[:, None] * fy + oy.reshape(1, -1)
+        x = cx[:, None] * fx + ox.reshape(1, -1)
+        nz, ny, nx = self.full_shape
+        ok = (z < nz) & (y < ny) & (x < nx)
+        owner = np.broadcast_to(np.arange(coarse_flat.size)[:, None], ok.shape)[ok]
+        full = (z[ok] * ny + y[ok]) * nx + x[ok]
+        return full.astype(np.int64), owner
+
+
+def coarse_grid(shape: tuple[int, int, int], spacing: tuple[float, float, float], target_mm: float) -> CoarseGrid:
+    """Grid with integer factors so that coarse voxels are about ``target_mm`` wide (never finer
+    than the input)."""
+    factors = tuple(max(1, int(round(target_mm / s))) for s in spacing)
+    return CoarseGrid(tuple(shape), factors, tuple(spacing))  # type: ignore[arg-type]

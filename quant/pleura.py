@@ -1,0 +1,133 @@
+"""Adding dense pathology (consolidation, vessels, subpleural opacities) back into the lung mask.
+
+An air threshold keeps only aerated lung. Lung tissue that lost its air is added back in three ways
+(all on the coarse grid, per lung label):
+
+* **dense pathology grown from the pleura**: voxels inside the body that are denser than air but
+  less dense than soft tissue (smoothed HU below ``pathology_max_hu``), not bone, not airway, at
+  most ``pleural_closing_mm`` from aerated lung and connected to it. A one-voxel opening first
+  removes the thin partial-volume rim at the lung/chest-wall edge, so the lung does not grow by a
+  voxel everywhere while thick consolidation survives.
+* **3-D holes** of each lung (anything the lung encloses completely) are filled.
+* **small per-slice holes** (vessels crossing the slice, up to ``_MAX_SLICE_HOLE_MM2``) are
+  filled. Large per-slice holes are not: at the lung base the lung rings the diaphragm dome, whose
+  section is a large 2-D hole that is liver or spleen, not lung.
+
+Finally the airway (lumen and wall) is removed again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+__all__ = ["include_pathology"]
+
+_MAX_SLICE_HOLE_MM2 = 300.0
+# Airway wall thickness (mm) excluded around the detected lumen.
+_AIRWAY_WALL_MM = 3.0
+_SLICE_STRUCTURE = np.array(
+    [np.zeros((3, 3), bool), ndimage.generate_binary_structure(2, 1), np.zeros((3, 3), bool)]
+)
+
+
+def include_pathology(
+    labels: NDArray[np.uint8],
+    hu: NDArray[np.int16],
+    *,
+    air: NDArray[np.bool_],
+    outside: NDArray[np.bool_],
+    airway: NDArray[np.bool_],
+    bone: NDArray[np.bool_],
+    spacing: tuple[float, float, float],
+    pathology_max_hu: float,
+    max_depth_mm: float,
+) -> NDArray[np.uint8]:
+    """Lung labels (uint8, 1 right / 2 left) with dense pathology added, on the (z, y, x) grid.
+
+    Args:
+        labels: aerated-lung labels.
+        hu: HU on the same grid.
+        air, outside, airway, bone: boolean masks on the same grid (air below the lung threshold,
+            air outside the patient, airway lumen, bone).
+        spacing: (z, y, x) mm.
+        pathology_max_hu: upper HU bound (after 3×3×3 smoothing) of pathologic lung tissue.
+        max_depth_mm: how far (mm) dense tissue may lie from aerated lung and still be lung.
+    """
+    box = _bbox(labels > 0, margin=int(np.ceil(max_depth_mm / min(spacing))) + 2)
+    lab = labels[box]
+    sub_hu = hu[box]
+    wall = airway[box]
+    if wall.any():
+        wall = _dilate_mm(wall, spacing, _AIRWAY_WALL_MM)
+    smooth = ndimage.uniform_filter(sub_hu.astype(np.float32), size=3)
+    dense = (smooth < pathology_max_hu) & ~air[box] & ~outside[box] & ~bone[box] & ~wall
+    dense = ndimage.binary_opening(dense)
+    # Nearest aerated lung (label and distance) for every voxel of the box.
+    dist, idx = ndimage.distance_transform_edt(lab == 0, sampling=spacing, return_indices=True)
+    nearest = lab[tuple(idx)]
+    del idx
+    dense &= dist <= max_depth_mm
+    del dist
+    # Keep dense tissue connected to aerated lung.
+    grown = (lab > 0) | dense
+    comp, _n = ndimage.label(grown)
+    keep = np.unique(comp[lab > 0])
+    grown = np.isin(comp, keep[keep > 0])
+    del comp
+    out_lab = np.where(grown, nearest, 0).astype(np.uint8)
+    for side in (1, 2):
+        mask = out_lab == side
+        if not mask.any():
+            continue
+        mask = _fill_3d_holes(mask)
+        mask = _fill_small_slice_holes(mask, spacing[1] * spacing[2])
+        out_lab[mask & (out_lab == 0)] = side
+    out_lab[wall] = 0
+    out = np.zeros_like(labels)
+    out[box] = out_lab
+    return out
+
+
+def _bbox(mask: NDArray[np.bool_], margin: int) -> tuple[slice, slice, slice]:
+    sl = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        hit = np.flatnonzero(mask.any(axis=other))
+        lo = max(int(hit[0]) - margin, 0)
+        hi = min(int(hit[-1]) + margin + 1, mask.shape[axis])
+        sl.append(slice(lo, hi))
+    return tuple(sl)  # type: ignore[return-value]
+
+
+def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm: float) -> NDArray[np.bool_]:
+    return ndimage.distance_transform_edt(~mask, sampling=spacing) <= mm
+
+
+def _fill_3d_holes(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """``mask`` plus every background region that does not reach the array border."""
+    background, n = ndimage.label(~mask)
+    if n <= 1:
+        return mask
+    border = np.zeros(n + 1, dtype=bool)
+    for axis in range(3):
+        for end in (0, -1):
+            border[np.unique(np.take(background, end, axis=axis))] = True
+    border[0] = True
+    return mask | ~border[background]
+
+
+def _fill_small_slice_holes(mask: NDArray[np.bool_], pixel_mm2: float) -> NDArray[np.bool_]:
+    """Fill per-axial-slice holes up to ``_MAX_SLICE_HOLE_MM2``; slices are labelled in one call."""
+    background, n = ndimage.label(~mask, structure=_SLICE_STRUCTURE)
+    if n == 0:
+        return mask
+    border = np.zeros(n + 1, dtype=bool)
+    for axis in (1, 2):
+        for end in (0, -1):
+            border[np.unique(np.take(background, end, axis=axis))] = True
+    border[0] = True
+    areas = np.bincount(background.ravel(), minlength=n + 1) * pixel_mm2
+    small = ~border & (areas <= _MAX_SLICE_HOLE_MM2)
+    return mask | small[background]

@@ -1,0 +1,58 @@
+"""Shared helpers for the DICOM tests: small synthetic CT volumes and file surgery with pydicom."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from scipy.spatial.transform import Rotation
+
+from quant.volume import Volume
+
+
+def synthetic_volume(shape=(9, 40, 36), *, seed=0, direction=None, lo=-1100, hi=1800) -> Volume:
+    """A small CT-like volume with random HU (below -1024 too, to exercise signed storage)."""
+    rng = np.random.default_rng(seed)
+    hu = rng.integers(lo, hi, size=shape).astype(np.int16)
+    return Volume(
+        hu=hu,
+        spacing=(2.5, 0.8, 0.7),
+        origin=(-14.0, 22.5, -101.25),
+        direction=np.eye(3) if direction is None else direction,
+    )
+
+
+def oblique_direction(degrees: float = 15.0) -> np.ndarray:
+    """A rotation about a tilted axis, ~``degrees`` away from the identity."""
+    return Rotation.from_rotvec(np.radians(degrees) * np.array([0.6, 0.3, 0.74]) / 1.0).as_matrix()
+
+
+def phantom_like(shape=(12, 64, 64)) -> Volume:
+    """A smooth chest-like slab: air outside, soft-tissue body, two dark 'lungs', a bright 'spine'."""
+    z, y, x = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
+    hu = np.full(shape, -1000, dtype=np.int16)
+    body = (x / 0.9) ** 2 + (y / 0.7) ** 2 < 1
+    hu[body] = 40
+    for cx in (-0.4, 0.4):
+        hu[((x - cx) / 0.3) ** 2 + (y / 0.45) ** 2 < 1] = -850
+    hu[(x**2 + (y - 0.5) ** 2) < 0.01] = 700
+    noise = np.random.default_rng(1).normal(0, 20, size=shape).astype(np.int16)
+    return Volume(hu=(hu + noise).astype(np.int16), spacing=(2.5, 1.5, 1.5), origin=(-48.0, -48.0, -15.0))
+
+
+def edit_file(path: Path, **changes) -> None:
+    """Rewrite one DICOM file with attributes changed (keyword=value; value None deletes)."""
+    ds = pydicom.dcmread(path)
+    for keyword, value in changes.items():
+        if value is None:
+            if keyword in ds:
+                delattr(ds, keyword)
+        else:
+            setattr(ds, keyword, value)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def positions(paths) -> np.ndarray:
+    """ImagePositionPatient of each file, N×3 mm."""
+    return np.array([[float(v) for v in pydicom.dcmread(p, stop_before_pixels=True).ImagePositionPatient] for p in paths])

@@ -1,0 +1,168 @@
+"""Login dialog, dark theme, role screens, CLI hooks: real widgets under Xvfb (xcb)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def app(qapp):
+    from desktop.app import create_application
+
+    return create_application()
+
+
+@pytest.fixture
+def database(tmp_path):
+    import db
+    from db import services
+
+    database = db.connect(tmp_path / "login.sqlite")
+    services.create_user(database, None, "boss", "manager", "managerpass")
+    boss = services.authenticate(database, "boss", "managerpass")
+    services.create_user(database, boss, "reader1", "reader", "readerpass")
+    services.create_user(database, boss, "stat", "statistician", "statpass1")
+    yield database
+    database.dispose()
+
+
+def _context(database, demo_root=None):
+    from desktop.session import AppContext
+
+    ctx = AppContext(url=database.url, demo_root=demo_root)
+    ctx._db = database
+    return ctx
+
+
+def _login(qtbot, dialog, user, password):
+    dialog.username.clear()
+    dialog.password.clear()
+    qtbot.keyClicks(dialog.username, user)
+    qtbot.keyClicks(dialog.password, password)
+    qtbot.mouseClick(dialog.sign_in, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.sign_in.isEnabled() or dialog.result() != 0, timeout=10000)
+
+
+def test_wrong_password_is_explained_and_fifth_failure_locks(app, qtbot, database):
+    from desktop.login import LoginDialog
+
+    dialog = LoginDialog(_context(database))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for attempt in range(1, 5):
+        _login(qtbot, dialog, "reader1", "wrong-password")
+        assert dialog.actor is None
+        assert f"{5 - attempt} attempts left" in dialog.message.text()
+    _login(qtbot, dialog, "reader1", "wrong-password")
+    assert "locked" in dialog.message.text().lower()
+    # Even the right password is refused now, with the lockout shown.
+    _login(qtbot, dialog, "reader1", "readerpass")
+    assert dialog.actor is None
+    assert "locked" in dialog.message.text().lower() and "manager" in dialog.message.text().lower()
+    from db import services
+
+    boss = services.authenticate(database, "boss", "managerpass")
+    users = {u.username: u for u in services.list_users(database, boss)}
+    assert users["reader1"].locked
+
+
+def test_successful_login_opens_the_role_screen_in_a_dark_theme(app, qtbot, database):
+    from desktop.login import LoginDialog
+    from desktop.main_window import MainWindow
+
+    ctx = _context(database)
+    dialog = LoginDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert "lungread" not in " ".join(l.text() for l in dialog.findChildren(type(dialog.message)))\
+        .replace("LungRead", ""), "no demo password hint on a non-demo database"
+    _login(qtbot, dialog, "reader1", "readerpass")
+    assert dialog.result() == dialog.DialogCode.Accepted
+    assert ctx.actor.username == "reader1" and ctx.actor.role == "reader"
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    from desktop.reader import ReaderScreen
+
+    assert isinstance(window.screen, ReaderScreen)
+    qtbot.waitUntil(lambda: window.screen.worklist.done_label.text() == "0 of 0 done")
+    assert "reader1" in window.windowTitle()
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["&File", "&Edit", "&Help"]
+    # Dark theme: the window background pixels are dark.
+    image = window.grab().toImage()
+    colour = image.pixelColor(image.width() // 2, image.height() - 40)
+    assert colour.lightness() < 60, colour.name()
+    window.close()
+
+
+def test_demo_login_dialog_shows_the_demo_password(app, qtbot, database, tmp_path):
+    from desktop.login import LoginDialog
+    from desktop.session import DEMO_PASSWORD
+
+    dialog = LoginDialog(_context(database, demo_root=tmp_path))
+    qtbot.addWidget(dialog)
+    texts = " ".join(w.text() for w in dialog.findChildren(type(dialog.message)))
+    assert DEMO_PASSWORD in texts and "reader1" in texts and "statistician" in texts
+
+
+def test_statistician_and_manager_screens_exist_only_for_their_roles(app, qtbot, database):
+    from db import services
+
+    from desktop.main_window import MainWindow
+    from desktop.manager import ManagerScreen
+
+    ctx = _context(database)
+    ctx.actor = services.authenticate(database, "boss", "managerpass")
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    assert isinstance(window.screen, ManagerScreen)
+    qtbot.waitUntil(lambda: window.screen.users_table.rowCount() == 3)
+    names = {window.screen.users_table.item(r, 0).text() for r in range(3)}
+    assert names == {"boss", "reader1", "stat"}
+    window.close()
+
+
+def test_demo_headless_hook_reports_missing_pipeline(capsys, monkeypatch):
+    import importlib.util
+
+    from desktop.cli import main
+
+    if importlib.util.find_spec("desktop.headless_demo") is not None:
+        pytest.skip("the headless demo exists; its own tests cover it")
+    assert main(["demo", "--headless", "--out", "x"]) == 2
+    assert "headless" in capsys.readouterr().err
+
+
+def test_exception_hook_shows_plain_message_without_traceback(app, qtbot, tmp_path, monkeypatch):
+    import sys
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from desktop.app import install_exception_hook
+
+    old = sys.excepthook
+    try:
+        install_exception_hook()
+        try:
+            raise ZeroDivisionError("division by zero")
+        except ZeroDivisionError:
+            sys.excepthook(*sys.exc_info())
+        boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+        assert boxes, "an error dialog is shown"
+        box = boxes[-1]
+        text = box.text() + box.informativeText() + box.detailedText()
+        assert "unexpected" in text.lower() and "Traceback" not in text and 'File "' not in text
+        assert "autosaved" in box.informativeText()
+        box.close()
+    finally:
+        sys.excepthook = old
+    from desktop.app import log_path
+
+    assert "ZeroDivisionError" in log_path().read_text()

@@ -1,0 +1,50 @@
+"""PNG figures and the PDF report of the endpoint analysis."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+import pytest
+
+from quant.analysis import run_analysis
+from quant.report import FIGURE_NAMES, write_figures, write_report
+from tests.test_analysis import _pairs, _trial
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return run_analysis(_trial(), _pairs())
+
+
+def test_png_figures_decode(tmp_path, analysis):
+    from matplotlib.image import imread
+
+    paths = write_figures(analysis, _pairs(), tmp_path)
+    assert set(paths) == set(FIGURE_NAMES)
+    for path in paths.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        img = imread(path)
+        assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 300
+        # something was drawn: not a blank white canvas
+        assert float(np.std(img[..., :3])) > 0.05
+    assert "matplotlib.pyplot" not in sys.modules
+
+
+def test_pdf_report_pages(tmp_path, analysis):
+    path = write_report(analysis, _pairs(), tmp_path / "report.pdf")
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF")
+    counts = [int(m) for m in re.findall(rb"/Count (\d+)", data)]
+    # cover + 5 figures + one page per table (summary 24 rows, between-arm 10, normal CT 3,
+    # agreement 21: each fits on one 32-row page)
+    assert counts and max(counts) == 1 + 5 + 4
+
+
+def test_report_of_blinded_data(tmp_path):
+    res = run_analysis(_trial(blinded=True))
+    path = write_report(res, [], tmp_path / "blinded.pdf")
+    assert path.read_bytes().startswith(b"%PDF")
+    paths = write_figures(res, [], tmp_path)
+    assert all(p.stat().st_size > 1000 for p in paths.values())
