@@ -80,6 +80,7 @@ class AdhocViewer(QMainWindow):
         self.palette.tool_changed.connect(lambda t: self.views and self.views.tools.set_mode(t))
         self.palette.radius_changed.connect(lambda r: self.views and self.views.tools.set_brush_radius(r))
         self.palette.label_changed.connect(lambda v: self.views and setattr(self.views.editor, "label", v))
+        self.palette.shape_changed.connect(lambda v: self.views and setattr(self.views.editor, "brush_shape", v))
         self.palette.undo_requested.connect(lambda: self.views and self.views.tools.undo())
         self.palette.redo_requested.connect(lambda: self.views and self.views.tools.redo())
         restore_geometry(self, "adhoc")

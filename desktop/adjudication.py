@@ -158,6 +158,7 @@ class AdjudicationScreen(QWidget):
         self.palette.tool_changed.connect(lambda t: self.own and self.own.tools.set_mode(t))
         self.palette.radius_changed.connect(lambda r: self.own and self.own.tools.set_brush_radius(r))
         self.palette.label_changed.connect(lambda v: self.own and setattr(self.own.editor, "label", v))
+        self.palette.shape_changed.connect(lambda v: self.own and setattr(self.own.editor, "brush_shape", v))
         self.palette.undo_requested.connect(lambda: self.own and self.own.tools.undo())
         self.palette.redo_requested.connect(lambda: self.own and self.own.tools.redo())
 

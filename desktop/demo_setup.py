@@ -59,10 +59,13 @@ def create_demo(
     seed: int = 0,
     progress: Callable[..., None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    before_import: Callable[[object], None] | None = None,
 ) -> Path:
     """Create the demo trial under ``root``; returns the database file. Raises on failure.
 
     Progress goes 0..100: phantom scans take most of it (about 1 s per scan here).
+    ``before_import(trial_files)`` runs after the phantom files exist and before the database
+    imports them (tests plant PHI strings in the DICOM headers there).
     """
     report = progress or (lambda *a: None)
     stop = cancelled or (lambda: False)
@@ -90,6 +93,8 @@ def create_demo(
     trial = make_trial(root / "trial", subjects=subjects, visits=_visits(visits), seed=seed,
                        size="small", progress=scan_progress)
     check()
+    if before_import is not None:
+        before_import(trial)
 
     report(82, 100, "Creating the reading database and demo accounts…")
     import db

@@ -138,7 +138,11 @@ def launch(*, url: str | None = None, demo: bool = False, subjects: int = 8, vis
     context = AppContext(url=_normalise_url(url))
     launcher = Launcher(context, demo=demo, subjects=subjects, visits=visits, seed=seed, reset=reset)
     QTimer.singleShot(0, launcher.start)
-    return int(app.exec())
+    code = int(app.exec())
+    from desktop.workers import stop_all
+
+    stop_all()
+    return code
 
 
 def _normalise_url(url: str | None) -> str | None:

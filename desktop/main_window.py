@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
             title.connect(self._set_subtitle)
         for action in getattr(self.screen, "menu_actions", lambda: [])():
             self.edit_menu.addAction(action)
+        self.edit_menu.menuAction().setVisible(not self.edit_menu.isEmpty())
         restore_geometry(self, f"main/{role}")
         self.statusBar().showMessage(f"Signed in as {actor.username}.", 5000)
 

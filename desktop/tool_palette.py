@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
@@ -49,6 +50,7 @@ class ToolPalette(QGroupBox):
     tool_changed = Signal(str)
     radius_changed = Signal(float)
     label_changed = Signal(int)  # quant.labels.GGO / SOLID
+    shape_changed = Signal(str)  # "disk" (2D, in the view's plane) or "sphere" (3D)
     undo_requested = Signal()
     redo_requested = Signal()
 
@@ -99,6 +101,10 @@ class ToolPalette(QGroupBox):
         labels = QHBoxLayout()
         labels.addWidget(self.ggo)
         labels.addWidget(self.solid)
+        self.sphere = QCheckBox("3D sphere brush")
+        self.sphere.setObjectName("sphereBrush")
+        self.sphere.setToolTip("Paint a sphere through neighbouring slices instead of a disk in this slice")
+        self.sphere.toggled.connect(lambda on: self.shape_changed.emit("sphere" if on else "disk"))
 
         self.undo_button = QPushButton("Undo")
         self.undo_button.setObjectName("undoButton")
@@ -119,6 +125,7 @@ class ToolPalette(QGroupBox):
         size_row.addWidget(self.slider, 1)
         size_row.addWidget(self.radius)
         layout.addLayout(size_row)
+        layout.addWidget(self.sphere)
         layout.addWidget(QLabel("Label"))
         layout.addLayout(labels)
         layout.addLayout(history)
@@ -150,7 +157,7 @@ class ToolPalette(QGroupBox):
         for tool, button in self.buttons.items():
             if tool != "navigate":
                 button.setEnabled(editable)
-        for w in (self.radius, self.slider, self.ggo, self.solid):
+        for w in (self.radius, self.slider, self.ggo, self.solid, self.sphere):
             w.setEnabled(editable)
         if not editable:
             self.buttons["navigate"].setChecked(True)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from quant.errors import LungReadError
 
-__all__ = ["OperationCancelled", "Worker", "run_with_progress", "ProgressFn", "CancelFn"]
+__all__ = ["OperationCancelled", "Worker", "run_with_progress", "stop_all", "ProgressFn", "CancelFn"]
 
 ProgressFn = Callable[..., None]
 CancelFn = Callable[[], bool]
@@ -167,3 +167,11 @@ def run_with_progress(
     dialog.show()
     worker.start()
     return worker
+
+
+def stop_all(timeout_ms: int = 10000) -> None:
+    """Cancel every running worker and wait for it (at application exit)."""
+    for worker in list(_alive):
+        worker.cancel()
+    for worker in list(_alive):
+        worker.wait(timeout_ms)

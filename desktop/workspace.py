@@ -55,6 +55,7 @@ class ReadingWorkspace(QWidget):
         self.views: Any = None  # desktop.case_views.CaseViews
         self.read_only = False
         self.load_worker: Any = None
+        self._load_token = 0  # results of a superseded load are dropped
         self.autosaver = Autosaver(self._save_draft, self)
         self.autosaver.saved.connect(self._autosaved)
         self.autosaver.failed.connect(self._autosave_failed)
@@ -95,6 +96,7 @@ class ReadingWorkspace(QWidget):
         self.palette.tool_changed.connect(self.set_tool)
         self.palette.radius_changed.connect(self._radius_changed)
         self.palette.label_changed.connect(self._label_changed)
+        self.palette.shape_changed.connect(self._shape_changed)
         self.palette.undo_requested.connect(self.undo)
         self.palette.redo_requested.connect(self.redo)
         self.metrics = MetricsPanel()
@@ -188,9 +190,20 @@ class ReadingWorkspace(QWidget):
         def work(progress, cancelled):  # noqa: ANN001, ANN202
             return load_case(source, draft, progress, cancelled)
 
+        self._load_token += 1
+        token = self._load_token
+
+        def loaded(result: Any) -> None:
+            if token == self._load_token and self.case is not None:  # not a case closed meanwhile
+                self._loaded(result)
+
+        def cancelled() -> None:
+            if token == self._load_token:
+                self.back_requested.emit()
+
         self.load_worker = run_with_progress(
             self, f"Case {self.case.case_code}", "Loading images…", work,
-            on_success=self._loaded, on_cancel=self.back_requested.emit)
+            on_success=loaded, on_cancel=cancelled)
 
     def _loaded(self, loaded: Any) -> None:
         from desktop.case_views import build_case_views
@@ -207,6 +220,7 @@ class ReadingWorkspace(QWidget):
             self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
             self.views.tools.set_brush_radius(self.palette.radius.value())
             self.views.editor.label = self._current_label()
+            self.views.editor.brush_shape = "sphere" if self.palette.sphere.isChecked() else "disk"
             self.set_tool(self.palette.current_tool())
         self.metrics.show_metrics(self.views.tracker.metrics)
         self._update_history()
@@ -250,9 +264,12 @@ class ReadingWorkspace(QWidget):
 
     def close_case(self) -> bool:
         """Save the draft (case switch), drop the views; False if saving failed and the user stays."""
+        self._load_token += 1
         if self.load_worker is not None and self.load_worker.isRunning():
-            self.load_worker.cancel()
-            self.load_worker.wait(10000)
+            self.load_worker.cancel()  # finishes in the background; its result is dropped
+            dialog = getattr(self.load_worker, "dialog", None)
+            if dialog is not None:
+                dialog.hide()
         if self.case is not None and not self.read_only and self.views is not None:
             if not self.autosaver.flush("switch"):
                 return False
@@ -287,6 +304,10 @@ class ReadingWorkspace(QWidget):
     def _label_changed(self, label: int) -> None:
         if self.views is not None and self.views.editor is not None:
             self.views.editor.label = label
+
+    def _shape_changed(self, shape: str) -> None:
+        if self.views is not None and self.views.editor is not None:
+            self.views.editor.brush_shape = shape
 
     def apply_preset(self, name: str) -> None:
         if self.views is None:

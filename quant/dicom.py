@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pydicom
 
 from quant.dicom_errors import (
     DicomImportError,
@@ -47,7 +48,7 @@ from quant.dicom_errors import (
     UnsupportedTransferSyntaxError,
 )
 from quant.dicom_geometry import canonical_plan, canonicalise, stack_slices
-from quant.dicom_header import SliceHeader
+from quant.dicom_header import SliceHeader, is_valid_uid
 from quant.dicom_pixels import check_decodable, read_slices
 from quant.dicom_scan import (
     ScanResult,
@@ -110,8 +111,15 @@ def _source_files(source: Path | str | Sequence[Path | str]) -> tuple[list[Path]
     return files, True
 
 
+def _known_non_image(h: SliceHeader) -> bool:
+    """True for registered non-image SOP classes (RT plan, SR, ...), which may lack a series."""
+    return is_valid_uid(h.sop_class_uid) and h.sop_class_uid in pydicom.uid.UID_dictionary and not h.is_image
+
+
 def _describe(groups: Sequence[SeriesGroup]) -> str:
-    return "; ".join(f"{g.key} ({summarise(g).display_label})" for g in groups)
+    return "; ".join(
+        f"{g.key} ({summarise(g).display_label}; e.g. file {g.first.path.name})" for g in groups
+    )
 
 
 def _choose_group(groups: list[SeriesGroup], series_uid: str | None, where: str) -> SeriesGroup:
@@ -163,7 +171,7 @@ def _validate(h: SliceHeader) -> None:
             f"{h.path}: modality {modality} ({h.sop_class_name}), not CT; LungRead reads CT only"
         )
     if not h.has_pixels:
-        raise MissingPixelDataError(f"{h.path}: CT image without Pixel Data (header-only file)")
+        raise MissingPixelDataError(f"{h.path}: CT image without Pixel Data (header-only or truncated file)")
     if h.number_of_frames > 1:
         raise UnsupportedImageError(
             f"{h.path}: multi-frame image ({h.number_of_frames} frames, {h.sop_class_name}); "
@@ -190,11 +198,27 @@ def _load(source: Path | str | Sequence[Path | str], series_uid: str | None, pro
     )
     if not headers:
         raise NoDicomFilesError(f"{where}: no DICOM files found ({len(files)} file(s) looked at)")
+    orphans = [h for h in headers if not h.series_uid and (h.is_image or not _known_non_image(h))]
+    if orphans:
+        # A CT slice that cannot be attributed to a series is usually a damaged copy of one of
+        # ours: loading without it would silently drop a slice.
+        raise InvalidTagError(
+            f"{orphans[0].path}: image without SeriesInstanceUID (incomplete or damaged file?); "
+            "it cannot be assigned to a series"
+        )
     group = _choose_group(group_headers(headers), series_uid, where)
     for h in group.headers:
         _validate(h)
     label = summarise(group).display_label
-    stack = stack_slices(group.headers, label)
+    try:
+        stack = stack_slices(group.headers, label)
+    except MissingSlicesError as exc:
+        if not _skipped:
+            raise
+        names = ", ".join(p.name for p, _ in _skipped[:3])
+        raise MissingSlicesError(
+            f"{exc} ({len(_skipped)} file(s) in the folder were skipped as not DICOM, e.g. {names})"
+        ) from exc
     ordered = [group.headers[i] for i in stack.order]
     n, rows, cols = len(ordered), ordered[0].rows, ordered[0].columns
 

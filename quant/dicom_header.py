@@ -9,12 +9,14 @@ the file without parsing it again. Every pydicom failure is turned into a precis
 from __future__ import annotations
 
 import os
+import re
 import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
@@ -27,7 +29,9 @@ from quant.dicom_errors import (
     UnreadableDicomError,
 )
 
-__all__ = ["SliceHeader", "read_header", "PIXEL_DATA_TAG"]
+__all__ = ["SliceHeader", "is_valid_uid", "read_header", "uid_name", "PIXEL_DATA_TAG"]
+
+_UID_RE = re.compile(r"[0-9]+(\.[0-9]+)*")
 
 PIXEL_DATA_TAG = 0x7FE00010
 _FLOAT_PIXEL_TAGS = (0x7FE00008, 0x7FE00009)  # Float / Double Float Pixel Data
@@ -94,39 +98,118 @@ class SliceHeader:
         """Human-readable SOP class (e.g. "CT Image Storage"), or the UID when unknown."""
         if not self.sop_class_uid:
             return "no SOP Class UID"
-        name = UID(self.sop_class_uid).name
-        return name or f"SOP class {self.sop_class_uid}"
+        if not _is_known(self.sop_class_uid):
+            return f"SOP class {uid_name(self.sop_class_uid)}"
+        return uid_name(self.sop_class_uid)
+
+
+def is_valid_uid(uid: str) -> bool:
+    """True when ``uid`` is syntactically a UID (digits and dots, at most 64 characters)."""
+    return len(uid) <= 64 and bool(_UID_RE.fullmatch(uid))
+
+
+def _is_known(uid: str) -> bool:
+    return is_valid_uid(uid) and uid in pydicom.uid.UID_dictionary
+
+
+def uid_name(uid: str) -> str:
+    """The registered name of a DICOM UID (e.g. "JPEG-LS Lossless Image Compression"), else the UID."""
+    if not _is_known(uid):
+        return repr(uid) if not _UID_RE.fullmatch(uid) else uid
+    return str(pydicom.uid.UID_dictionary[uid][0])
+
+
+# Attributes parsed straight from their raw bytes (pydicom's generic conversion and validation
+# cost as much as parsing the file). Anything unexpected falls back to pydicom.
+_RAW_SPECS: dict[str, tuple[int, str]] = {
+    "Rows": (0x00280010, "US"),
+    "Columns": (0x00280011, "US"),
+    "SamplesPerPixel": (0x00280002, "US"),
+    "BitsAllocated": (0x00280100, "US"),
+    "BitsStored": (0x00280101, "US"),
+    "PixelRepresentation": (0x00280103, "US"),
+    "ImageOrientationPatient": (0x00200037, "DS"),
+    "ImagePositionPatient": (0x00200032, "DS"),
+    "PixelSpacing": (0x00280030, "DS"),
+    "RescaleIntercept": (0x00281052, "DS"),
+    "RescaleSlope": (0x00281053, "DS"),
+    "SeriesNumber": (0x00200011, "IS"),
+    "AcquisitionNumber": (0x00200012, "IS"),
+    "NumberOfFrames": (0x00280008, "IS"),
+    "SOPClassUID": (0x00080016, "UI"),
+    "StudyInstanceUID": (0x0020000D, "UI"),
+    "SeriesInstanceUID": (0x0020000E, "UI"),
+    "Modality": (0x00080060, "CS"),
+    "PhotometricInterpretation": (0x00280004, "CS"),
+}
+_MISSING = object()
+
+
+def _raw_value(ds: Dataset, keyword: str) -> object:
+    """Value of ``keyword`` parsed from raw bytes; ``_MISSING`` when that is not possible."""
+    tag, vr = _RAW_SPECS[keyword]
+    raw = ds.get_item(tag, keep_deferred=True)
+    if raw is None:
+        return None
+    if not isinstance(raw, RawDataElement) or raw.VR not in (None, vr):
+        return _MISSING
+    data = raw.value
+    if not isinstance(data, bytes):
+        return _MISSING
+    if vr == "US":
+        if len(data) != 2:
+            return _MISSING
+        return int.from_bytes(data, "little" if raw.is_little_endian else "big")
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return _MISSING
+    text = text.strip(" \x00")
+    if vr in ("DS", "IS") and "\\" in text:
+        return [v.strip() for v in text.split("\\")]
+    return text
+
+
+def _value(ds: Dataset, keyword: str) -> object:
+    """The value of ``keyword`` (None when absent), fast for the attributes in _RAW_SPECS."""
+    if keyword in _RAW_SPECS:
+        value = _raw_value(ds, keyword)
+        if value is not _MISSING:
+            return value
+    return ds.get(keyword, None)
+
+
+def _is_multi(value: object) -> bool:
+    return isinstance(value, (list, tuple, pydicom.multival.MultiValue))
 
 
 def _text(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword, "")
+    value = _value(ds, keyword)
     if value is None:
         return ""
-    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
-        return "\\".join(str(v) for v in value)
+    if _is_multi(value):
+        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
     return str(value).strip()
 
 
 def _int(ds: Dataset, keyword: str, path: Path, default: int | None = None) -> int | None:
-    value = ds.get(keyword, None)
+    value = _value(ds, keyword)
     if value is None or value == "":
         return default
     try:
-        if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
-            value = value[0]
-        return int(value)
+        if _is_multi(value):
+            value = value[0]  # type: ignore[index]
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError, IndexError) as exc:
         raise InvalidTagError(f"{path}: {keyword} has an invalid value {value!r}") from exc
 
 
 def _floats(ds: Dataset, keyword: str, count: int, path: Path) -> tuple[float, ...] | None:
     """A multi-valued numeric attribute as ``count`` floats; None when absent or empty."""
-    if keyword not in ds:
-        return None
-    value = ds.get(keyword)
+    value = _value(ds, keyword)
     if value is None or value == "":
         return None
-    items = list(value) if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else [value]
+    items = list(value) if _is_multi(value) else [value]  # type: ignore[call-overload]
     try:
         floats = tuple(float(v) for v in items)
     except (TypeError, ValueError) as exc:
@@ -139,25 +222,71 @@ def _floats(ds: Dataset, keyword: str, count: int, path: Path) -> tuple[float, .
 
 
 def _float(ds: Dataset, keyword: str, path: Path, default: float) -> float:
-    values = _floats(ds, keyword, 1, path) if keyword in ds else None
+    values = _floats(ds, keyword, 1, path)
     return default if values is None else values[0]
 
 
 def _dcmread(path: Path, *, with_pixel_offset: bool) -> Dataset:
     kwargs: dict = {"defer_size": _DEFER_BYTES} if with_pixel_offset else {"stop_before_pixels": True}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pydicom warns on every odd value; we validate ourselves
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # pydicom warns on every odd value; we validate ourselves
         try:
-            return pydicom.dcmread(path, **kwargs)
+            ds = pydicom.dcmread(path, **kwargs)
         except InvalidDicomError:
-            pass
-        # No preamble/"DICM": accept a bare data set only when it starts with a plausible group
-        # 0002/0008 tag; anything else is simply not DICOM.
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-        if len(head) < 4 or head[:2] not in (b"\x02\x00", b"\x08\x00", b"\x00\x08"):
-            raise NotDicomError(f"{path}: not a DICOM file")
-        return pydicom.dcmread(path, force=True, **kwargs)
+            # No preamble/"DICM": accept a bare data set only when it starts with a plausible
+            # group 0002/0008 tag; anything else is simply not DICOM.
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+            if len(head) < 4 or head[:2] not in (b"\x02\x00", b"\x08\x00", b"\x00\x08"):
+                raise NotDicomError(f"{path}: not a DICOM file") from None
+            ds = pydicom.dcmread(path, force=True, **kwargs)
+    if len(ds) == 0:
+        raise TruncatedFileError(
+            f"{path}: truncated file: only the file meta header is present, the data set is missing"
+        )
+    meta = getattr(ds, "file_meta", None)
+    group_length = meta.get("FileMetaInformationGroupLength", None) if meta is not None else None
+    if isinstance(group_length, int) and os.path.getsize(path) < 132 + 12 + group_length:
+        raise TruncatedFileError(f"{path}: truncated file: it ends inside the file meta header")
+    _check_last_element(path, ds)
+    # pydicom stops quietly (with a warning) when the file ends inside a data element.
+    for w in caught:
+        text = str(w.message)
+        if "end of file" in text.lower() or "EOF" in text:
+            raise TruncatedFileError(f"{path}: truncated file: it ends inside a data element ({text})")
+    return ds
+
+
+def _check_last_element(path: Path, ds: Dataset) -> None:
+    """Raise TruncatedFileError when the last data element's value runs past the end of file.
+
+    pydicom reads a cut value silently (a short read), so a truncated header would otherwise
+    parse into plausible-looking, wrong attributes (e.g. half a SeriesInstanceUID).
+    """
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    if ts and ts not in _UNCOMPRESSED_FILE_SYNTAXES:
+        uid = UID(ts) if is_valid_uid(ts) else None
+        if uid is None or not uid.is_transfer_syntax or not uid.is_encapsulated:
+            return  # deflated or unknown: offsets may not be file offsets
+    tags = list(ds.keys())
+    if not tags:
+        return
+    raw = ds.get_item(max(tags), keep_deferred=True)
+    value_tell = getattr(raw, "value_tell", None)
+    length = getattr(raw, "length", None)
+    if value_tell is None or length is None or length == 0xFFFFFFFF:
+        return
+    size = os.path.getsize(path)
+    if value_tell + length > size:
+        try:
+            name = pydicom.datadict.dictionary_description(raw.tag)
+        except KeyError:
+            name = "private element"
+        raise TruncatedFileError(
+            f"{path}: truncated file: {name} {raw.tag} should hold {length} bytes but the file "
+            f"ends after {max(size - value_tell, 0)}"
+        )
 
 
 def read_header(path: Path, *, with_pixel_offset: bool = True) -> SliceHeader:

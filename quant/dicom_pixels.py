@@ -25,7 +25,7 @@ from quant.dicom_errors import (
     TruncatedFileError,
     UnsupportedTransferSyntaxError,
 )
-from quant.dicom_header import SliceHeader
+from quant.dicom_header import SliceHeader, is_valid_uid, uid_name
 
 __all__ = ["check_decodable", "read_slices", "rescale_into"]
 
@@ -35,10 +35,14 @@ _INT16_MIN, _INT16_MAX = -32768, 32767
 
 def check_decodable(h: SliceHeader) -> None:
     """Raise :class:`UnsupportedTransferSyntaxError` when no installed decoder handles ``h``."""
+    if not is_valid_uid(h.transfer_syntax):
+        raise UnsupportedTransferSyntaxError(
+            f"{h.path}: invalid transfer syntax UID {h.transfer_syntax!r}; pixel data cannot be decoded"
+        )
     uid = UID(h.transfer_syntax)
     if not uid.is_transfer_syntax:
         raise UnsupportedTransferSyntaxError(
-            f"{h.path}: unknown transfer syntax {h.transfer_syntax}; pixel data cannot be decoded"
+            f"{h.path}: unknown transfer syntax {uid_name(h.transfer_syntax)}; pixel data cannot be decoded"
         )
     if not uid.is_compressed:
         return
@@ -48,7 +52,7 @@ def check_decodable(h: SliceHeader) -> None:
         decoder = None
     if decoder is None or not decoder.is_available:
         raise UnsupportedTransferSyntaxError(
-            f"{h.path}: pixel data compressed as {uid.name} ({uid}); no decoder for it is installed"
+            f"{h.path}: pixel data compressed as {uid_name(uid)} ({uid}); no decoder for it is installed"
         )
 
 
@@ -113,7 +117,7 @@ def _read_decoded(h: SliceHeader, dst: NDArray[np.int16]) -> None:
         raise PixelDecodeError(f"{h.path}: pixel data cannot be decoded ({text})") from exc
     except Exception as exc:  # decoder plug-ins raise assorted types
         raise PixelDecodeError(
-            f"{h.path}: pixel data cannot be decoded as {UID(h.transfer_syntax).name} "
+            f"{h.path}: pixel data cannot be decoded as {uid_name(h.transfer_syntax)} "
             f"({type(exc).__name__}: {exc})"
         ) from exc
     if arr.shape != (h.rows, h.columns):

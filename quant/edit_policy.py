@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from quant.editing_errors import EditingError
 from quant.labels import GGO, SOLID, LabelTarget, VoxelChange
 
-__all__ = ["OverwritePolicy", "paint_change", "clear_change", "set_change"]
+__all__ = ["OverwritePolicy", "paint_change", "clear_change", "set_change", "check_hu_range"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,13 @@ def set_change(
     return VoxelChange(
         target, idx, np.full(idx.size, only_where, dtype=np.uint8), np.full(idx.size, value, dtype=np.uint8)
     )
+
+
+def check_hu_range(hu_range: tuple[float, float] | None) -> tuple[float, float] | None:
+    """Validate an inclusive (low, high) HU range (None: no range) and return it as floats."""
+    if hu_range is None:
+        return None
+    lo, hi = float(hu_range[0]), float(hu_range[1])
+    if lo > hi:
+        raise EditingError(f"HU range must be (low, high), got {hu_range!r}")
+    return lo, hi

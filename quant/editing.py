@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from quant.brush import BrushShape, brush_offsets, check_brush, stroke_footprint
-from quant.edit_policy import OverwritePolicy, clear_change, paint_change, set_change
+from quant.edit_policy import OverwritePolicy, check_hu_range, clear_change, paint_change, set_change
 from quant.editing_errors import EditingError
 from quant.history import History, HistoryStep, compose_changes
 from quant.labels import GGO, LEFT_LUNG, RIGHT_LUNG, SOLID, LesionMasks, LungMasks, VoxelChange
@@ -196,14 +196,6 @@ class MaskEditor:
             raise EditingError(f"lesion label must be GGO (1) or SOLID (2), got {self.label!r}")
         return int(self.label)
 
-    def _check_hu_range(self, hu_range: tuple[float, float] | None) -> tuple[float, float] | None:
-        if hu_range is None:
-            return None
-        lo, hi = float(hu_range[0]), float(hu_range[1])
-        if lo > hi:
-            raise EditingError(f"HU range must be (low, high), got {hu_range!r}")
-        return lo, hi
-
     # ------------------------------------------------------------------------------ strokes
     def begin_stroke(self, tool: BrushTool, point_zyx: ArrayLike, axis: int = 0) -> VoxelChange:
         """Start a drag with ``tool`` at ``point_zyx`` (fractional voxel index) and dab there.
@@ -219,7 +211,7 @@ class MaskEditor:
             raise EditingError(f"view axis must be 0, 1 or 2, got {axis!r}")
         p = np.asarray(point_zyx, dtype=np.float64).reshape(3)
         check_brush(self.radius_mm, self.volume.spacing, self.brush_shape, axis)
-        hu_range = self._check_hu_range(self.hu_range)
+        hu_range = check_hu_range(self.hu_range)
         value = self._check_label() if tool in ("paint", "erase") else 0
         lung_value = self._lung_label_for(p) if tool == "lung_paint" else 0
         self._stroke = _Stroke(
@@ -318,7 +310,7 @@ class MaskEditor:
         ``hu_range`` (inclusive), inside the lungs and within ``max_radius_mm`` (mm) of the seed."""
         self._finish_pending_stroke()
         value = self._check_label()
-        rng = self._check_hu_range(hu_range)
+        rng = check_hu_range(hu_range)
         assert rng is not None
         flat = grow_region(
             self.volume.hu, self.lungs.labels, seed_zyx, rng, max_radius_mm, self.volume.spacing

@@ -149,7 +149,8 @@ def _exact(x, y, diffs, conf) -> tuple[float, float, float, float, float]:
     # R indexes 1-based: diffs[qu], diffs[ql + 1]
     lo, hi = float(diffs[qu - 1]), float(diffs[ql])
     # R only reports a different level when the requested one cannot be reached
-    level = 1.0 - achieved_alpha if achieved_alpha - alpha > alpha / 2.0 else conf
+    # (R: conf.level <- 1 - signif(achieved.alpha, 2), with a warning)
+    level = 1.0 - float(f"{achieved_alpha:.2g}") if achieved_alpha - alpha > alpha / 2.0 else conf
     return lo, hi, p_value, w, level
 
 

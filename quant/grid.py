@@ -59,6 +59,25 @@ class CoarseGrid:
                     out = np.take(out, np.arange(n), axis=axis)
         return np.ascontiguousarray(out)
 
+    def block_mean(self, full: NDArray) -> NDArray[np.float32]:
+        """Coarse float32 array: the mean of every block (edge blocks average what they hold).
+
+        Works slab by slab along z, so the temporary float copy is a few slices.
+        """
+        if self.is_identity:
+            return full.astype(np.float32)
+        fz, fy, fx = self.factors
+        cz, cy, cx = self.shape
+        nz, ny, nx = self.full_shape
+        out = np.empty((cz, cy, cx), dtype=np.float32)
+        pad_y, pad_x = cy * fy - ny, cx * fx - nx
+        for k in range(cz):
+            slab = full[k * fz : (k + 1) * fz].astype(np.float32)
+            if pad_y or pad_x:
+                slab = np.pad(slab, ((0, 0), (0, pad_y), (0, pad_x)), mode="edge")
+            out[k] = slab.reshape(slab.shape[0], cy, fy, cx, fx).mean(axis=(0, 2, 4))
+        return out
+
     def block_indices(self, coarse_flat: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Full flat indices of all voxels of the given coarse blocks.
 

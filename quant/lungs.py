@@ -24,7 +24,8 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from quant.airway import find_airway
-from quant.grid import CoarseGrid, coarse_grid
+from quant.grid import coarse_grid
+from quant.lung_edges import refine_edges
 from quant.labels import LEFT_LUNG, RIGHT_LUNG, LungMasks
 from quant.lung_split import split_lungs
 from quant.pleura import include_pathology
@@ -79,7 +80,9 @@ def segment_lungs(
     step(0.2, "removing the airways")
     superior_last = _superior_is_last(volume)
     airway = find_airway(hu_c, internal, sp, p.airway_threshold_hu, superior_last)
+    # Partial-volume lumen voxels around the detected core, and the airway wall (never lung).
     airway_zone = ndimage.binary_dilation(airway, iterations=1) & internal if airway.any() else airway
+    airway_wall = _dilate_mm(airway, sp, _AIRWAY_WALL_MM) | airway_zone if airway.any() else airway
     candidates = internal & ~airway_zone
 
     step(0.35, "separating the lungs")
@@ -87,19 +90,37 @@ def segment_lungs(
     labels_c = split_lungs(lungs_c, volume, grid)
 
     step(0.5, "adding dense pathology along the pleura")
+    bone = hu_c > _BONE_HU
     labels_c = include_pathology(
-        labels_c, hu_c, air=air, outside=outside, airway=airway, bone=hu_c > _BONE_HU,
+        labels_c, hu_c, air=air, outside=outside, airway=airway_wall, bone=bone,
         spacing=sp, pathology_max_hu=p.pathology_max_hu, max_depth_mm=p.pleural_closing_mm,
     )
 
     step(0.8, "refining the lung edges")
-    labels = _refine(labels_c, grid, volume.hu, air, p.air_threshold_hu, airway_zone)
+    labels = refine_edges(
+        labels_c, hu_c, grid, volume.hu, outside=outside, blocked=bone | airway_wall,
+        max_hu=p.pathology_max_hu,
+    )
+    if not labels.any():
+        raise SegmentationError("no lungs found: the lung candidates vanished at the edge refinement")
     step(1.0, "lungs done")
     return LungMasks(labels)
 
 
 # Cortical bone and contrast are far above any lung pathology (consolidation is below ~+100 HU).
 _BONE_HU = 200
+# Airway wall thickness (mm) kept out of the lung around the detected lumen.
+_AIRWAY_WALL_MM = 3.0
+
+
+def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm: float) -> NDArray[np.bool_]:
+    """``mask`` grown by ``mm`` (Euclidean, anisotropic spacing), computed in its bounding box."""
+    margin = [int(np.ceil(mm / s)) + 1 for s in spacing]
+    idx = np.nonzero(mask)
+    box = tuple(slice(max(int(i.min()) - m, 0), int(i.max()) + m + 1) for i, m in zip(idx, margin))
+    out = np.zeros_like(mask)
+    out[box] = ndimage.distance_transform_edt(~mask[box], sampling=spacing) <= mm
+    return out
 
 
 def _superior_is_last(volume: Volume) -> bool:
@@ -140,32 +161,3 @@ def _largest_lungs(candidates: NDArray[np.bool_], voxel_ml: float, min_lung_ml: 
     if len(keep) == 2 and sizes[keep[1]] < 0.15 * sizes[keep[0]]:
         keep = keep[:1]
     return np.isin(labels, keep)
-
-
-def _refine(
-    labels_c: NDArray[np.uint8],
-    grid: CoarseGrid,
-    hu: NDArray[np.int16],
-    air_c: NDArray[np.bool_],
-    air_threshold_hu: float,
-    airway_c: NDArray[np.bool_],
-) -> NDArray[np.uint8]:
-    """Full-resolution labels: blocks on an air/tissue lung edge are re-thresholded per voxel."""
-    if grid.is_identity:
-        return labels_c
-    lung_c = labels_c > 0
-    aerated = lung_c & air_c
-    # Edge blocks: aerated lung blocks on the boundary, and non-lung blocks next to aerated lung.
-    inner = aerated & ~ndimage.binary_erosion(lung_c, iterations=1, border_value=1)
-    outer = ndimage.binary_dilation(aerated, iterations=1) & ~lung_c & ~airway_c
-    edge = inner | outer
-    # Label an outer block takes when its voxels are air: that of the adjacent lung.
-    grown = ndimage.grey_dilation(labels_c, size=(3, 3, 3))
-    edge_flat = np.flatnonzero(edge)
-    edge_label = np.where(lung_c.reshape(-1)[edge_flat], labels_c.reshape(-1)[edge_flat],
-                          grown.reshape(-1)[edge_flat])
-    labels = grid.upsample(labels_c)
-    full_idx, owner = grid.block_indices(edge_flat)
-    is_air = hu.reshape(-1)[full_idx] < air_threshold_hu
-    labels.reshape(-1)[full_idx] = np.where(is_air, edge_label[owner], 0).astype(np.uint8)
-    return labels

@@ -25,8 +25,6 @@ from scipy import ndimage
 __all__ = ["include_pathology"]
 
 _MAX_SLICE_HOLE_MM2 = 300.0
-# Airway wall thickness (mm) excluded around the detected lumen.
-_AIRWAY_WALL_MM = 3.0
 _SLICE_STRUCTURE = np.array(
     [np.zeros((3, 3), bool), ndimage.generate_binary_structure(2, 1), np.zeros((3, 3), bool)]
 )
@@ -50,7 +48,7 @@ def include_pathology(
         labels: aerated-lung labels.
         hu: HU on the same grid.
         air, outside, airway, bone: boolean masks on the same grid (air below the lung threshold,
-            air outside the patient, airway lumen, bone).
+            air outside the patient, airway lumen and wall, bone).
         spacing: (z, y, x) mm.
         pathology_max_hu: upper HU bound (after 3×3×3 smoothing) of pathologic lung tissue.
         max_depth_mm: how far (mm) dense tissue may lie from aerated lung and still be lung.
@@ -59,8 +57,6 @@ def include_pathology(
     lab = labels[box]
     sub_hu = hu[box]
     wall = airway[box]
-    if wall.any():
-        wall = _dilate_mm(wall, spacing, _AIRWAY_WALL_MM)
     smooth = ndimage.uniform_filter(sub_hu.astype(np.float32), size=3)
     dense = (smooth < pathology_max_hu) & ~air[box] & ~outside[box] & ~bone[box] & ~wall
     dense = ndimage.binary_opening(dense)
@@ -99,10 +95,6 @@ def _bbox(mask: NDArray[np.bool_], margin: int) -> tuple[slice, slice, slice]:
         hi = min(int(hit[-1]) + margin + 1, mask.shape[axis])
         sl.append(slice(lo, hi))
     return tuple(sl)  # type: ignore[return-value]
-
-
-def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm: float) -> NDArray[np.bool_]:
-    return ndimage.distance_transform_edt(~mask, sampling=spacing) <= mm
 
 
 def _fill_3d_holes(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:

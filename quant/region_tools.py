@@ -164,11 +164,19 @@ def components_smaller_than(lesion_labels: NDArray[np.uint8], min_voxels: float)
         return EMPTY_INDICES
     lab, _, lo = comps
     sizes = np.bincount(lab.reshape(-1))
-    small = sizes < min_voxels
-    small[0] = False
-    if not small.any():
+    small = np.flatnonzero(sizes < min_voxels)
+    small = small[small > 0]
+    if small.size == 0:
         return EMPTY_INDICES
-    return flat_indices(small[lab], lo, lesion_labels.shape)
+    # Small components live in small boxes: gather each in its own box rather than indexing
+    # the whole (possibly lung-sized) label image.
+    objects = ndimage.find_objects(lab)
+    parts = []
+    for i in small:
+        box = objects[i - 1]
+        sub_lo = [lo[a] + box[a].start for a in range(3)]
+        parts.append(flat_indices(lab[box] == i, sub_lo, lesion_labels.shape))
+    return np.sort(np.concatenate(parts))
 
 
 def nearest_label(

@@ -92,3 +92,47 @@ def read_input(lesion_pct: float, solid_pct: float, *, normal: bool | None = Fal
                "lesion_ml": 40.0 * lesion_pct}
     return ReadInput(metrics=metrics, normal_ct=normal, confidence=4, comment="", lung_labels=lung,
                      lesion_labels=lesion, algorithm_version="test-1", protocol_hash="0" * 64, **extra)  # type: ignore[arg-type]
+
+
+def seed_tasks(database: Database, readers: list[str], n_per_reader: int) -> dict[str, list[int]]:
+    """Insert a trial with ``n_per_reader`` scans per reader (each read by that reader alone) directly
+    as rows, for tests about saving and signing where image files play no part. Returns task ids."""
+    import json
+
+    from db.audit import utc_now
+    from db.charter import Charter
+    from db.models import ReadTask, Scan, Subject, Trial, User, Visit
+
+    out: dict[str, list[int]] = {}
+    with database.session() as s:
+        trial = Trial(name="t", charter_json=Charter().to_json(), created_at=utc_now())
+        s.add(trial)
+        s.flush()
+        for name in readers:
+            uid = s.scalar(select_user_id(User, name))
+            out[name] = []
+            for i in range(n_per_reader):
+                subject = Subject(trial_id=trial.id, code=f"{name}-{i}")
+                s.add(subject)
+                s.flush()
+                visit = Visit(subject_id=subject.id, name="V", visit_day=0)
+                s.add(visit)
+                s.flush()
+                scan = Scan(visit_id=visit.id, series_uid=f"1.2.{uid}.{i}", folder="/nonexistent", content_hash="0" * 64,
+                            image_key=f"{uid:04d}{i:08d}", files_json="[]", display_json=json.dumps({}),
+                            created_at=utc_now())
+                s.add(scan)
+                s.flush()
+                task = ReadTask(scan_id=scan.id, reader_id=uid, reader_slot=1, case_code=f"T{uid:03d}-{i:05d}",
+                                order_index=i, status="new", created_at=utc_now())
+                s.add(task)
+                s.flush()
+                out[name].append(task.id)
+        s.commit()
+    return out
+
+
+def select_user_id(user_model, name: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    return select(user_model.id).where(user_model.username == name)

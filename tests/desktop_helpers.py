@@ -69,3 +69,62 @@ def assert_no_forbidden(texts: Iterable[str], forbidden: Iterable[str], where: s
     joined = "\n".join(texts).lower()
     for word in forbidden:
         assert word.lower() not in joined, f"{where}: found forbidden string {word!r} in the UI"
+
+
+# --- driving real widgets -----------------------------------------------------------------------
+
+
+def send_mouse(widget, kind, pos, button, buttons, modifiers=None):
+    """Deliver a real QMouseEvent (press/move/release) to ``widget`` at local ``pos``."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+
+    types = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
+             "release": QEvent.Type.MouseButtonRelease}
+    mods = modifiers if modifiers is not None else Qt.KeyboardModifier.NoModifier
+    local = QPointF(round(pos.x()), round(pos.y()))
+    event = QMouseEvent(types[kind], local, widget.mapToGlobal(local), button, buttons, mods)
+    QApplication.sendEvent(widget, event)
+
+
+def drag(view, points_zyx):
+    """Left-drag in a viewer SliceView through the given voxel positions (real mouse events)."""
+    from PySide6.QtCore import Qt
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    w = view.vtk_widget
+    positions = [view.widget_point(p) for p in points_zyx]
+    send_mouse(w, "press", positions[0], left, left)
+    for pos in positions[1:]:
+        send_mouse(w, "move", pos, none, left)
+    send_mouse(w, "release", positions[-1], left, none)
+    QApplication.processEvents()
+
+
+def when_dialog(cls, action, timeout_ms: int = 15000):
+    """Run ``action(dialog)`` on the first visible top-level ``cls`` once it appears (modal dialogs
+    block the test's call, so this polls from the event loop)."""
+    from PySide6.QtCore import QTimer
+
+    state = {"left": timeout_ms // 20, "done": False}
+
+    def poll():
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, cls) and w.isVisible():
+                state["done"] = True
+                action(w)
+                return
+        state["left"] -= 1
+        if state["left"] > 0:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(20, poll)
+    return state
+
+
+def double_click_row(qtbot, table, row):
+    from PySide6.QtCore import Qt
+
+    rect = table.visualRect(table.model().index(row, 1))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())

@@ -240,3 +240,14 @@ def test_ci_root_equals_brentq_on_r_statistic(seed):
     for zq, bound in ((1.959963984540054, r.ci_low), (-1.959963984540054, r.ci_high)):
         root = brentq(_wdiff, mumin, mumax, args=(x, y, zq), xtol=1e-12)
         assert bound == pytest.approx(root, abs=1e-9)
+
+
+def test_exact_interval_with_unachievable_level_reports_r_level():
+    # n = 2 + 2: qwilcox(0.025, 2, 2) = 0 -> qu = 1, the interval is [min, max] of the differences
+    # and R reports conf.level 1 - signif(2 * pwilcox(0, 2, 2), 2) = 1 - 0.33
+    r = hodges_lehmann([1.0, 2.0], [3.0, 4.5])
+    assert r.method == METHOD_EXACT
+    assert (r.ci_low, r.ci_high) == (-3.5, -1.0)
+    assert r.conf_level == pytest.approx(0.67)
+    assert r.estimate == pytest.approx(np.median([-2.0, -3.5, -1.0, -2.5]))
+    assert r.p_value == pytest.approx(2 * 1 / 6)

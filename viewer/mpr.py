@@ -33,6 +33,7 @@ class MprViewer(QWidget):
         layers: the case's CT and live labels.
         tools: editing tools shared by the three views (None: view only).
         with_3d: add a :class:`viewer.view3d.VolumeView3D` in the top-right cell.
+        volume_rendering: the 3D view also volume-renders the CT (else surfaces only).
 
     Signals:
         positionChanged(object): the crosshair moved; fractional (z, y, x) voxel index.
@@ -46,6 +47,7 @@ class MprViewer(QWidget):
         tools: EditTools | None = None,
         with_3d: bool = False,
         parent: QWidget | None = None,
+        volume_rendering: bool = True,
     ) -> None:
         super().__init__(parent)
         self.layers = layers
@@ -63,7 +65,7 @@ class MprViewer(QWidget):
         if with_3d:
             from viewer.view3d import VolumeView3D
 
-            self.view3d = VolumeView3D(layers, parent=self)
+            self.view3d = VolumeView3D(layers, volume_rendering=volume_rendering, parent=self)
             grid.addWidget(self.view3d, 0, 1)
         self.position_zyx = (np.array(layers.volume.shape, dtype=float) - 1) / 2.0
         self.position_zyx = np.rint(self.position_zyx)

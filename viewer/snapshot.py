@@ -118,7 +118,7 @@ def render_snapshot(
         scene.set_slice(int(position[scene.axes.slice_axis]))
         scene.fit(pane_aspect)
         window.AddRenderer(scene.renderer)
-    scene3d = VolumeScene3D(layers)
+    scene3d = VolumeScene3D(layers, quality="high")
     scene3d.renderer.SetViewport(*cells["3d"])
     scene3d.renderer.SetLayer(1)
     settings = layers.settings

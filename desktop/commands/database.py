@@ -68,6 +68,9 @@ def _user_add(args: argparse.Namespace) -> int:
         actor = None
         new_pw = os.environ.get(NEW_PASSWORD_ENV) or _password(f"New password for {args.name}: ", confirm=True)
     else:
+        if not args.user:
+            raise CommandError("only a manager may add users: give --user MANAGER (the login-free "
+                               "bootstrap is only for the first account of an empty database)")
         actor = _login(database, args)
         new_pw = _password(f"New password for {args.name}: ", NEW_PASSWORD_ENV, confirm=True)
     user = create_user(database, actor, args.name, args.role, new_pw)

@@ -164,6 +164,7 @@ def bronchi(anat: Anatomy) -> list[tuple[NDArray, NDArray, float]]:
 
 
 AIRWAY_WALL_MM = 2.5
+TRACHEA_RADIUS_MM = 9.0
 
 
 def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
@@ -267,9 +268,9 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     ytr = anat.trachea_y(zf)
     r_tr2 = x * x + (y - ytr) ** 2
     above = zf >= anat.carina_z
-    wall_r = 8.5 + AIRWAY_WALL_MM
+    wall_r = TRACHEA_RADIUS_MM + AIRWAY_WALL_MM
     tissue[(r_tr2 < wall_r**2) & above] = Tissue.AIRWAY_WALL
-    tissue[(r_tr2 < 8.5**2) & above] = Tissue.AIRWAY
+    tissue[(r_tr2 < TRACHEA_RADIUS_MM**2) & above] = Tissue.AIRWAY
     for p0, p1, r in bronchi(anat):
         reach = r + AIRWAY_WALL_MM
         if zf.ndim == 0 and not (min(p0[2], p1[2]) - reach <= zf <= max(p0[2], p1[2]) + reach):

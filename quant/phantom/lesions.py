@@ -46,7 +46,7 @@ def disease_field(lookup: LungLookup, seed: int, consolidation: float = 0.0) -> 
     post = np.clip((ys - ys.min()) / max(np.ptp(ys), 1.0), 0, 1)
     basal = np.clip((zs.max() - zs) / max(np.ptp(zs), 1.0), 0, 1)
     d = depth[kz, ky, kx]
-    weight = np.exp(-d / 7.0) * (1.0 + 2.5 * post**1.5) * (1.0 + 2.5 * basal**1.5)
+    weight = np.exp(-d / 5.0) * (1.0 + 8.0 * post**2) * (1.0 + 8.0 * basal**2)
 
     field = np.zeros(g.shape, dtype=np.float32)
     blobs = []
@@ -58,7 +58,7 @@ def disease_field(lookup: LungLookup, seed: int, consolidation: float = 0.0) -> 
         p = weight[cand] / weight[cand].sum()
         n = int(rng.integers(7, 12))
         for i in rng.choice(cand, size=n, p=p):
-            blobs.append((x[kx[i]], y[ky[i]], z[kz[i]], rng.uniform(8.0, 20.0), rng.uniform(0.55, 1.0)))
+            blobs.append((x[kx[i]], y[ky[i]], z[kz[i]], rng.uniform(7.0, 16.0), rng.uniform(0.55, 1.0)))
     if consolidation > 0 and np.any(side_of == 1):
         cand = np.flatnonzero(side_of == 1)
         score = post[cand] + basal[cand] - d[cand] / 30.0
@@ -82,6 +82,8 @@ def disease_field(lookup: LungLookup, seed: int, consolidation: float = 0.0) -> 
     field *= 1.0 + 0.35 * smooth_noise(g.shape, rng, 2.0)
     zz = ((z.max() - z) / np.ptp(z))[:, None, None]
     yy = ((y - y.min()) / np.ptp(y))[None, :, None]
-    field += 0.06 * np.exp(-depth / 20.0) + 0.02 * yy + 0.02 * zz
+    # Subpleural predominance: the field fades with depth below the pleura.
+    field *= np.exp(-depth / 25.0)
+    field += 0.06 * np.exp(-depth / 12.0) + 0.04 * yy + 0.04 * zz
     field += 0.01 * smooth_noise(g.shape, rng, 3.0)
     return field

@@ -46,6 +46,8 @@ class PhantomScan:
         truth: volumes (mL) and percentages of lung volume, from the label maps (see
             :func:`truth_metrics`).
         params: the generating parameters (size, seed, requested lesion %, ...).
+        tissue: uint8 tissue classes (:class:`quant.phantom.anatomy.Tissue`) of the noise-free
+            model, for tests of HU per tissue; None when loaded from disk.
     """
 
     volume: Volume
@@ -55,6 +57,7 @@ class PhantomScan:
     airway: NDArray[np.bool_]
     truth: dict[str, float]
     params: dict[str, Any] = field(default_factory=dict)
+    tissue: NDArray[np.uint8] | None = None
 
     @property
     def lungs(self) -> NDArray[np.bool_]:
@@ -166,6 +169,49 @@ def _separate_lungs(side: NDArray[np.uint8], tissue: NDArray[np.uint8], grid: Gr
         tissue[sl][clash] = Tissue.MEDIASTINUM
 
 
+def _classify_grid(anat: Anatomy, grid: Grid) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    tissue = np.empty(grid.shape, dtype=np.uint8)
+    side = np.empty(grid.shape, dtype=np.uint8)
+    X, Y = np.meshgrid(grid.x, grid.y)
+    for k, z in enumerate(grid.z):
+        # Only the body's bounding box needs the anatomy; the rest is outside air.
+        a, b = anat.body_axes(float(z))
+        ys = np.flatnonzero(np.abs(grid.y) <= b + 2.0)
+        xs = np.flatnonzero(np.abs(grid.x) <= a + 2.0)
+        box = (slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
+        tissue[k] = Tissue.AIR
+        side[k] = 0
+        tissue[k][box], side[k][box] = classify(anat, X[box], Y[box], float(z))
+    _separate_lungs(side, tissue, grid)
+    return tissue, side
+
+
+def _anatomy_on_grid_uncached(seed: int, consolidation: float, size: str):
+    patient = _patient(seed, consolidation)
+    grid = grid_for_size(size)
+    # The junction line must stay visible (at least ~1.6 voxels) at every resolution.
+    anat = Anatomy(**{**patient.anatomy.__dict__, "junction_gap": max(3.0, 1.6 * grid.spacing[2])})
+    tissue, side = _classify_grid(anat, grid)
+    vessel = rasterize(list(patient.vessels), grid)
+    for a in (tissue, side, vessel):
+        a.flags.writeable = False  # shared between scans of one patient
+    return tissue, side, vessel
+
+
+_anatomy_small_cache = lru_cache(maxsize=8)(_anatomy_on_grid_uncached)
+
+
+def _anatomy_on_grid(seed: int, consolidation: float, size: str):
+    """Tissue classes, lung sides and vessel mask of a patient on a size's grid (read-only).
+
+    Serial scans of one patient share their anatomy; small grids are cached (a few MB each),
+    full grids (~230 MB) are recomputed.
+    """
+    if size == "small":
+        return _anatomy_small_cache(seed, consolidation, size)
+    return _anatomy_on_grid_uncached(seed, consolidation, size)
+
+
 def make_scan(
     size: str = "small",
     seed: int = 0,
@@ -211,23 +257,8 @@ def make_scan(
 
     grid = grid_for_size(size)
     patient = _patient(int(seed), float(consolidation))
-    # The junction line must stay visible (at least ~1.6 voxels) at every resolution.
-    anat = Anatomy(**{**patient.anatomy.__dict__, "junction_gap": max(3.0, 1.6 * grid.spacing[2])})
 
-    nz, ny, nx = grid.shape
-    tissue = np.empty(grid.shape, dtype=np.uint8)
-    side = np.empty(grid.shape, dtype=np.uint8)
-    X, Y = np.meshgrid(grid.x, grid.y)
-    for k, z in enumerate(grid.z):
-        # Only the body's bounding box needs the anatomy; the rest is outside air.
-        a, b = anat.body_axes(float(z))
-        ys = np.flatnonzero(np.abs(grid.y) <= b + 2.0)
-        xs = np.flatnonzero(np.abs(grid.x) <= a + 2.0)
-        box = (slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
-        tissue[k] = Tissue.AIR
-        side[k] = 0
-        tissue[k][box], side[k][box] = classify(anat, X[box], Y[box], float(z))
-    _separate_lungs(side, tissue, grid)
+    tissue, side, vessel = _anatomy_on_grid(int(seed), float(consolidation), size)
 
     # Lesions: threshold the disease field at the quantile giving the requested burden.
     lesion = np.zeros(grid.shape, dtype=np.uint8)
@@ -250,13 +281,11 @@ def make_scan(
                     lesion[k][side[k] > 0] = lab
         del values, allv
 
-    vessel = rasterize(list(patient.vessels), grid)
-
     hu = np.empty(grid.shape, dtype=np.float32)
-    post = np.clip(Y / 80.0, -1.0, 1.0).astype(np.float32)
+    # Dependent (posterior) lung is denser: -1 front .. +1 back of the chest.
+    post = np.broadcast_to(np.clip(grid.y / 80.0, -1.0, 1.0).astype(np.float32)[:, None], grid.shape[1:])
     for k, tex in enumerate(up.slice_iter(patient.texture)):
         hu[k] = slice_hu(tissue[k], side[k] > 0, lesion[k], vessel[k], tex, post)
-    del vessel
     noise_s = int(seed) if noise_seed is None else int(noise_seed)
     body_yx = np.any(tissue != Tissue.AIR, axis=0)
     rows, cols = np.flatnonzero(body_yx.any(axis=1)), np.flatnonzero(body_yx.any(axis=0))
@@ -274,10 +303,11 @@ def make_scan(
     is_bone[list(BONE_TISSUES)] = True
     bone = is_bone[tissue]
     airway = tissue == Tissue.AIRWAY
+    side = side.copy()  # the scan owns (and may edit) its labels; the cache keeps its own
     truth = truth_metrics(side, lesion, volume.voxel_volume_ml)
     params = {
         "size": size, "seed": int(seed), "lesion_pct_requested": pct, "solid_share": share,
         "noise_sigma": float(noise_sigma), "consolidation": float(consolidation), "oblique": bool(oblique),
         "noise_seed": noise_s,
     }
-    return PhantomScan(volume, side, lesion, bone, airway, truth, params)
+    return PhantomScan(volume, side, lesion, bone, airway, truth, params, tissue)

@@ -117,7 +117,7 @@ def plan_trial(subjects: int, seed: int = 0) -> list[SubjectPlan]:
     normal = set(rng.choice(msc, size=n_normal, replace=False).tolist()) if n_normal else set()
     first = date(2020, 3, 5)
     for i, arm in enumerate(arms):
-        drop = rng.normal(0.45, 0.06) if arm == "MSC" else rng.normal(0.05, 0.06)
+        drop = rng.normal(0.42, 0.06) if arm == "MSC" else rng.normal(0.05, 0.06)
         plans.append(
             SubjectPlan(
                 code=f"S{i + 1:03d}",

@@ -1,0 +1,155 @@
+"""Reading-database benchmark: save of a full-size read, stored mask bytes, worklist generation.
+
+Goals: save of a read of a 512x512x300 scan with lung + lesion masks <= 150 ms (median); stored
+mask bytes per read <= 1 MB; worklist for 700 scans <= 1 s.
+
+Run: ``.venv/bin/python benchmarks/db.py [--repeats N] [--synthetic]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import db  # noqa: E402
+from db.audit import utc_now  # noqa: E402
+from db.charter import Charter  # noqa: E402
+from db.masks import decode_mask, encode_mask  # noqa: E402
+from db.models import MaskBlob, Read, ReadTask, Scan, Subject, Trial, User, Visit  # noqa: E402
+from db.services import ReadInput, authenticate, create_user, generate_worklist, open_task, save_draft  # noqa: E402
+
+PASSWORD = "benchmark-pass"
+
+
+def full_size_masks(synthetic: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    if not synthetic:
+        try:
+            from quant.phantom import make_scan
+
+            t0 = time.perf_counter()
+            scan = make_scan(size="full", seed=1)
+            took = time.perf_counter() - t0
+            return (scan.lung_labels.astype(np.uint8), scan.lesion_labels.astype(np.uint8),
+                    f"phantom make_scan(size='full', seed=1) {scan.lung_labels.shape} ({took:.1f} s to make)")
+        except Exception as exc:  # noqa: BLE001 - fall back and say so
+            print(f"(full phantom unavailable: {exc}; using synthetic ellipsoids)")
+    z, y, x = 300, 512, 512
+    zz, yy, xx = np.ogrid[:z, :y, :x]
+    lung = np.zeros((z, y, x), np.uint8)
+    lung[((zz - 150) / 130) ** 2 + ((yy - 256) / 150) ** 2 + ((xx - 160) / 90) ** 2 < 1] = 1
+    lung[((zz - 150) / 130) ** 2 + ((yy - 256) / 150) ** 2 + ((xx - 350) / 90) ** 2 < 1] = 2
+    lesion = np.zeros_like(lung)
+    lesion[((zz - 120) / 30) ** 2 + ((yy - 200) / 40) ** 2 + ((xx - 160) / 30) ** 2 < 1] = 1
+    lesion[((zz - 180) / 20) ** 2 + ((yy - 300) / 20) ** 2 + ((xx - 350) / 20) ** 2 < 1] = 2
+    return lung, lesion, "synthetic ellipsoid lungs and lesions (300, 512, 512)"
+
+
+def seed_scans(database: db.Database, n: int, readers: int) -> None:
+    with database.session() as s:
+        trial = Trial(name="bench", charter_json=Charter().to_json(), created_at=utc_now())
+        s.add(trial)
+        s.flush()
+        for i in range(n):
+            subject = Subject(trial_id=trial.id, code=f"S{i:04d}")
+            s.add(subject)
+            s.flush()
+            visit = Visit(subject_id=subject.id, name="BASELINE", visit_day=0)
+            s.add(visit)
+            s.flush()
+            s.add(Scan(visit_id=visit.id, series_uid=f"1.2.3.{i}", folder="/x", content_hash="0" * 64,
+                       image_key=f"{i:024d}", files_json="[]", display_json=json.dumps({}), created_at=utc_now()))
+        s.commit()
+
+
+def bench_save(tmp: Path, repeats: int, synthetic: bool) -> None:
+    lung, lesion, source = full_size_masks(synthetic)
+    print(f"masks: {source}; lung voxels {int((lung > 0).sum())}, lesion voxels {int((lesion > 0).sum())}")
+    database = db.connect(tmp / "save.sqlite")
+    create_user(database, None, "boss", "manager", PASSWORD)
+    boss = authenticate(database, "boss", PASSWORD)
+    create_user(database, boss, "r1", "reader", PASSWORD)
+    create_user(database, boss, "r2", "reader", PASSWORD)
+    seed_scans(database, 1, 2)
+    generate_worklist(database, boss, seed=0)
+    r1 = authenticate(database, "r1", PASSWORD)
+    with database.session() as s:
+        task_id = s.scalar(ReadTask.__table__.select().with_only_columns(ReadTask.id)
+                           .where(ReadTask.reader_id == r1.user_id))
+    metrics = {"lesion_pct": 12.5, "solid_pct": 3.0}
+    times, encode_times, sizes = [], [], []
+    rng = np.random.default_rng(0)
+    for i in range(repeats):
+        # Each save follows an edit (a painted sphere moves), so every save stores new masks.
+        edited = lesion.copy()
+        cz, cy, cx = rng.integers(40, 260), rng.integers(100, 400), rng.integers(100, 400)
+        edited[cz - 5:cz + 5, cy - 8:cy + 8, cx - 8:cx + 8] = 1 + (i % 2)
+        read = ReadInput(metrics=metrics, normal_ct=False, lung_labels=lung, lesion_labels=edited,
+                         algorithm_version="bench", protocol_hash="0" * 64)
+        t0 = time.perf_counter()
+        encode_mask(lung), encode_mask(edited)
+        encode_times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        save_draft(database, r1, task_id, read)
+        times.append(time.perf_counter() - t0)
+    with database.session() as s:
+        last = s.scalars(Read.__table__.select().with_only_columns(Read.lung_mask_sha, Read.lesion_mask_sha)
+                         .order_by(Read.id.desc()).limit(1)).first()
+        row = s.execute(Read.__table__.select().order_by(Read.id.desc()).limit(1)).first()
+        sizes = [len(s.get(MaskBlob, sha).data) for sha in (row.lung_mask_sha, row.lesion_mask_sha)]
+    t0 = time.perf_counter()
+    case = open_task(database, r1, task_id)
+    open_ms = (time.perf_counter() - t0) * 1000
+    assert case.draft is not None and np.array_equal(case.draft.lung_labels, lung)
+    print(f"save_draft of a full-size read (lung + lesion masks, {lung.shape}): median "
+          f"{statistics.median(times) * 1000:.0f} ms over {repeats} saves (min {min(times) * 1000:.0f}, "
+          f"max {max(times) * 1000:.0f}); goal <= 150 ms")
+    print(f"  of which mask encoding (RLE + zlib): median {statistics.median(encode_times) * 1000:.0f} ms")
+    print(f"stored mask bytes per read: {sum(sizes):,} bytes (lung {sizes[0]:,}, lesion {sizes[1]:,}; "
+          f"raw {lung.nbytes + lesion.nbytes:,}); goal <= 1,000,000")
+    print(f"open_task with both masks decoded and verified: {open_ms:.0f} ms")
+    database.dispose()
+
+
+def bench_worklist(tmp: Path, repeats: int) -> None:
+    times = []
+    for i in range(repeats):
+        database = db.connect(tmp / f"wl{i}.sqlite")
+        create_user(database, None, "boss", "manager", PASSWORD)
+        boss = authenticate(database, "boss", PASSWORD)
+        for r in range(6):
+            with database.session() as s:  # plain rows: scrypt per account is not what we measure
+                s.add(User(username=f"r{r}", role="reader", password_hash="x", failed_logins=0, locked=False,
+                           active=True, created_at=utc_now()))
+                s.commit()
+        seed_scans(database, 700, 6)
+        t0 = time.perf_counter()
+        report = generate_worklist(database, boss, seed=i)
+        times.append(time.perf_counter() - t0)
+        assert report.n_tasks == 1400
+        database.dispose()
+    print(f"generate_worklist for 700 scans (1400 tasks, 6 readers): median {statistics.median(times) * 1000:.0f} ms "
+          f"over {repeats} runs; goal <= 1000 ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--synthetic", action="store_true", help="skip the full phantom; use ellipsoid masks")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_save(Path(tmp), args.repeats, args.synthetic)
+        bench_worklist(Path(tmp), 3)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

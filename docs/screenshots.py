@@ -1,0 +1,184 @@
+"""Regenerate a PNG of each main screen of the desktop application into docs/screenshots/.
+
+Builds a small demo trial in a temporary data folder, drives the real widgets (login, worklist,
+reading workspace with automatic segmentation and the 3D view, adjudication, manager dashboard,
+statistician tables and figure) and grabs each window. Runs under Xvfb (re-executes itself through
+``xvfb-run`` when there is no DISPLAY) with the xcb platform, like the GUI tests.
+
+Usage: .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--subjects 3 --visits 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = (1600, 1000)
+
+
+def _wait(app, predicate, timeout_s: float = 300.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout_s
+    while not predicate():
+        app.processEvents()
+        time.sleep(0.01)
+        if time.monotonic() > end:
+            raise TimeoutError("the screen did not become ready in time")
+
+
+def _grab(app, widget, path: Path) -> None:
+    for _ in range(20):
+        app.processEvents()
+    # QWidget.grab() does not capture OpenGL (VTK) children: grab the screen area instead.
+    screen = widget.screen()
+    geo = widget.frameGeometry()
+    pixmap = screen.grabWindow(0, geo.x(), geo.y(), geo.width(), geo.height())
+    pixmap.save(str(path))
+    print(f"wrote {path}")
+
+
+def _sign_in(app, context, username: str):
+    from db import services
+
+    from desktop.main_window import MainWindow
+    from desktop.session import DEMO_PASSWORD
+
+    context.actor = services.authenticate(context.database(), username, DEMO_PASSWORD)
+    window = MainWindow(context)
+    window.resize(*SIZE)
+    window.move(0, 0)
+    window.show()
+    _wait(app, window.isVisible)
+    return window
+
+
+def _read_case(app, workspace, task_id: int, grow_mm: float | None) -> None:
+    """Open a case, optionally paint a large sphere (discordant second read), sign."""
+    from desktop.session import DEMO_PASSWORD
+
+    workspace.open_task(task_id)
+    _wait(app, lambda: workspace.views is not None and workspace.sign_button.isEnabled())
+    views = workspace.views
+    if grow_mm:
+        import numpy as np
+
+        editor = views.editor
+        editor.brush_shape = "sphere"
+        editor.radius_mm = grow_mm
+        z = views.views["axial"].scene.slice_index
+        ys, xs = np.nonzero(views.lungs.labels[z] > 0)
+        for i in np.linspace(0, len(xs) - 1, 5).astype(int):
+            p = (z, ys[i], xs[i])
+            editor.begin_stroke("paint", p, axis=0)
+            editor.end_stroke()
+    workspace.form.normal_no.setChecked(True)
+    workspace.form.confidence.setCurrentIndex(4)
+    workspace.sign(password=DEMO_PASSWORD)
+
+
+def run(out: Path, subjects: int, visits: int) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app import create_application
+    from desktop.demo_setup import create_demo, demo_root, demo_url
+    from desktop.login import LoginDialog
+    from desktop.session import DEMO_PASSWORD, AppContext
+
+    app = create_application()
+    out.mkdir(parents=True, exist_ok=True)
+    root = demo_root()
+    print("creating the demo trial…", flush=True)
+    create_demo(root, subjects=subjects, visits=visits, seed=5)
+    context = AppContext(url=demo_url(root), demo_root=root)
+
+    login = LoginDialog(context)
+    login.username.setText("reader1")
+    login.show()
+    _wait(app, login.isVisible)
+    _grab(app, login, out / "login.png")
+    login.close()
+
+    from db.models import ReadTask
+
+    window = _sign_in(app, context, "reader1")
+    screen = window.screen
+    _wait(app, lambda: screen.worklist.table.rowCount() > 0)
+    _grab(app, window, out / "worklist.png")
+    first = screen.worklist.tasks[0].task_id
+    screen.open_task(first)
+    workspace = screen.workspace
+    _wait(app, lambda: workspace.views is not None and workspace.sign_button.isEnabled())
+    workspace.palette.select_tool("paint")
+    _grab(app, window, out / "workspace.png")
+    workspace.form.normal_no.setChecked(True)
+    workspace.form.confidence.setCurrentIndex(4)
+    workspace.sign(password=DEMO_PASSWORD)
+    database = context.database()
+    scan_id = database.read(lambda s: s.get(ReadTask, first).scan_id)
+    screen.about_to_leave()
+    window.close()
+
+    window = _sign_in(app, context, "reader2")
+    other = database.read(lambda s: s.query(ReadTask.id).filter(ReadTask.scan_id == scan_id,
+                                                                ReadTask.id != first).scalar())
+    window.screen.open_task(other)
+    _read_case(app, window.screen.workspace, other, 35.0)
+    window.screen.about_to_leave()
+    window.close()
+
+    window = _sign_in(app, context, "adjudicator")
+    adj = window.screen
+    _wait(app, lambda: adj.queue.count() > 0)
+    adj.open_adjudication(adj.queue.item(0).data(256))
+    _wait(app, lambda: adj.select_b.isEnabled())
+    _grab(app, window, out / "adjudication.png")
+    adj.decide("B", password=DEMO_PASSWORD)
+    window.close()
+
+    window = _sign_in(app, context, "manager")
+    mgr = window.screen
+    _wait(app, lambda: mgr.progress_table.rowCount() > 0)
+    _grab(app, window, out / "manager.png")
+    mgr.lock_database(confirm=False, override_reason="screenshot session")
+    window.close()
+
+    window = _sign_in(app, context, "statistician")
+    stat = window.screen
+    _wait(app, lambda: stat.unblind_button.isEnabled())
+    trial_csv = context.randomization_csv
+    stat.unblind(trial_csv)
+    _wait(app, lambda: stat.result is not None)
+    _grab(app, window, out / "statistician.png")
+    stat.tabs.setCurrentIndex(stat.tabs.count() - 1)
+    _grab(app, window, out / "statistician_figure.png")
+    window.close()
+    QApplication.processEvents()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--subjects", type=int, default=3)
+    parser.add_argument("--visits", type=int, default=2)
+    args = parser.parse_args()
+    if not os.environ.get("DISPLAY"):
+        if shutil.which("xvfb-run") is None:
+            raise SystemExit("no DISPLAY and no xvfb-run")
+        cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1200x24", sys.executable, *sys.argv]
+        raise SystemExit(subprocess.call(cmd))
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    sys.path.insert(0, str(ROOT))
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["LUNGREAD_DATA_DIR"] = tmp
+        run(args.out.resolve(), args.subjects, args.visits)
+
+
+if __name__ == "__main__":
+    main()

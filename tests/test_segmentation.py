@@ -1,0 +1,135 @@
+"""Automatic segmentation accuracy on small phantoms, errors, progress and cancellation.
+
+The phantom (:mod:`quant.phantom`) is the ground truth. Ten small phantoms span lesion burdens
+from 0 to 60 % of the lung, with and without a large subpleural consolidation; each is generated
+and segmented once per module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from quant.labels import LEFT_LUNG, RIGHT_LUNG
+from quant.protocol import default_protocol
+from quant.segmentation import (
+    ALGORITHM_VERSION,
+    SegmentationCancelled,
+    SegmentationError,
+    segment,
+)
+from quant.volume import Volume
+
+# (seed, lesion %, consolidation strength)
+CASES = [
+    (11, 0.0, 0.0),
+    (12, 2.0, 0.0),
+    (13, 8.0, 0.0),
+    (14, 15.0, 1.0),
+    (15, 22.0, 0.0),
+    (16, 30.0, 0.6),
+    (17, 38.0, 0.0),
+    (18, 45.0, 1.0),
+    (19, 52.0, 0.3),
+    (20, 60.0, 0.8),
+]
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
+
+
+@pytest.fixture(scope="module")
+def results():
+    from quant.phantom import make_scan
+
+    out = []
+    for seed, pct, cons in CASES:
+        scan = make_scan("small", seed, lesion_pct=pct, consolidation=cons)
+        out.append((scan, segment(scan.volume)))
+    return out
+
+
+def test_lung_dice(results):
+    for scan, res in results:
+        assert dice(res.lungs.labels > 0, scan.lungs) >= 0.97, scan.truth
+        # right and left are not swapped
+        assert dice(res.lungs.labels == RIGHT_LUNG, scan.lung_labels == RIGHT_LUNG) >= 0.96
+        assert dice(res.lungs.labels == LEFT_LUNG, scan.lung_labels == LEFT_LUNG) >= 0.96
+
+
+def test_lesion_dice_where_lesions_exceed_1_ml(results):
+    checked = 0
+    for scan, res in results:
+        if scan.truth["lesion_ml"] > 1.0:
+            assert dice(res.lesions.labels > 0, scan.lesion) >= 0.85, scan.truth
+            checked += 1
+    assert checked >= 8
+
+
+def test_lesion_and_solid_percentages(results):
+    err = np.array([abs(r.metrics.lesion_pct - s.truth["lesion_pct"]) for s, r in results])
+    solid = np.array([abs(r.metrics.solid_pct - s.truth["solid_pct"]) for s, r in results])
+    assert np.median(err) <= 1.0, err
+    assert err.max() <= 2.5, err
+    assert np.median(solid) <= 1.0, solid
+
+
+def test_no_lesion_phantom_is_suggested_normal(results):
+    scan, res = results[0]
+    assert scan.truth["lesion_pct"] == 0.0
+    assert res.metrics.lesion_pct <= 0.5
+    assert res.metrics.suggested_normal is True
+
+
+def test_result_carries_provenance(results):
+    _, res = results[1]
+    assert res.algorithm_version == ALGORITHM_VERSION
+    assert res.protocol_hash == default_protocol().hash and len(res.protocol_hash) == 64
+    d = res.as_dict()
+    assert d["algorithm_version"] == ALGORITHM_VERSION and "lesion_pct" in d
+    assert res.lungs.labels.dtype == np.uint8 and res.lesions.labels.dtype == np.uint8
+    assert not np.any((res.lesions.labels > 0) & (res.lungs.labels == 0))
+
+
+def _head_volume() -> Volume:
+    """A head-like volume: skull, brain, two small air sinuses, air around."""
+    z, y, x = np.mgrid[0:40, 0:96, 0:96].astype(np.float32)
+    r = np.sqrt(((z - 20) / 16) ** 2 + ((y - 48) / 38) ** 2 + ((x - 48) / 32) ** 2)
+    hu = np.full(r.shape, -1000, np.int16)
+    hu[r < 1.0] = 700
+    hu[r < 0.9] = 35
+    for cx in (40, 56):
+        hu[(z - 14) ** 2 + (y - 20) ** 2 + (x - cx) ** 2 < 16] = -1000  # sinuses, ~1 mL
+    return Volume(hu, spacing=(3.0, 2.5, 2.5))
+
+
+@pytest.mark.parametrize(
+    "volume",
+    [
+        _head_volume(),
+        Volume(np.full((20, 64, 64), -1000, np.int16), spacing=(3.0, 2.5, 2.5)),
+        Volume(np.zeros((20, 64, 64), np.int16), spacing=(3.0, 2.5, 2.5)),
+    ],
+    ids=["head", "all-air", "all-water"],
+)
+def test_no_lungs_raise_segmentation_error(volume):
+    with pytest.raises(SegmentationError, match="no lungs found"):
+        segment(volume)
+
+
+def test_progress_and_cancel(small_phantom):
+    seen: list[float] = []
+    res = segment(small_phantom.volume, progress=lambda f, t: seen.append(f))
+    assert seen[-1] == 1.0 and len(seen) >= 5
+    assert all(b >= a for a, b in zip(seen, seen[1:]))
+    assert res.metrics.lung_ml > 1000
+
+    calls = {"n": 0}
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] >= 3
+
+    with pytest.raises(SegmentationCancelled):
+        segment(small_phantom.volume, cancel=cancel)
