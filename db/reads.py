@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -107,10 +108,26 @@ def new_read_row(
     return row
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _encoder_pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lungread-mask-encoder")
+    return _POOL
+
+
 def _encode(read: ReadInput) -> tuple[EncodedMask | None, EncodedMask | None]:
     # Compression happens before the transaction so the write lock is held as briefly as possible.
-    lung = encode_mask(read.lung_labels) if read.lung_labels is not None else None
-    lesion = encode_mask(read.lesion_labels) if read.lesion_labels is not None else None
+    # The two masks are encoded in parallel threads: numpy comparisons and zlib release the GIL.
+    if read.lung_labels is not None and read.lesion_labels is not None:
+        lesion_f = _encoder_pool().submit(encode_mask, read.lesion_labels)
+        lung = encode_mask(read.lung_labels)
+        lesion = lesion_f.result()
+    else:
+        lung = encode_mask(read.lung_labels) if read.lung_labels is not None else None
+        lesion = encode_mask(read.lesion_labels) if read.lesion_labels is not None else None
     if lung is not None and lesion is not None and lung.shape != lesion.shape:
         raise WorkflowError(f"lung mask shape {lung.shape} differs from lesion mask shape {lesion.shape}")
     return lung, lesion

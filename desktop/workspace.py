@@ -247,6 +247,9 @@ class ReadingWorkspace(QWidget):
             self.autosaver.start()
             if loaded.segmentation_cancelled is False and not loaded.restored_draft:
                 self.autosaver.mark_dirty()  # the automatic result is worth a first draft
+        # The progress dialog took the focus; give it back to the images so keys work at once.
+        self.window().activateWindow()
+        self.views.views["axial"].vtk_widget.setFocus()
         self.case_ready.emit()
 
     @staticmethod

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special  # lighter to import than scipy.stats
 
 from quant.samples import as_paired
 
@@ -108,7 +108,7 @@ def icc_a1(ratings: ArrayLike, conf: float = 0.95) -> IccResult:
     icc = (msr - mse) / denom
     df1, df2 = n - 1, (n - 1) * (k - 1)
     f_value = msr / mse if mse > 0 else math.inf
-    p_value = float(stats.f.sf(f_value, df1, df2)) if mse > 0 else 0.0
+    p_value = float(special.fdtrc(df1, df2, f_value)) if mse > 0 else 0.0  # F upper tail
     alpha = 1.0 - conf
     if mse == 0.0 or icc >= 1.0:
         lo, hi = icc, 1.0  # perfect agreement: the F-based interval degenerates
@@ -116,8 +116,9 @@ def icc_a1(ratings: ArrayLike, conf: float = 0.95) -> IccResult:
         a = k * icc / (n * (1.0 - icc))
         b = 1.0 + k * icc * (n - 1) / (n * (1.0 - icc))
         v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / ((n - 1) * (k - 1)))
-        f_l = float(stats.f.isf(alpha / 2.0, n - 1, v))
-        f_u = float(stats.f.isf(alpha / 2.0, v, n - 1))
+        # upper alpha/2 quantiles of F (R: qf(1 - alpha/2, ...))
+        f_l = float(special.fdtri(n - 1, v, 1.0 - alpha / 2.0))
+        f_u = float(special.fdtri(v, n - 1, 1.0 - alpha / 2.0))
         lo = n * (msr - f_l * mse) / (f_l * (k * msc + (k * n - k - n) * mse) + n * msr)
         hi = n * (f_u * msr - mse) / (k * msc + (k * n - k - n) * mse + n * f_u * msr)
     return IccResult(
@@ -201,7 +202,7 @@ def cohen_kappa(a: Sequence[Hashable] | ArrayLike, b: Sequence[Hashable] | Array
     term_c = (kappa - pe * (1.0 - kappa)) ** 2
     var = max(term_a + term_b - term_c, 0.0) / ((1.0 - pe) ** 2 * n)
     se = math.sqrt(var)
-    z = float(stats.norm.isf((1.0 - conf) / 2.0))
+    z = float(-special.ndtri((1.0 - conf) / 2.0))
     return KappaResult(
         kappa=float(kappa),
         se=se,

@@ -12,6 +12,7 @@ import os
 import re
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
+
+from quant.dicom_fastparse import fast_header
 
 from quant.dicom_errors import (
     DicomImportError,
@@ -183,8 +186,11 @@ def _is_multi(value: object) -> bool:
     return isinstance(value, (list, tuple, pydicom.multival.MultiValue))
 
 
-def _text(ds: Dataset, keyword: str) -> str:
-    value = _value(ds, keyword)
+Getter = Callable[[str], object]
+
+
+def _text(get: Getter, keyword: str) -> str:
+    value = get(keyword)
     if value is None:
         return ""
     if _is_multi(value):
@@ -192,8 +198,8 @@ def _text(ds: Dataset, keyword: str) -> str:
     return str(value).strip()
 
 
-def _int(ds: Dataset, keyword: str, path: Path, default: int | None = None) -> int | None:
-    value = _value(ds, keyword)
+def _int(get: Getter, keyword: str, path: Path, default: int | None = None) -> int | None:
+    value = get(keyword)
     if value is None or value == "":
         return default
     try:
@@ -204,9 +210,9 @@ def _int(ds: Dataset, keyword: str, path: Path, default: int | None = None) -> i
         raise InvalidTagError(f"{path}: {keyword} has an invalid value {value!r}") from exc
 
 
-def _floats(ds: Dataset, keyword: str, count: int, path: Path) -> tuple[float, ...] | None:
+def _floats(get: Getter, keyword: str, count: int, path: Path) -> tuple[float, ...] | None:
     """A multi-valued numeric attribute as ``count`` floats; None when absent or empty."""
-    value = _value(ds, keyword)
+    value = get(keyword)
     if value is None or value == "":
         return None
     items = list(value) if _is_multi(value) else [value]  # type: ignore[call-overload]
@@ -221,8 +227,8 @@ def _floats(ds: Dataset, keyword: str, count: int, path: Path) -> tuple[float, .
     return floats
 
 
-def _float(ds: Dataset, keyword: str, path: Path, default: float) -> float:
-    values = _floats(ds, keyword, 1, path)
+def _float(get: Getter, keyword: str, path: Path, default: float) -> float:
+    values = _floats(get, keyword, 1, path)
     return default if values is None else values[0]
 
 
@@ -289,7 +295,7 @@ def _check_last_element(path: Path, ds: Dataset) -> None:
         )
 
 
-def read_header(path: Path, *, with_pixel_offset: bool = True) -> SliceHeader:
+def read_header(path: Path, *, with_pixel_offset: bool = True, fast: bool = True) -> SliceHeader:
     """Read the header of ``path`` without its pixel values.
 
     Args:
@@ -297,12 +303,31 @@ def read_header(path: Path, *, with_pixel_offset: bool = True) -> SliceHeader:
         with_pixel_offset: also locate the Pixel Data value (offset and length) so that it can be
             read later without parsing the file again; False stops parsing before the pixels
             (fastest, used when only listing series).
+        fast: try :mod:`quant.dicom_fastparse` first (same result; pydicom reads the rest).
 
     Raises:
         NotDicomError: the file is not DICOM at all.
         TruncatedFileError, UnreadableDicomError, InvalidTagError: a broken DICOM file.
     """
     path = Path(path)
+    quick = fast_header(path) if fast else None
+    if quick is not None:
+        try:
+            return _build(
+                path,
+                quick.values.get,
+                quick.transfer_syntax,
+                quick.media_sop_class,
+                quick.has_pixels,
+                quick.pixel_offset if with_pixel_offset else None,
+                quick.pixel_length if with_pixel_offset else None,
+            )
+        except DicomImportError:
+            raise
+        except Exception as exc:
+            raise InvalidTagError(
+                f"{path}: an attribute has an invalid value ({type(exc).__name__}: {exc})"
+            ) from exc
     try:
         ds = _dcmread(path, with_pixel_offset=with_pixel_offset)
     except DicomImportError:
@@ -337,15 +362,12 @@ def _header_from_dataset(path: Path, ds: Dataset, with_pixel_offset: bool) -> Sl
             (False, True): pydicom.uid.ExplicitVRLittleEndian,
             (False, False): pydicom.uid.ExplicitVRBigEndian,
         }.get((implicit, little), pydicom.uid.ImplicitVRLittleEndian)
-    ts_uid = UID(ts)
-    sop = _text(ds, "SOPClassUID") or (
-        str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
-    )
+    media_sop = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
 
     has_pixels = PIXEL_DATA_TAG in ds or any(tag in ds for tag in _FLOAT_PIXEL_TAGS)
     offset = length = None
     # Offsets are only file offsets when the data set is not deflated.
-    native_file = ts_uid in _UNCOMPRESSED_FILE_SYNTAXES
+    native_file = ts in _UNCOMPRESSED_FILE_SYNTAXES
     if with_pixel_offset and native_file and PIXEL_DATA_TAG in ds:
         raw = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
         value_tell = getattr(raw, "value_tell", None)
@@ -359,40 +381,54 @@ def _header_from_dataset(path: Path, ds: Dataset, with_pixel_offset: bool) -> Sl
                 )
             if getattr(raw, "value", None) is None:  # deferred: read later from the file
                 offset, length = value_tell, raw_length
+    return _build(path, lambda kw: _value(ds, kw), str(ts), media_sop, has_pixels, offset, length)
 
+
+def _build(
+    path: Path,
+    get: Getter,
+    ts: str,
+    media_sop: str,
+    has_pixels: bool,
+    offset: int | None,
+    length: int | None,
+) -> SliceHeader:
+    """A SliceHeader from attribute values (``get(keyword)``, None when absent)."""
+    ts_uid = UID(ts) if is_valid_uid(ts) else None
+    known_ts = ts_uid is not None and ts_uid.is_transfer_syntax
     phi = tuple(
         t
-        for t in (_text(ds, "PatientName"), _text(ds, "PatientID"))
+        for t in (_text(get, "PatientName"), _text(get, "PatientID"))
         for t in [t, *t.replace("^", " ").split()]
         if len(t) >= 3
     )
     return SliceHeader(
         path=path,
-        sop_class_uid=sop,
-        modality=_text(ds, "Modality").upper(),
-        study_uid=_text(ds, "StudyInstanceUID"),
-        series_uid=_text(ds, "SeriesInstanceUID"),
-        series_description=_text(ds, "SeriesDescription"),
-        series_number=_int(ds, "SeriesNumber", path),
-        acquisition_number=_int(ds, "AcquisitionNumber", path),
-        rows=_int(ds, "Rows", path, 0) or 0,
-        columns=_int(ds, "Columns", path, 0) or 0,
-        iop=_floats(ds, "ImageOrientationPatient", 6, path),
-        ipp=_floats(ds, "ImagePositionPatient", 3, path),  # type: ignore[arg-type]
-        pixel_spacing=_floats(ds, "PixelSpacing", 2, path),  # type: ignore[arg-type]
-        rescale_slope=_float(ds, "RescaleSlope", path, 1.0),
-        rescale_intercept=_float(ds, "RescaleIntercept", path, 0.0),
-        bits_allocated=_int(ds, "BitsAllocated", path, 0) or 0,
-        bits_stored=_int(ds, "BitsStored", path, 0) or 0,
-        pixel_representation=_int(ds, "PixelRepresentation", path, 0) or 0,
-        samples_per_pixel=_int(ds, "SamplesPerPixel", path, 1) or 1,
-        photometric=_text(ds, "PhotometricInterpretation").upper(),
-        number_of_frames=_int(ds, "NumberOfFrames", path, 1) or 1,
-        transfer_syntax=str(ts_uid),
+        sop_class_uid=_text(get, "SOPClassUID") or media_sop,
+        modality=_text(get, "Modality").upper(),
+        study_uid=_text(get, "StudyInstanceUID"),
+        series_uid=_text(get, "SeriesInstanceUID"),
+        series_description=_text(get, "SeriesDescription"),
+        series_number=_int(get, "SeriesNumber", path),
+        acquisition_number=_int(get, "AcquisitionNumber", path),
+        rows=_int(get, "Rows", path, 0) or 0,
+        columns=_int(get, "Columns", path, 0) or 0,
+        iop=_floats(get, "ImageOrientationPatient", 6, path),
+        ipp=_floats(get, "ImagePositionPatient", 3, path),  # type: ignore[arg-type]
+        pixel_spacing=_floats(get, "PixelSpacing", 2, path),  # type: ignore[arg-type]
+        rescale_slope=_float(get, "RescaleSlope", path, 1.0),
+        rescale_intercept=_float(get, "RescaleIntercept", path, 0.0),
+        bits_allocated=_int(get, "BitsAllocated", path, 0) or 0,
+        bits_stored=_int(get, "BitsStored", path, 0) or 0,
+        pixel_representation=_int(get, "PixelRepresentation", path, 0) or 0,
+        samples_per_pixel=_int(get, "SamplesPerPixel", path, 1) or 1,
+        photometric=_text(get, "PhotometricInterpretation").upper(),
+        number_of_frames=_int(get, "NumberOfFrames", path, 1) or 1,
+        transfer_syntax=ts,
         has_pixels=has_pixels,
         pixel_offset=offset,
         pixel_length=length,
-        is_implicit_vr=bool(ts_uid.is_implicit_VR) if ts_uid.is_transfer_syntax else True,
-        is_little_endian=bool(ts_uid.is_little_endian) if ts_uid.is_transfer_syntax else True,
+        is_implicit_vr=bool(ts_uid.is_implicit_VR) if known_ts else True,  # type: ignore[union-attr]
+        is_little_endian=bool(ts_uid.is_little_endian) if known_ts else True,  # type: ignore[union-attr]
         phi_strings=phi,
     )

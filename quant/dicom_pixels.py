@@ -63,7 +63,9 @@ def rescale_into(stored: NDArray[np.integer], slope: float, intercept: float, ds
     """
     if slope == 1.0 and float(intercept).is_integer() and stored.dtype.itemsize <= 2:
         ic = int(intercept)
-        lo, hi = int(stored.min()), int(stored.max())
+        # Unsigned values cannot underflow int16 after a negative-or-small intercept: skip min().
+        lo = 0 if stored.dtype.kind == "u" else int(stored.min())
+        hi = int(stored.max())
         if _INT16_MIN <= lo + ic and hi + ic <= _INT16_MAX and _INT16_MIN <= ic <= _INT16_MAX:
             # Exact in int16: modular int16 arithmetic equals the true value when it fits.
             if stored.dtype.itemsize == 2:

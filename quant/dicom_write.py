@@ -13,8 +13,6 @@ value fits, signed otherwise), so ``stored * slope + intercept`` gives back the 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,7 +32,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from quant.errors import LungReadError
+from quant.dicom_encode import DicomWriteError, encode_jpeg_lossless, encode_with_gdcm
 from quant.volume import Volume
 
 __all__ = [
@@ -79,10 +77,6 @@ _HOSPITALS = (
 
 _PRIVATE_CREATOR = "LUNGREAD TEST"
 _PRIVATE_GROUP = 0x0009
-
-
-class DicomWriteError(LungReadError):
-    """A series could not be written (unsupported transfer syntax, missing encoder, bad input)."""
 
 
 def fake_phi(seed: int = 0) -> dict[str, str]:
@@ -174,57 +168,6 @@ def _ds(value: float) -> str:
     if len(text) > 16:
         text = f"{value:.8g}"
     return "0" if text == "-0" else text
-
-
-_GDCM_SYNTAX_NAMES = {
-    str(JPEGLosslessSV1): "JPEGLosslessProcess14_1",
-    str(JPEG2000Lossless): "JPEG2000Lossless",
-    str(JPEGLSLossless): "JPEGLSLossless",
-    str(RLELossless): "RLELossless",
-}
-
-
-def _encode_with_gdcm(src: Path, dst: Path, ts: str) -> None:
-    """Re-encode ``src`` into ``dst`` with transfer syntax ``ts`` using python-gdcm."""
-    try:
-        import gdcm  # python-gdcm, Apache-2.0
-    except ImportError as exc:  # pragma: no cover - installed with the project
-        raise DicomWriteError(
-            f"encoding {SUPPORTED_TRANSFER_SYNTAXES[ts]} here needs python-gdcm, which is not installed"
-        ) from exc
-    reader = gdcm.ImageReader()
-    reader.SetFileName(str(src))
-    if not reader.Read():
-        raise DicomWriteError(f"gdcm could not read {src.name} to re-encode it")
-    change = gdcm.ImageChangeTransferSyntax()
-    change.SetTransferSyntax(gdcm.TransferSyntax(getattr(gdcm.TransferSyntax, _GDCM_SYNTAX_NAMES[ts])))
-    change.SetInput(reader.GetImage())
-    if not change.Change():
-        raise DicomWriteError(f"gdcm failed to encode {src.name} as {SUPPORTED_TRANSFER_SYNTAXES[ts]}")
-    writer = gdcm.ImageWriter()
-    writer.SetFileName(str(dst))
-    writer.SetFile(reader.GetFile())
-    writer.SetImage(change.GetOutput())
-    if not writer.Write():
-        raise DicomWriteError(f"gdcm could not write {dst.name}")
-
-
-def _encode_jpeg_lossless(src: Path, dst: Path) -> None:
-    """Re-encode ``src`` as JPEG Lossless SV1 into ``dst`` with dcmtk's dcmcjpeg (gdcm fallback).
-
-    pydicom has no JPEG Lossless encoder; dcmtk's is the reference implementation.
-    """
-    exe = shutil.which("dcmcjpeg")
-    if exe is None:
-        _encode_with_gdcm(src, dst, str(JPEGLosslessSV1))
-        return
-    proc = subprocess.run(
-        [exe, "+e1", "+tl", "+un", str(src), str(dst)], capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise DicomWriteError(
-            f"dcmcjpeg failed to encode {src.name} as JPEG Lossless SV1: {proc.stderr.strip()}"
-        )
 
 
 def write_series(
@@ -399,8 +342,8 @@ def write_series(
             tmp_path = Path(tmp) / path.name
             ds.save_as(tmp_path, enforce_file_format=True)
             if ts == str(JPEGLosslessSV1):
-                _encode_jpeg_lossless(tmp_path, path)
+                encode_jpeg_lossless(tmp_path, path)
             else:
-                _encode_with_gdcm(tmp_path, path, ts)
+                encode_with_gdcm(tmp_path, path, ts)
             tmp_path.unlink()
     return paths

@@ -77,7 +77,7 @@ def segment_lesions(
     inner = ndimage.binary_erosion(lung_share > 0.999, border_value=0)
     if step:
         step(0.4, "detecting ground glass and consolidation")
-    ggo_c, solid_c = _detect(mean_hu, inner, sp, p)
+    ggo_c, solid_c = _detect(mean_hu, inner, lung_share > 0.5, sp, p)
     if step:
         step(0.7, "delineating lesions")
     any_c = ggo_c | solid_c
@@ -86,7 +86,7 @@ def segment_lesions(
     # Delineation may reach as far as the ground-glass opening may have shaved off, plus a block.
     reach = _GGO_OPENING_MM + max(sp)
     allow_any = grid.upsample(ndimage.distance_transform_edt(~any_c, sampling=sp) <= reach)
-    allow_solid = grid.upsample(ndimage.binary_dilation(solid_c))
+    allow_solid = grid.upsample(ndimage.distance_transform_edt(~solid_c, sampling=sp) <= 2.0 * max(sp))
     sub = out[box]
     # Next to a lesion, a voxel in either band is lesion: ground glass unless it is in the solid
     # band next to detected solid (partial volume with the chest wall lifts ground glass into the
@@ -98,12 +98,22 @@ def segment_lesions(
 
 
 def _detect(
-    hu: NDArray[np.float32], inner: NDArray[np.bool_], sp: tuple[float, float, float], p: LesionParameters
+    hu: NDArray[np.float32],
+    inner: NDArray[np.bool_],
+    lung: NDArray[np.bool_],
+    sp: tuple[float, float, float],
+    p: LesionParameters,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Coarse ground-glass and solid lesion masks (see the module docstring)."""
     voxel_ml = float(np.prod(sp)) / 1000.0
     ggo = inner & (hu >= p.ggo_min_hu) & (hu < p.ggo_max_hu)
-    ggo = _opening_mm(ggo, sp, _GGO_OPENING_MM)
+    # Partial-volume shells of vessels: ground-glass HU right next to vessel-dense voxels.
+    vessel = inner & (hu >= p.vessel_min_hu)
+    if vessel.any():
+        ggo &= ~ndimage.binary_dilation(vessel, structure=np.ones((3, 3, 3), bool))
+    # Opening, with everything outside the lung interior counted as ground glass, so that thin
+    # subpleural bands (the typical COVID pattern) are not eroded from the pleural side.
+    ggo = _opening_mm(ggo | ~inner, sp, _GGO_OPENING_MM, within=ggo)
     solid = inner & (hu >= p.solid_min_hu) & (hu < p.solid_max_hu)
     radius = 0.5 * p.vessel_max_diameter_mm
     if solid.any():
@@ -124,12 +134,23 @@ def _detect(
     return ggo, solid
 
 
-def _opening_mm(mask: NDArray[np.bool_], sp: tuple[float, float, float], radius: float) -> NDArray[np.bool_]:
-    """Morphological opening with a ball of ``radius`` mm (anisotropic spacing), via distance maps."""
+def _opening_mm(
+    mask: NDArray[np.bool_],
+    sp: tuple[float, float, float],
+    radius: float,
+    within: NDArray[np.bool_] | None = None,
+) -> NDArray[np.bool_]:
+    """Morphological opening with a ball of ``radius`` mm (anisotropic spacing), via distance maps.
+
+    With ``within``, ball centres must lie in ``within`` and the result is clipped to it.
+    """
     core = ndimage.distance_transform_edt(mask, sampling=sp) > radius
+    if within is not None:
+        core &= within
     if not core.any():
         return core
-    return ndimage.distance_transform_edt(~core, sampling=sp) <= radius
+    out = ndimage.distance_transform_edt(~core, sampling=sp) <= radius
+    return out & within if within is not None else out
 
 
 def _aligned_bbox(mask: NDArray[np.bool_], factors: tuple[int, int, int]) -> tuple[slice, slice, slice]:

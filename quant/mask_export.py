@@ -24,7 +24,15 @@ from quant.errors import LungReadError
 from quant.labels import GGO, LEFT_LUNG, RIGHT_LUNG, SOLID
 from quant.volume import Volume
 
-__all__ = ["MaskExportError", "SourceFrames", "source_frames", "write_dicom_seg", "write_nifti", "SEGMENTS"]
+__all__ = [
+    "MaskExportError",
+    "SourceFrames",
+    "source_frames",
+    "write_dicom_seg",
+    "write_nifti",
+    "nifti_affine",
+    "SEGMENTS",
+]
 
 #: (segment number, label, which map, label value, category (scheme, code, meaning), type (...))
 SEGMENTS = (
@@ -57,12 +65,6 @@ class SourceFrames:
     step_row: NDArray[np.int64]
     rows: int
     cols: int
-
-    def index(self, k: int) -> NDArray[np.int64]:
-        """(rows, cols, 3) volume indices (z, y, x) of the pixels of frame k."""
-        r = np.arange(self.rows)[:, None, None]
-        c = np.arange(self.cols)[None, :, None]
-        return self.origin[k] + c * self.step_col + r * self.step_row
 
     def sample(self, labels: NDArray) -> NDArray:
         """Labels (volume grid, z/y/x) resampled onto the source frames: (n_frames, rows, cols)."""

@@ -49,6 +49,7 @@ class LesionParameters:
     solid_max_hu: float
     min_component_ml: float
     vessel_max_diameter_mm: float
+    vessel_min_hu: float
     smoothing_sigma_mm: float
 
 

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from tests.desktop_helpers import (
     all_window_texts,
@@ -84,6 +84,8 @@ def login(qtbot, context, username):
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)  # keyboard shortcuts need the active window
     return window
 
 
@@ -103,7 +105,8 @@ def sign_with_dialog(qtbot, click_button):
 def lung_points(views, z, count=6, side=None):
     """Voxels inside the lungs on axial slice z, spread along x (for a drag path)."""
     lungs = views.lungs.labels[z]
-    ys, xs = np.nonzero(lungs == side if side else lungs > 0)
+    free = views.lesions.labels[z] == 0
+    ys, xs = np.nonzero((lungs == side if side else lungs > 0) & free)
     order = np.argsort(xs)
     pick = order[np.linspace(len(order) * 0.15, len(order) * 0.45, count).astype(int)]
     return [np.array([z, ys[i], xs[i]], dtype=float) for i in pick]
@@ -188,7 +191,9 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     workspace = open_case_and_wait(qtbot, screen, screen.worklist.row_of_task(task2_id))
     check_blinded("reader2 workspace", forbidden)
     views = workspace.views
-    qtbot.mouseClick(workspace.palette.sphere, Qt.MouseButton.LeftButton)
+    sphere = workspace.palette.sphere
+    qtbot.mouseClick(sphere, Qt.MouseButton.LeftButton, pos=QPoint(8, sphere.height() // 2))
+    assert sphere.isChecked() and views.editor.brush_shape == "sphere"
     workspace.palette.radius.setValue(40.0)
     qtbot.keyClick(views.views["axial"].vtk_widget, Qt.Key.Key_B)
     assert views.tools.mode == "paint"

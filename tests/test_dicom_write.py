@@ -67,3 +67,15 @@ def test_compressed_syntaxes_are_lossless(tmp_path, ts, lo):
 def test_unknown_transfer_syntax_is_a_clear_error(tmp_path):
     with pytest.raises(DicomWriteError, match="1.2.840.10008.1.2.4.50"):
         write_series(_volume(), tmp_path, transfer_syntax="1.2.840.10008.1.2.4.50")
+
+
+def test_gdcm_fallback_encodes_jpeg_lossless(tmp_path):
+    """Used when dcmtk's dcmcjpeg is missing: python-gdcm writes JPEG Lossless SV1 too."""
+    from quant.dicom_encode import encode_with_gdcm
+
+    vol = _volume(shape=(1, 40, 36))
+    src = write_series(vol, tmp_path / "plain")[0]
+    dst = tmp_path / "jpeg.dcm"
+    encode_with_gdcm(src, dst, str(JPEGLosslessSV1))
+    assert pydicom.dcmread(dst).file_meta.TransferSyntaxUID == JPEGLosslessSV1
+    np.testing.assert_array_equal(_hu(dst), vol.hu[0])

@@ -113,6 +113,15 @@ def test_dicom_seg_refuses_masks_from_another_grid(tmp_path):
         write_dicom_seg(src, other, lesion, lung, tmp_path / "seg.dcm")
     with pytest.raises(MaskExportError, match="shape"):
         write_dicom_seg(src, vol, lesion[:-1], lung, tmp_path / "seg.dcm")
+    with pytest.raises(MaskExportError, match="no source"):
+        write_dicom_seg([], vol, lesion, lung, tmp_path / "seg.dcm")
+    other_series = write_series(_source_volume(), tmp_path / "ct2", seed=5)
+    with pytest.raises(MaskExportError, match="2 series"):
+        write_dicom_seg(src + other_series[:1], vol, lesion, lung, tmp_path / "seg.dcm")
+    (tmp_path / "junk.dcm").write_bytes(b"not dicom")
+    with pytest.raises(MaskExportError, match="cannot read"):
+        write_dicom_seg([tmp_path / "junk.dcm"], vol, lesion, lung, tmp_path / "seg.dcm")
+    assert not (tmp_path / "seg.dcm").exists()
 
 
 @pytest.mark.parametrize("direction", [None, _PERMUTED])

@@ -73,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     trial.add_argument("--subjects", type=_positive_int, default=12, help="number of subjects (default 12)")
     trial.add_argument("--size", choices=("small", "full"), default="small", help="phantom size (default small)")
     trial.add_argument("--seed", type=_nonneg_int, default=0, help="trial seed (default 0)")
+    trial.add_argument("--visits", type=_positive_int, default=None, metavar="N",
+                       help="only the first N visits of BASELINE, DAY10, DAY28, MONTH3, MONTH6, MONTH9, "
+                       "MONTH12 (default all 7)")
     trial.set_defaults(handler=run_trial)
 
 
@@ -109,9 +112,10 @@ def run_scan(args: argparse.Namespace) -> int:
 def run_trial(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from quant.phantom import make_trial
+    from quant.phantom import DEFAULT_VISITS, make_trial
 
     _check_out(args.out)
+    visits = DEFAULT_VISITS[: args.visits] if args.visits else DEFAULT_VISITS
 
     with tqdm(desc="trial", unit="scan", file=sys.stderr, disable=None) as bar:
 
@@ -120,7 +124,9 @@ def run_trial(args: argparse.Namespace) -> int:
             bar.n = done
             bar.refresh()
 
-        files = make_trial(args.out, subjects=args.subjects, seed=args.seed, size=args.size, progress=progress)
+        files = make_trial(
+            args.out, subjects=args.subjects, visits=visits, seed=args.seed, size=args.size, progress=progress
+        )
     print(f"{files.manifest}")
     print(f"{files.randomization}")
     return 0

@@ -41,8 +41,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
-            bar.n = done
-            bar.refresh()
+            bar.update(done - bar.n)  # honours tqdm's mininterval: no line per slice
 
         volume = load_series(args.series_dir, series_uid=args.series_uid, progress=progress)
     lungs = lesions = None

@@ -164,6 +164,8 @@ def bronchi(anat: Anatomy) -> list[tuple[NDArray, NDArray, float]]:
 
 
 AIRWAY_WALL_MM = 2.5
+#: How far (mm) a rib descends from its spinal end to its sternal end.
+RIB_DESCENT_MM = 100.0
 TRACHEA_RADIUS_MM = 9.0
 
 
@@ -196,8 +198,8 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     yc, ha, hb, yck, hak, hbk = anat.cavity(zf)
     # Ribs: bands that run down and forwards from the spine; phi = 0 at the spine, pi at the sternum.
     phi = np.arctan2(np.abs(x), y - yc)
-    run = zf + 48.0 * phi / np.pi
-    rib = shell & (np.mod(run - 3.0, 25.0) < 10.0) & (run < anat.apex + 15.0) & (run > -125.0)
+    run = zf + RIB_DESCENT_MM * phi / np.pi
+    rib = shell & (np.mod(run - 3.0, 25.0) < 10.0) & (run < anat.apex + 15.0) & (run > -150.0 + RIB_DESCENT_MM * 0.5)
     cart = rib & (phi > 0.86 * np.pi)
     tissue[rib & ~cart] = Tissue.RIB
     tissue[cart] = Tissue.CARTILAGE
@@ -237,9 +239,15 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     tissue[thorax & medi] = Tissue.MEDIASTINUM
 
     # Heart (left-anterior, on the diaphragm) and great vessels above it.
+    # The heart's long axis points to the left and forwards (about 35 degrees in the axial plane);
+    # epicardial fat wraps it.
     hs = anat.heart_size
-    heart = ((x - anat.heart_x) / (56.0 * hs)) ** 2 + ((y - (yc - 0.12 * hb)) / (0.66 * hb * hs)) ** 2 + (
-        (zf - anat.heart_z) / (50.0 * hs)) ** 2 < 1.0
+    c, sn = np.cos(np.deg2rad(35.0)), np.sin(np.deg2rad(35.0))
+    hx, hy = x - anat.heart_x, y - (yc - 0.12 * hb)
+    u1, u2 = c * hx - sn * hy, sn * hx + c * hy
+    rho = (u1 / (62.0 * hs)) ** 2 + (u2 / (0.58 * hb * hs)) ** 2 + ((zf - anat.heart_z) / (50.0 * hs)) ** 2
+    heart = rho < 1.0
+    tissue[(rho < 1.16) & ~heart & in_pleura & (zf > z_base)] = Tissue.FAT
     tissue[heart & in_pleura] = Tissue.HEART
     great = ((x - 2.0) / 34.0) ** 2 + ((y - (yc + 0.05 * hb)) / (0.42 * hb)) ** 2 + ((zf - 25.0) / 30.0) ** 2 < 1.0
     tissue[great & in_pleura] = Tissue.VESSEL

@@ -117,8 +117,13 @@ def _lookup(anat: Anatomy) -> LungLookup:
     side = np.zeros(g.shape, dtype=np.uint8)
     X, Y = np.meshgrid(g.x, g.y)
     for k, z in enumerate(g.z):
-        side[k] = classify(anat, X, Y, float(z))[1]
-    depth = ndimage.distance_transform_edt(side > 0, sampling=g.spacing).astype(np.float32)
+        if -125.0 < z < anat.apex + 5.0:  # lungs never reach beyond
+            side[k] = classify(anat, X, Y, float(z))[1]
+    depth = np.zeros(g.shape, dtype=np.float32)
+    idx = np.argwhere(side > 0)
+    lo, hi = np.maximum(idx.min(axis=0) - 2, 0), idx.max(axis=0) + 3
+    box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    depth[box] = ndimage.distance_transform_edt(side[box] > 0, sampling=g.spacing)
     return LungLookup(g, side, depth)
 
 
@@ -192,7 +197,7 @@ def _anatomy_on_grid_uncached(seed: int, consolidation: float, size: str):
     # The junction line must stay visible (at least ~1.6 voxels) at every resolution.
     anat = Anatomy(**{**patient.anatomy.__dict__, "junction_gap": max(3.0, 1.6 * grid.spacing[2])})
     tissue, side = _classify_grid(anat, grid)
-    vessel = rasterize(list(patient.vessels), grid)
+    vessel = rasterize(list(patient.vessels), grid, min_radius_mm=0.5 * min(grid.spacing[1:]))
     for a in (tissue, side, vessel):
         a.flags.writeable = False  # shared between scans of one patient
     return tissue, side, vessel

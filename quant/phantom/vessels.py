@@ -114,13 +114,18 @@ def grow_trees(lookup: LungLookup, hila: dict[int, NDArray[np.float64]], seed: i
     return segments
 
 
-def rasterize(segments: list[Segment], grid: Grid) -> NDArray[np.bool_]:
-    """Boolean (z, y, x) mask of the voxel centres inside any tube, on ``grid``."""
+def rasterize(segments: list[Segment], grid: Grid, min_radius_mm: float = 0.0) -> NDArray[np.bool_]:
+    """Boolean (z, y, x) mask of the voxel centres inside any tube, on ``grid``.
+
+    Tubes thinner than ``min_radius_mm`` are left out: below about half a voxel a vessel is not
+    resolved, it only adds to the mean density of the parenchyma around it.
+    """
     mask = np.zeros(grid.shape, dtype=bool)
     axes = [grid.x, grid.y, grid.z]
-    sp = (grid.spacing[2], grid.spacing[1], grid.spacing[0])
     for seg in segments:
         rmax = max(seg.ra, seg.rb)
+        if rmax < min_radius_mm:
+            continue
         lo = np.minimum(seg.a, seg.b) - rmax
         hi = np.maximum(seg.a, seg.b) + rmax
         sl = []
@@ -141,5 +146,4 @@ def rasterize(segments: list[Segment], grid: Grid) -> NDArray[np.bool_]:
         rad = np.float32(seg.ra) + t * np.float32(seg.rb - seg.ra)
         inside = dx * dx + dy * dy + dz * dz < rad * rad
         mask[sl[2][0]:sl[2][1], sl[1][0]:sl[1][1], sl[0][0]:sl[0][1]] |= inside
-    del sp
     return mask

@@ -1,0 +1,208 @@
+"""Interaction latency and undo memory of the viewer on a full-size phantom.
+
+Run under Xvfb with Mesa software GL, e.g.::
+
+    xvfb-run -a -s "-screen 0 1920x1200x24" .venv/bin/python benchmarks/interaction.py
+
+Three linked ~700x700 slice views (MprViewer without the 3D cell) show a 512x512x~300 phantom.
+Real Qt mouse/wheel events are sent to the axial view and times are taken with
+``time.perf_counter`` from just before the event is dispatched to the end of the render of the
+view(s) concerned (an ``EndEvent`` observer on each render window), so they include the editor,
+the label-image update and the OpenGL frame.
+
+Prints:
+* brush event -> painted (axial) view re-rendered: p50 / p95 ms;
+* brush event -> all three linked views re-rendered (strokes at the crosshair, which every view
+  shows): p50 / p95 ms;
+* slice scroll (wheel event -> scrolled view re-rendered): p50 / p95 ms;
+* undo history after 100 strokes: MB.
+
+Goals (issue 5): brush p95 <= 20 ms, three views p95 <= 50 ms, scroll p95 <= 16 ms, history
+<= 50 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+
+def _pct(values: list[float]) -> tuple[float, float]:
+    a = np.asarray(values) * 1000.0
+    return float(np.percentile(a, 50)), float(np.percentile(a, 95))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", default="full", help="phantom size (full | small)")
+    parser.add_argument("--events", type=int, default=200, help="brush events per measurement")
+    parser.add_argument("--scrolls", type=int, default=150)
+    parser.add_argument("--view", type=int, default=700, help="slice view edge in pixels")
+    args = parser.parse_args(argv)
+
+    from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent, QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+
+    from quant.editing import MaskEditor
+    from quant.labels import LesionMasks, LungMasks
+    from quant.phantom import make_scan
+    from viewer.layers import ViewerLayers
+    from viewer.mpr import MprViewer
+    from viewer.tools import EditTools
+
+    t = time.perf_counter()
+    scan = make_scan(size=args.size, seed=3)
+    print(f"phantom {scan.volume.shape} (z, y, x) at {scan.volume.spacing} mm "
+          f"made in {time.perf_counter() - t:.1f} s", flush=True)
+    lungs = LungMasks(np.ascontiguousarray(scan.lung_labels, dtype=np.uint8))
+    lesions = LesionMasks(np.ascontiguousarray(scan.lesion_labels, dtype=np.uint8))
+    layers = ViewerLayers(scan.volume, lungs, lesions)
+    editor = MaskEditor(scan.volume, lungs, lesions)
+    tools = EditTools(editor, layers)
+    mpr = MprViewer(layers, tools, with_3d=False)
+    mpr.resize(2 * args.view + 2, 2 * args.view + 2)
+    mpr.show()
+    for _ in range(50):
+        app.processEvents()
+        time.sleep(0.01)
+    axial, coronal, sagittal = (mpr.views[o] for o in ("axial", "coronal", "sagittal"))
+    print(f"view size {axial.render_window.GetSize()} px", flush=True)
+
+    end_time: dict[str, float] = {}
+    for name, view in mpr.views.items():
+        view.render_window.AddObserver(
+            "EndEvent", lambda *_a, n=name: end_time.__setitem__(n, time.perf_counter())
+        )
+
+    widget = axial.vtk_widget
+
+    def mouse(kind, pos: QPointF, button=Qt.MouseButton.LeftButton) -> None:
+        types = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
+                 "release": QEvent.Type.MouseButtonRelease}
+        buttons = Qt.MouseButton.NoButton if kind == "release" else button
+        ev_button = Qt.MouseButton.NoButton if kind == "move" else button
+        ev = QMouseEvent(types[kind], pos, widget.mapToGlobal(pos), ev_button, buttons,
+                         Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(widget, ev)
+
+    def settle() -> None:
+        while any(v._dirty for v in mpr.views.values()):
+            app.processEvents()
+
+    # Crosshair at a lung voxel of the middle slice, so every view shows the strokes.
+    z = scan.volume.shape[0] // 2
+    ys, xs = np.nonzero(scan.lungs[z])
+    pick = len(ys) // 3
+    centre = np.array([z, ys[pick], xs[pick]], dtype=float)
+    mpr.set_position(centre)
+    mpr.render_all()
+    settle()
+    editor.radius_mm = 3.0
+    tools.set_mode("paint")
+    settle()
+    mpr.render_all()
+
+    # --- brush -> painted view, and -> all three views -------------------------------
+    rng = np.random.default_rng(0)
+    brush_one: list[float] = []
+    brush_all: list[float] = []
+    spacing = np.array(scan.volume.spacing)
+    c_pos = axial.widget_point(centre)
+    px_per_mm = abs(axial.widget_point(centre + [0, 0, 10 / spacing[2]]).x() - c_pos.x()) / 10.0
+    strokes = max(1, args.events // 20)
+    for s in range(strokes):
+        mouse("press", c_pos)
+        settle()
+        for i in range(20):
+            # Wander within 2 mm of the crosshair: every dab crosses both other views' planes.
+            off = rng.uniform(-2.0, 2.0, size=2) * px_per_mm
+            pos = QPointF(c_pos.x() + off[0], c_pos.y() + off[1])
+            end_time.clear()
+            t0 = time.perf_counter()
+            mouse("move", pos)
+            t_axial = end_time.get("axial")
+            settle()
+            if t_axial is not None:
+                brush_one.append(t_axial - t0)
+            if len(end_time) == 3:
+                brush_all.append(max(end_time.values()) - t0)
+        mouse("release", c_pos)
+        settle()
+        tools.undo()
+        settle()
+
+    # Longer strokes across the lung (axial view only crosses most of them).
+    ys2, xs2 = np.nonzero(scan.lungs[z] & ~scan.lesion[z])
+    for s in range(strokes):
+        k = rng.integers(len(ys2))
+        start = axial.widget_point((z, ys2[k], xs2[k]))
+        mouse("press", start)
+        settle()
+        pos = QPointF(start)
+        for i in range(20):
+            pos = QPointF(pos.x() + rng.normal(0, 4), pos.y() + rng.normal(0, 4))
+            end_time.clear()
+            t0 = time.perf_counter()
+            mouse("move", pos)
+            if "axial" in end_time:
+                brush_one.append(end_time["axial"] - t0)
+            settle()
+        mouse("release", pos)
+        settle()
+
+    # --- scroll -------------------------------------------------------------------
+    scroll: list[float] = []
+    centre_pos = QPointF(widget.width() / 2, widget.height() / 2)
+    for i in range(args.scrolls):
+        step = 1 if (i // 40) % 2 == 0 else -1
+        ev = QWheelEvent(centre_pos, widget.mapToGlobal(centre_pos), QPoint(0, 0),
+                         QPoint(0, 120 * step), Qt.MouseButton.NoButton,
+                         Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        end_time.clear()
+        t0 = time.perf_counter()
+        QApplication.sendEvent(widget, ev)
+        if "axial" in end_time:
+            scroll.append(end_time["axial"] - t0)
+        settle()
+
+    # --- undo history after 100 strokes ------------------------------------------------
+    editor.clear_history()
+    editor.radius_mm = 5.0
+    n_strokes = 0
+    while n_strokes < 100:
+        k = rng.integers(len(ys2))
+        p = np.array([z + rng.integers(-20, 21), ys2[k], xs2[k]], dtype=float)
+        editor.begin_stroke("paint", p, axis=0)
+        for _ in range(15):
+            p = p + [0, rng.normal(0, 3), rng.normal(0, 3)]
+            editor.continue_stroke(p)
+        if editor.end_stroke() is not None:
+            n_strokes += 1
+    app.processEvents()
+    history_mb = editor.history_nbytes / 1e6
+
+    print("samples", len(brush_one), len(brush_all), len(scroll), flush=True)
+    b50, b95 = _pct(brush_one)
+    a50, a95 = _pct(brush_all)
+    s50, s95 = _pct(scroll)
+    print(f"brush -> painted view   p50 {b50:6.1f} ms  p95 {b95:6.1f} ms  (n={len(brush_one)}; goal p95 <= 20)")
+    print(f"brush -> 3 linked views p50 {a50:6.1f} ms  p95 {a95:6.1f} ms  (n={len(brush_all)}; goal p95 <= 50)")
+    print(f"slice scroll            p50 {s50:6.1f} ms  p95 {s95:6.1f} ms  (n={len(scroll)}; goal p95 <= 16)")
+    print(f"undo history after 100 strokes: {history_mb:.2f} MB (goal <= 50)")
+    mpr.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Export a reader's open tasks as an offline reading package (manager).
+
+The package holds de-identified copies of the reader's assigned scans (:mod:`quant.deidentify`),
+a reader database and a manifest (:mod:`db.package_manifest`). The reader database is a normal
+LungRead SQLite database (same schema, made by :func:`db.connect`) holding only:
+
+- the reader's account with its scrypt password hash (no other account);
+- the trial row with the charter (the visit schedule emptied: visit names are not for readers);
+- the reader's unsigned tasks, under their master case codes, order and reader slot;
+- one Scan per task pointing at the de-identified series (new series UID, content hash of the new
+  files, relative folder ``images/<random key>``, de-identified display metadata).
+
+The schema requires each Scan to have a Visit and each Visit a Subject (non-null foreign keys), so
+the package has **opaque placeholders**: one Subject ``PACKAGE`` and one Visit per scan, named by
+the task's random case code. No subject code, visit name or date, site, arm, other reader's task
+or read, and no DICOM PHI is written. Tasks already signed in the master are not exported, and
+master drafts are not carried (the reader starts from the automatic segmentation offline).
+The export is audited in the master trail; the package gets its own audit chain, whose first
+event (``create package``) is anchored in the authenticated manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .access import charter_of, current_trial, refuse_if_locked, require_role
+from .audit import append_event, utc_now
+from .engine import Database, connect
+from .errors import WorkflowError
+from .models import ReadTask, Scan, Subject, Trial, User, Visit
+from .package_errors import PackageError
+from .package_manifest import DATABASE_NAME, FORMAT, IMAGES_DIR, PROTOCOL_NAME, file_sha256, write_manifest
+from .package_models import ReadingPackage, ensure_package_tables
+from .views import Actor
+
+__all__ = ["export_package", "ExportReport", "PLACEHOLDER_SUBJECT", "PROTOCOL_NAME"]
+
+PLACEHOLDER_SUBJECT = "PACKAGE"
+_RULE = "only a manager may export a reading package, before the database is locked"
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """Outcome of :func:`export_package`: ``path`` is the package folder or zip file."""
+
+    package_id: str
+    path: Path
+    reader: str
+    n_tasks: int
+    n_files: int
+    skipped_signed: int
+
+
+@dataclass(frozen=True)
+class _Task:
+    case_code: str
+    reader_slot: int
+    order_index: int
+    folder: Path
+    files: tuple[str, ...]
+    display_json: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    reader_id: int
+    username: str
+    role: str
+    password_hash: str
+    trial_name: str
+    charter_json: str
+    tasks: tuple[_Task, ...]
+    skipped_signed: int
+
+
+def _plan(db: Database, actor: Actor, reader: str) -> _Plan:
+    def work(s: Session) -> _Plan:
+        require_role(s, actor, ("manager",), _RULE)
+        refuse_if_locked(s, "exporting a reading package")
+        trial = current_trial(s)
+        user = s.scalars(select(User).where(User.username == reader)).first()
+        if user is None or not user.active:
+            raise WorkflowError(f"no active account {reader!r}")
+        if user.role not in ("reader", "adjudicator"):
+            raise WorkflowError(f"{reader!r} is a {user.role}; packages are for readers")
+        rows = s.execute(select(ReadTask, Scan).join(Scan, Scan.id == ReadTask.scan_id)
+                         .where(ReadTask.reader_id == user.id).order_by(ReadTask.order_index)).all()
+        tasks = tuple(
+            _Task(t.case_code, t.reader_slot, t.order_index, Path(sc.folder), tuple(json.loads(sc.files_json)),
+                  sc.display_json)
+            for t, sc in rows if t.status != "signed"
+        )
+        if not tasks:
+            raise WorkflowError(f"{reader} has no unsigned task to export")
+        charter = replace(charter_of(trial), visits=())
+        return _Plan(user.id, user.username, user.role, user.password_hash, trial.name, charter.to_json(), tasks,
+                     len(rows) - len(tasks))
+
+    return db.read(work)
+
+
+def _write_images(plan: _Plan, stage: Path, key: bytes, progress: Callable[[int, int], None] | None
+                  ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    from quant.deidentify import UidMapper, deidentify_series
+    from quant.dicom import series_content_hash
+
+    uids = UidMapper(key)
+    tasks: list[dict[str, Any]] = []
+    files: dict[str, str] = {}
+    total = sum(len(t.files) for t in plan.tasks)
+    done = 0
+    for task in plan.tasks:
+        sources = [Path(n) if Path(n).is_absolute() else task.folder / n for n in task.files]
+        missing = [p for p in sources if not p.is_file()]
+        if missing:
+            raise PackageError(f"the images of case {task.case_code} are missing: {missing[0]}; "
+                               "restore the trial folder and export again")
+        folder_rel = f"{IMAGES_DIR}/{secrets.token_hex(8)}"
+        written = deidentify_series(sources, stage / folder_rel, uids, patient_label=task.case_code)
+        rel_names = [p.name for p in written]
+        for p in written:
+            files[f"{folder_rel}/{p.name}"] = file_sha256(p)
+        from pydicom import dcmread
+
+        series_uid = str(dcmread(written[0], stop_before_pixels=True).SeriesInstanceUID)
+        tasks.append({"case_code": task.case_code, "folder": folder_rel, "files": rel_names,
+                      "series_uid": series_uid, "content_hash": series_content_hash(written)})
+        done += len(sources)
+        if progress is not None:
+            progress(done, total)
+    return tasks, files
+
+
+def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[str, Any]]) -> str:
+    """Create the reader database; returns the hash of its first audit event (the anchor)."""
+    by_code = {t.case_code: t for t in plan.tasks}
+    pkg = connect(stage / DATABASE_NAME)
+    try:
+        def work(s: Session) -> str:
+            now = utc_now()
+            user = User(username=plan.username, role=plan.role, password_hash=plan.password_hash,
+                        failed_logins=0, locked=False, active=True, created_at=now)
+            trial = Trial(name=plan.trial_name, charter_json=plan.charter_json, worklist_seed=None, created_at=now)
+            s.add_all([user, trial])
+            s.flush()
+            anchor = append_event(s, user_id=None, username=None, action="create", entity="package",
+                                  entity_id=package_id, new={"format": FORMAT, "reader": plan.username,
+                                                             "n_tasks": len(tasks)})
+            subject = Subject(trial_id=trial.id, code=PLACEHOLDER_SUBJECT)
+            s.add(subject)
+            s.flush()
+            for entry in tasks:
+                src = by_code[entry["case_code"]]
+                visit = Visit(subject_id=subject.id, name=src.case_code, visit_day=None, study_date=None)
+                s.add(visit)
+                s.flush()
+                scan = Scan(visit_id=visit.id, series_uid=entry["series_uid"], folder=entry["folder"],
+                            content_hash=entry["content_hash"], image_key=secrets.token_hex(12),
+                            files_json=json.dumps(entry["files"]), display_json=src.display_json, created_at=now)
+                s.add(scan)
+                s.flush()
+                s.add(ReadTask(scan_id=scan.id, reader_id=user.id, reader_slot=src.reader_slot,
+                               case_code=src.case_code, order_index=src.order_index, status="new", created_at=now))
+            s.flush()
+            return anchor.hash
+
+        return pkg.write(work)
+    finally:
+        pkg.dispose()
+
+
+def _zip(folder: Path, target: Path) -> None:
+    tmp = target.with_name(target.name + ".part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    tmp.replace(target)
+
+
+def export_package(
+    db: Database,
+    actor: Actor,
+    reader: str,
+    out: str | Path,
+    *,
+    zip_package: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportReport:
+    """Manager: write the reading package of ``reader``'s unsigned tasks to ``out``.
+
+    ``out``: a new (or empty) folder; with ``zip_package`` a zip file (``.zip`` is appended when
+    missing). ``progress(done_files, total_files)`` follows the de-identification.
+    """
+    out = Path(out).expanduser().resolve()
+    target = out if not zip_package or out.suffix == ".zip" else out.with_name(out.name + ".zip")
+    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+        raise PackageError(f"{target} already exists; choose a new package name")
+    ensure_package_tables(db)
+    plan = _plan(db, actor, reader)
+    package_id = secrets.token_hex(16)
+    key = secrets.token_bytes(32)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".lungread-package-", dir=target.parent))
+    try:
+        # The UID key is derived from (not equal to) the MAC key, so UIDs reveal nothing about it.
+        import hashlib
+        import hmac
+
+        tasks, files = _write_images(plan, stage, hmac.new(key, b"dicom-uids", hashlib.sha256).digest(), progress)
+        from importlib import resources as importlib_resources
+
+        from quant.protocol import default_protocol
+
+        (stage / PROTOCOL_NAME).write_text(
+            importlib_resources.files("resources").joinpath("protocol.toml").read_text("utf-8"), encoding="utf-8")
+        files[PROTOCOL_NAME] = file_sha256(stage / PROTOCOL_NAME)
+        anchor = _write_database(plan, stage, package_id, tasks)
+        body = {
+            "format": FORMAT, "package_id": package_id, "created_at": utc_now(), "reader": plan.username,
+            "trial": plan.trial_name, "protocol_hash": default_protocol().hash, "tasks": tasks, "files": files,
+            "database": {"name": DATABASE_NAME, "sha256_at_export": file_sha256(stage / DATABASE_NAME),
+                         "anchor_event_hash": anchor},
+        }
+        manifest_sha = write_manifest(stage, body, key)
+        codes = [t["case_code"] for t in tasks]
+
+        def record(s: Session) -> None:
+            manager = require_role(s, actor, ("manager",), _RULE)
+            refuse_if_locked(s, "exporting a reading package")
+            s.add(ReadingPackage(package_id=package_id, reader_id=plan.reader_id, hmac_key=key.hex(),
+                                 created_by=manager.id, created_at=body["created_at"],
+                                 case_codes_json=json.dumps(codes), manifest_sha256=manifest_sha,
+                                 merged_event_id=0, imports=0))
+            append_event(s, user_id=manager.id, username=manager.username, action="export", entity="package",
+                         entity_id=package_id, new={"reader": plan.username, "n_tasks": len(codes),
+                                                    "case_codes": codes, "manifest_sha256": manifest_sha,
+                                                    "skipped_signed": plan.skipped_signed})
+
+        if zip_package:
+            _zip(stage, target)
+        else:
+            if target.exists():
+                target.rmdir()
+            stage.rename(target)
+        try:
+            db.write(record)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+            raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return ExportReport(package_id, target, plan.username, len(codes), len(files), plan.skipped_signed)
