@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
 
     from quant.editing import MaskEditor
-    from quant.labels import LesionMasks, LungMasks
+    from quant.labels import GGO, SOLID, LesionMasks, LungMasks
     from quant.phantom import make_scan
     from viewer.layers import ViewerLayers
     from viewer.mpr import MprViewer
@@ -102,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # Crosshair at a lung voxel of the middle slice, so every view shows the strokes.
     z = scan.volume.shape[0] // 2
-    ys, xs = np.nonzero(scan.lungs[z])
+    from scipy.ndimage import binary_erosion
+
+    free = binary_erosion(scan.lungs[z] & ~scan.lesion[z], iterations=8)
+    ys, xs = np.nonzero(free)
     pick = len(ys) // 3
     centre = np.array([z, ys[pick], xs[pick]], dtype=float)
     mpr.set_position(centre)
@@ -121,23 +124,21 @@ def main(argv: list[str] | None = None) -> int:
     c_pos = axial.widget_point(centre)
     px_per_mm = abs(axial.widget_point(centre + [0, 0, 10 / spacing[2]]).x() - c_pos.x()) / 10.0
     strokes = max(1, args.events // 20)
-    for s in range(strokes):
-        mouse("press", c_pos)
+    # Each measured event is a press (a brush dab) at the crosshair, which all three views show;
+    # it is undone (unmeasured) before the next one, so every dab really changes voxels there.
+    for i in range(args.events // 2):
+        off = rng.uniform(-1.0, 1.0, size=2) * px_per_mm
+        pos = QPointF(c_pos.x() + off[0], c_pos.y() + off[1])
+        end_time.clear()
+        t0 = time.perf_counter()
+        mouse("press", pos)
+        t_axial = end_time.get("axial")
         settle()
-        for i in range(20):
-            # Wander within 2 mm of the crosshair: every dab crosses both other views' planes.
-            off = rng.uniform(-2.0, 2.0, size=2) * px_per_mm
-            pos = QPointF(c_pos.x() + off[0], c_pos.y() + off[1])
-            end_time.clear()
-            t0 = time.perf_counter()
-            mouse("move", pos)
-            t_axial = end_time.get("axial")
-            settle()
-            if t_axial is not None:
-                brush_one.append(t_axial - t0)
-            if len(end_time) == 3:
-                brush_all.append(max(end_time.values()) - t0)
-        mouse("release", c_pos)
+        if t_axial is not None:
+            brush_one.append(t_axial - t0)
+        if len(end_time) == 3:
+            brush_all.append(max(end_time.values()) - t0)
+        mouse("release", pos)
         settle()
         tools.undo()
         settle()

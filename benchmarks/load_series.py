@@ -102,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     theirs_s = statistics.median(theirs)
     print(f"SimpleITK ImageSeriesReader: {theirs_s:.3f} s per load (median of {args.repeats})")
     print(f"ratio lungread / SimpleITK: {ours_s / theirs_s:.2f} (goal <= 1.0)")
-    arr = sitk.GetArrayViewFromImage(sitk_load())
-    same = arr.shape == volume.shape and np.array_equal(np.asarray(arr, dtype=np.int32), volume.hu)
+    image = sitk_load()  # keep a reference: an array view of a freed image crashes
+    arr = sitk.GetArrayFromImage(image)
+    same = arr.shape == volume.shape and np.array_equal(arr.astype(np.int32), volume.hu)
     print(f"same voxels as SimpleITK: {same}")
     return 0
 

@@ -16,9 +16,9 @@ from .engine import Database
 from .errors import PermissionDenied, WorkflowError
 from .imagelinks import blinded_series
 from .models import AdjudicationTask, Read, ReadTask, Scan, User
-from .reads import _encode, new_read_row, read_view, validate_for_signing
+from .reads import encode_read_masks, new_read_row, read_view, validate_for_signing
 from .views import Actor, AdjudicationDecision, AdjudicationTaskView, AdjudicationView, ReadInput
-from .worklist import _taken_codes, new_case_code
+from .worklist import new_case_code, taken_case_codes
 
 __all__ = [
     "discordance",
@@ -87,7 +87,7 @@ def on_read_signed(s: Session, scan_id: int) -> AdjudicationTask | None:
     adjudicator = _pick_adjudicator(s, readers)
     first, second = (pairs[0][1], pairs[1][1]) if secrets.randbelow(2) == 0 else (pairs[1][1], pairs[0][1])
     adj = AdjudicationTask(
-        scan_id=scan_id, adjudicator_id=adjudicator, case_code=new_case_code(_taken_codes(s)),
+        scan_id=scan_id, adjudicator_id=adjudicator, case_code=new_case_code(taken_case_codes(s)),
         read_a_id=first.id, read_b_id=second.id, trigger=trigger, status="open", created_at=utc_now(),
     )
     s.add(adj)
@@ -168,7 +168,7 @@ def decide_adjudication(
 
     db.read(precheck)
     reauthenticate(db, actor, password, "adjudicate")
-    encoded = _encode(own) if own is not None and choice == "own" else (None, None)
+    encoded = encode_read_masks(own) if own is not None and choice == "own" else (None, None)
 
     def work(s: Session) -> AdjudicationDecision:
         user, adj = _owned(s, actor, adj_id)

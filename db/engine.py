@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,6 +66,8 @@ def _normalise_url(url: str | os.PathLike[str] | None) -> str:
 
 
 def _is_locked_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):  # raised unwrapped from the connect hook's PRAGMAs
+        return "locked" in str(exc).lower() or "busy" in str(exc).lower()
     if isinstance(exc, OperationalError):
         msg = str(exc.orig if exc.orig is not None else exc).lower()
         if "database is locked" in msg or "database is busy" in msg or "database table is locked" in msg:
@@ -114,7 +117,7 @@ class Database:
             try:
                 with factory() as session, session.begin():
                     return work(session)
-            except DBAPIError as exc:
+            except (DBAPIError, sqlite3.OperationalError) as exc:
                 if not _is_locked_error(exc) or time.monotonic() > deadline:
                     raise
                 self.retries += 1

@@ -17,7 +17,7 @@ from .audit import append_event, utc_now
 from .engine import Database
 from .errors import PermissionDenied, WorkflowError
 from .masks import EncodedMask, decode_mask, encode_mask
-from .models import AdjudicationTask, MaskBlob, Read, ReadTask, User
+from .models import AdjudicationTask, MaskBlob, Read, ReadTask
 from .views import Actor, ReadInput, ReadView, SignatureView, TaskView
 from .worklist import owned_task
 
@@ -31,6 +31,7 @@ __all__ = [
     "load_mask",
     "new_read_row",
     "validate_for_signing",
+    "encode_read_masks",
 ]
 
 
@@ -118,7 +119,7 @@ def _encoder_pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _encode(read: ReadInput) -> tuple[EncodedMask | None, EncodedMask | None]:
+def encode_read_masks(read: ReadInput) -> tuple[EncodedMask | None, EncodedMask | None]:
     # Compression happens before the transaction so the write lock is held as briefly as possible.
     # The two masks are encoded in parallel threads: numpy comparisons and zlib release the GIL.
     if read.lung_labels is not None and read.lesion_labels is not None:
@@ -165,7 +166,7 @@ def _refuse_signed(task: ReadTask, what: str) -> None:
 
 def save_draft(db: Database, actor: Actor, task_id: int, read: ReadInput) -> int:
     """Autosave the caller's read of a task as a new revision; returns the revision number."""
-    encoded = _encode(read)
+    encoded = encode_read_masks(read)
 
     def work(s: Session) -> int:
         user, task = owned_task(s, actor, task_id)
@@ -203,7 +204,7 @@ def sign_read(
 
     db.read(precheck)
     reauthenticate(db, actor, password, "sign_read")
-    encoded = _encode(read)
+    encoded = encode_read_masks(read)
 
     def work(s: Session) -> SignatureView:
         from .adjudication import on_read_signed

@@ -26,6 +26,7 @@ __all__ = [
     "open_task",
     "new_case_code",
     "owned_task",
+    "taken_case_codes",
 ]
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -42,7 +43,7 @@ def new_case_code(taken: set[str]) -> str:
             return code
 
 
-def _taken_codes(s: Session) -> set[str]:
+def taken_case_codes(s: Session) -> set[str]:
     codes = set(s.scalars(select(ReadTask.case_code)))
     codes.update(s.scalars(select(AdjudicationTask.case_code)))
     return codes
@@ -99,7 +100,7 @@ def generate_worklist(
                 rid = reader_ids[k]
                 per_reader[rid].append((sid, slot))
                 load[rid] += 1
-        taken = _taken_codes(s)
+        taken = taken_case_codes(s)
         now = utc_now()
         rows = []
         for rid in reader_ids:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pydicom logs "invalid value for VR" chatter for odd files; errors reach the user as exceptions.
+    logging.getLogger("pydicom").setLevel(logging.ERROR)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

@@ -66,15 +66,15 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(QLabel("demo database"))
         self._build_menus()
 
-        self.screen = screen_for_role(context, self)
-        self.setCentralWidget(self.screen)
-        status = getattr(self.screen, "status_message", None)
+        self.role_screen = screen_for_role(context, self)
+        self.setCentralWidget(self.role_screen)
+        status = getattr(self.role_screen, "status_message", None)
         if status is not None:
             status.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        title = getattr(self.screen, "title_changed", None)
+        title = getattr(self.role_screen, "title_changed", None)
         if title is not None:
             title.connect(self._set_subtitle)
-        for action in getattr(self.screen, "menu_actions", lambda: [])():
+        for action in getattr(self.role_screen, "menu_actions", lambda: [])():
             self.edit_menu.addAction(action)
         self.edit_menu.menuAction().setVisible(not self.edit_menu.isEmpty())
         restore_geometry(self, f"main/{role}")
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.signed_out.emit()
 
     def _leave_screen(self) -> bool:
-        leave = getattr(self.screen, "about_to_leave", None)
+        leave = getattr(self.role_screen, "about_to_leave", None)
         return bool(leave()) if leave is not None else True
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

@@ -108,7 +108,7 @@ def run(out: Path, subjects: int, visits: int) -> None:
     from db.models import ReadTask
 
     window = _sign_in(app, context, "reader1")
-    screen = window.screen
+    screen = window.role_screen
     _wait(app, lambda: screen.worklist.table.rowCount() > 0)
     _grab(app, window, out / "worklist.png")
     first = screen.worklist.tasks[0].task_id
@@ -128,13 +128,13 @@ def run(out: Path, subjects: int, visits: int) -> None:
     window = _sign_in(app, context, "reader2")
     other = database.read(lambda s: s.query(ReadTask.id).filter(ReadTask.scan_id == scan_id,
                                                                 ReadTask.id != first).scalar())
-    window.screen.open_task(other)
-    _read_case(app, window.screen.workspace, other, 35.0)
-    window.screen.about_to_leave()
+    window.role_screen.open_task(other)
+    _read_case(app, window.role_screen.workspace, other, 35.0)
+    window.role_screen.about_to_leave()
     window.close()
 
     window = _sign_in(app, context, "adjudicator")
-    adj = window.screen
+    adj = window.role_screen
     _wait(app, lambda: adj.queue.count() > 0)
     adj.open_adjudication(adj.queue.item(0).data(256))
     _wait(app, lambda: adj.select_b.isEnabled())
@@ -143,14 +143,14 @@ def run(out: Path, subjects: int, visits: int) -> None:
     window.close()
 
     window = _sign_in(app, context, "manager")
-    mgr = window.screen
+    mgr = window.role_screen
     _wait(app, lambda: mgr.progress_table.rowCount() > 0)
     _grab(app, window, out / "manager.png")
     mgr.lock_database(confirm=False, override_reason="screenshot session")
     window.close()
 
     window = _sign_in(app, context, "statistician")
-    stat = window.screen
+    stat = window.role_screen
     _wait(app, lambda: stat.unblind_button.isEnabled())
     trial_csv = context.randomization_csv
     stat.unblind(trial_csv)

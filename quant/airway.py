@@ -14,6 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from quant.distance import near
+
 __all__ = ["find_airway"]
 
 # Airway lumen sizes (mm², mL): a trachea is 1.5-2.5 cm wide; trachea + main bronchi < ~100 mL.
@@ -26,6 +28,9 @@ _MAX_RAISE_HU = 90.0
 _LEAK_RATIO = 1.5
 _BRONCHUS_GAP_MM = 25.0
 _MIN_BRONCHUS_ML = 0.3
+# Box searched for the airway around the tracheal seed (mm): trachea + bronchi fit easily.
+_BOX_DEPTH_MM = 220.0
+_BOX_HALF_WIDTH_MM = 90.0
 
 
 def find_airway(
@@ -44,9 +49,36 @@ def find_airway(
         airway_threshold_hu: lumen threshold (HU) for the 3-D growth.
         superior_is_last: True when the highest z index is the most superior slice.
     """
-    seed = _trachea_seed(internal_air, spacing, superior_is_last)
-    if seed is None:
-        return np.zeros(hu.shape, dtype=bool)
+    full_seed = _trachea_seed(internal_air, spacing, superior_is_last)
+    out = np.zeros(hu.shape, dtype=bool)
+    if full_seed is None:
+        return out
+    # The trachea and main bronchi lie within a box around the seed: work there only.
+    box = _airway_box(full_seed, spacing, superior_is_last)
+    seed, hu, internal_air = full_seed[box], hu[box], internal_air[box]
+    out[box] = _grow(seed, hu, internal_air, spacing, airway_threshold_hu, superior_is_last)
+    return out
+
+
+def _airway_box(seed: NDArray[np.bool_], spacing, superior_is_last: bool) -> tuple[slice, slice, slice]:
+    zs, ys, xs = np.nonzero(seed)
+    reach = [int(np.ceil(_BOX_DEPTH_MM / spacing[0]))] + [int(np.ceil(_BOX_HALF_WIDTH_MM / s)) for s in spacing[1:]]
+    if superior_is_last:
+        z = slice(max(int(zs.max()) - reach[0], 0), int(zs.max()) + 1)
+    else:
+        z = slice(int(zs.min()), int(zs.min()) + reach[0] + 1)
+    cy, cx = int(np.median(ys)), int(np.median(xs))
+    return z, slice(max(cy - reach[1], 0), cy + reach[1] + 1), slice(max(cx - reach[2], 0), cx + reach[2] + 1)
+
+
+def _grow(
+    seed: NDArray[np.bool_],
+    hu: NDArray[np.int16],
+    internal_air: NDArray[np.bool_],
+    spacing: tuple[float, float, float],
+    airway_threshold_hu: float,
+    superior_is_last: bool,
+) -> NDArray[np.bool_]:
     voxel_ml = float(np.prod(spacing)) / 1000.0
     # Partial volume narrows the lumen on coarse grids, so the threshold is raised step by step
     # (towards the parenchyma) for as long as the airway grows smoothly; a jump means a leak into
@@ -87,14 +119,14 @@ def _bronchi_below(
     z_end = zs[0] if superior_is_last else zs[-1]
     end = np.zeros_like(trachea)
     end[z_end] = trachea[z_end]
-    near = ndimage.distance_transform_edt(~end, sampling=spacing) <= _BRONCHUS_GAP_MM
+    close = near(end, _BRONCHUS_GAP_MM, spacing)
     lumen = internal_air & (hu < threshold - _RAISE_STEP_HU) & ~trachea
     labels, n = ndimage.label(lumen)
     if n == 0:
         return trachea
     voxel_ml = float(np.prod(spacing)) / 1000.0
     sizes = np.bincount(labels.ravel()) * voxel_ml
-    ids = np.unique(labels[near & lumen])
+    ids = np.unique(labels[close & lumen])
     ids = ids[(ids > 0) & (sizes[ids] >= _MIN_BRONCHUS_ML) & (sizes[ids] <= _MAX_AIRWAY_ML)]
     return np.isin(labels, ids) if ids.size else np.zeros_like(trachea)
 

@@ -113,7 +113,8 @@ def _source_files(source: Path | str | Sequence[Path | str]) -> tuple[list[Path]
 
 def _known_non_image(h: SliceHeader) -> bool:
     """True for registered non-image SOP classes (RT plan, SR, ...), which may lack a series."""
-    return is_valid_uid(h.sop_class_uid) and h.sop_class_uid in pydicom.uid.UID_dictionary and not h.is_image
+    known = is_valid_uid(h.sop_class_uid) and h.sop_class_uid in pydicom.uid.UID_dictionary
+    return known and not h.is_image
 
 
 def _describe(groups: Sequence[SeriesGroup]) -> str:
@@ -190,18 +191,20 @@ def _validate(h: SliceHeader) -> None:
     check_decodable(h)
 
 
-def _load(source: Path | str | Sequence[Path | str], series_uid: str | None, progress: Progress | None) -> Volume:
+def _load(
+    source: Path | str | Sequence[Path | str], series_uid: str | None, progress: Progress | None
+) -> Volume:
     files, explicit = _source_files(source)
     where = str(source) if isinstance(source, (str, Path)) else f"{len(files)} given file(s)"
-    headers, _skipped = read_headers(
+    headers, skipped = read_headers(
         files, with_pixel_offset=True, skip_broken=False, skip_non_dicom=not explicit
     )
     if not headers:
         raise NoDicomFilesError(f"{where}: no DICOM files found ({len(files)} file(s) looked at)")
-    orphans = [h for h in headers if not h.series_uid and (h.is_image or not _known_non_image(h))]
+    orphans = [h for h in headers if not h.series_uid and not _known_non_image(h)]
     if orphans:
-        # A CT slice that cannot be attributed to a series is usually a damaged copy of one of
-        # ours: loading without it would silently drop a slice.
+        # An image that cannot be attributed to a series is usually a damaged slice of the
+        # series being loaded: loading without it would silently drop a slice.
         raise InvalidTagError(
             f"{orphans[0].path}: image without SeriesInstanceUID (incomplete or damaged file?); "
             "it cannot be assigned to a series"
@@ -213,11 +216,11 @@ def _load(source: Path | str | Sequence[Path | str], series_uid: str | None, pro
     try:
         stack = stack_slices(group.headers, label)
     except MissingSlicesError as exc:
-        if not _skipped:
+        if not skipped:
             raise
-        names = ", ".join(p.name for p, _ in _skipped[:3])
+        names = ", ".join(p.name for p, _ in skipped[:3])
         raise MissingSlicesError(
-            f"{exc} ({len(_skipped)} file(s) in the folder were skipped as not DICOM, e.g. {names})"
+            f"{exc} ({len(skipped)} file(s) in the folder were skipped as not DICOM, e.g. {names})"
         ) from exc
     ordered = [group.headers[i] for i in stack.order]
     n, rows, cols = len(ordered), ordered[0].rows, ordered[0].columns

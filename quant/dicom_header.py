@@ -12,17 +12,23 @@ import os
 import re
 import struct
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
-from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
 from quant.dicom_fastparse import fast_header
+from quant.dicom_values import (
+    Getter,
+    dataset_value,
+    float_value,
+    floats_value,
+    int_value,
+    text_value,
+)
 
 from quant.dicom_errors import (
     DicomImportError,
@@ -120,116 +126,6 @@ def uid_name(uid: str) -> str:
     if not _is_known(uid):
         return repr(uid) if not _UID_RE.fullmatch(uid) else uid
     return str(pydicom.uid.UID_dictionary[uid][0])
-
-
-# Attributes parsed straight from their raw bytes (pydicom's generic conversion and validation
-# cost as much as parsing the file). Anything unexpected falls back to pydicom.
-_RAW_SPECS: dict[str, tuple[int, str]] = {
-    "Rows": (0x00280010, "US"),
-    "Columns": (0x00280011, "US"),
-    "SamplesPerPixel": (0x00280002, "US"),
-    "BitsAllocated": (0x00280100, "US"),
-    "BitsStored": (0x00280101, "US"),
-    "PixelRepresentation": (0x00280103, "US"),
-    "ImageOrientationPatient": (0x00200037, "DS"),
-    "ImagePositionPatient": (0x00200032, "DS"),
-    "PixelSpacing": (0x00280030, "DS"),
-    "RescaleIntercept": (0x00281052, "DS"),
-    "RescaleSlope": (0x00281053, "DS"),
-    "SeriesNumber": (0x00200011, "IS"),
-    "AcquisitionNumber": (0x00200012, "IS"),
-    "NumberOfFrames": (0x00280008, "IS"),
-    "SOPClassUID": (0x00080016, "UI"),
-    "StudyInstanceUID": (0x0020000D, "UI"),
-    "SeriesInstanceUID": (0x0020000E, "UI"),
-    "Modality": (0x00080060, "CS"),
-    "PhotometricInterpretation": (0x00280004, "CS"),
-}
-_MISSING = object()
-
-
-def _raw_value(ds: Dataset, keyword: str) -> object:
-    """Value of ``keyword`` parsed from raw bytes; ``_MISSING`` when that is not possible."""
-    tag, vr = _RAW_SPECS[keyword]
-    raw = ds.get_item(tag, keep_deferred=True)
-    if raw is None:
-        return None
-    if not isinstance(raw, RawDataElement) or raw.VR not in (None, vr):
-        return _MISSING
-    data = raw.value
-    if not isinstance(data, bytes):
-        return _MISSING
-    if vr == "US":
-        if len(data) != 2:
-            return _MISSING
-        return int.from_bytes(data, "little" if raw.is_little_endian else "big")
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        return _MISSING
-    text = text.strip(" \x00")
-    if vr in ("DS", "IS") and "\\" in text:
-        return [v.strip() for v in text.split("\\")]
-    return text
-
-
-def _value(ds: Dataset, keyword: str) -> object:
-    """The value of ``keyword`` (None when absent), fast for the attributes in _RAW_SPECS."""
-    if keyword in _RAW_SPECS:
-        value = _raw_value(ds, keyword)
-        if value is not _MISSING:
-            return value
-    return ds.get(keyword, None)
-
-
-def _is_multi(value: object) -> bool:
-    return isinstance(value, (list, tuple, pydicom.multival.MultiValue))
-
-
-Getter = Callable[[str], object]
-
-
-def _text(get: Getter, keyword: str) -> str:
-    value = get(keyword)
-    if value is None:
-        return ""
-    if _is_multi(value):
-        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
-    return str(value).strip()
-
-
-def _int(get: Getter, keyword: str, path: Path, default: int | None = None) -> int | None:
-    value = get(keyword)
-    if value is None or value == "":
-        return default
-    try:
-        if _is_multi(value):
-            value = value[0]  # type: ignore[index]
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError, IndexError) as exc:
-        raise InvalidTagError(f"{path}: {keyword} has an invalid value {value!r}") from exc
-
-
-def _floats(get: Getter, keyword: str, count: int, path: Path) -> tuple[float, ...] | None:
-    """A multi-valued numeric attribute as ``count`` floats; None when absent or empty."""
-    value = get(keyword)
-    if value is None or value == "":
-        return None
-    items = list(value) if _is_multi(value) else [value]  # type: ignore[call-overload]
-    try:
-        floats = tuple(float(v) for v in items)
-    except (TypeError, ValueError) as exc:
-        raise InvalidTagError(f"{path}: {keyword} is not numeric: {value!r}") from exc
-    if len(floats) != count:
-        raise InvalidTagError(f"{path}: {keyword} should have {count} values, found {len(floats)}")
-    if any(f != f or abs(f) == float("inf") for f in floats):
-        raise InvalidTagError(f"{path}: {keyword} contains NaN or infinity: {value!r}")
-    return floats
-
-
-def _float(get: Getter, keyword: str, path: Path, default: float) -> float:
-    values = _floats(get, keyword, 1, path)
-    return default if values is None else values[0]
 
 
 def _dcmread(path: Path, *, with_pixel_offset: bool) -> Dataset:
@@ -381,7 +277,7 @@ def _header_from_dataset(path: Path, ds: Dataset, with_pixel_offset: bool) -> Sl
                 )
             if getattr(raw, "value", None) is None:  # deferred: read later from the file
                 offset, length = value_tell, raw_length
-    return _build(path, lambda kw: _value(ds, kw), str(ts), media_sop, has_pixels, offset, length)
+    return _build(path, lambda kw: dataset_value(ds, kw), str(ts), media_sop, has_pixels, offset, length)
 
 
 def _build(
@@ -398,32 +294,32 @@ def _build(
     known_ts = ts_uid is not None and ts_uid.is_transfer_syntax
     phi = tuple(
         t
-        for t in (_text(get, "PatientName"), _text(get, "PatientID"))
+        for t in (text_value(get, "PatientName"), text_value(get, "PatientID"))
         for t in [t, *t.replace("^", " ").split()]
         if len(t) >= 3
     )
     return SliceHeader(
         path=path,
-        sop_class_uid=_text(get, "SOPClassUID") or media_sop,
-        modality=_text(get, "Modality").upper(),
-        study_uid=_text(get, "StudyInstanceUID"),
-        series_uid=_text(get, "SeriesInstanceUID"),
-        series_description=_text(get, "SeriesDescription"),
-        series_number=_int(get, "SeriesNumber", path),
-        acquisition_number=_int(get, "AcquisitionNumber", path),
-        rows=_int(get, "Rows", path, 0) or 0,
-        columns=_int(get, "Columns", path, 0) or 0,
-        iop=_floats(get, "ImageOrientationPatient", 6, path),
-        ipp=_floats(get, "ImagePositionPatient", 3, path),  # type: ignore[arg-type]
-        pixel_spacing=_floats(get, "PixelSpacing", 2, path),  # type: ignore[arg-type]
-        rescale_slope=_float(get, "RescaleSlope", path, 1.0),
-        rescale_intercept=_float(get, "RescaleIntercept", path, 0.0),
-        bits_allocated=_int(get, "BitsAllocated", path, 0) or 0,
-        bits_stored=_int(get, "BitsStored", path, 0) or 0,
-        pixel_representation=_int(get, "PixelRepresentation", path, 0) or 0,
-        samples_per_pixel=_int(get, "SamplesPerPixel", path, 1) or 1,
-        photometric=_text(get, "PhotometricInterpretation").upper(),
-        number_of_frames=_int(get, "NumberOfFrames", path, 1) or 1,
+        sop_class_uid=text_value(get, "SOPClassUID") or media_sop,
+        modality=text_value(get, "Modality").upper(),
+        study_uid=text_value(get, "StudyInstanceUID"),
+        series_uid=text_value(get, "SeriesInstanceUID"),
+        series_description=text_value(get, "SeriesDescription"),
+        series_number=int_value(get, "SeriesNumber", path),
+        acquisition_number=int_value(get, "AcquisitionNumber", path),
+        rows=int_value(get, "Rows", path, 0) or 0,
+        columns=int_value(get, "Columns", path, 0) or 0,
+        iop=floats_value(get, "ImageOrientationPatient", 6, path),
+        ipp=floats_value(get, "ImagePositionPatient", 3, path),  # type: ignore[arg-type]
+        pixel_spacing=floats_value(get, "PixelSpacing", 2, path),  # type: ignore[arg-type]
+        rescale_slope=float_value(get, "RescaleSlope", path, 1.0),
+        rescale_intercept=float_value(get, "RescaleIntercept", path, 0.0),
+        bits_allocated=int_value(get, "BitsAllocated", path, 0) or 0,
+        bits_stored=int_value(get, "BitsStored", path, 0) or 0,
+        pixel_representation=int_value(get, "PixelRepresentation", path, 0) or 0,
+        samples_per_pixel=int_value(get, "SamplesPerPixel", path, 1) or 1,
+        photometric=text_value(get, "PhotometricInterpretation").upper(),
+        number_of_frames=int_value(get, "NumberOfFrames", path, 1) or 1,
         transfer_syntax=ts,
         has_pixels=has_pixels,
         pixel_offset=offset,

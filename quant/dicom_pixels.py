@@ -106,10 +106,8 @@ def _read_native(h: SliceHeader, dst: NDArray[np.int16]) -> None:
 def _read_decoded(h: SliceHeader, dst: NDArray[np.int16]) -> None:
     """Any other slice: full pydicom read and decode, then rescale."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(h.path)
-            arr = ds.pixel_array
+        ds = pydicom.dcmread(h.path)
+        arr = ds.pixel_array
     except DicomImportError:
         raise
     except (EOFError, ValueError) as exc:
@@ -170,6 +168,19 @@ def read_slices(
 
     if workers is None:
         workers = max(1, min(4, os.cpu_count() or 1))
+    # Decoders warn about harmless oddities (e.g. a pixel representation fixed up from the
+    # codestream). catch_warnings is process-global, so it is entered once here, not per thread.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _run(one, total, workers, progress)
+
+
+def _run(
+    one: Callable[[int], None],
+    total: int,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     if workers == 1 or total < 8:
         for i in range(total):
             one(i)

@@ -55,27 +55,41 @@ class CoarseGrid:
         for axis, (f, n) in enumerate(zip(self.factors, self.full_shape)):
             if f > 1:
                 out = np.repeat(out, f, axis=axis)
-                if out.shape[axis] != n:
-                    out = np.take(out, np.arange(n), axis=axis)
+            if out.shape[axis] != n:
+                index = [slice(None)] * 3
+                index[axis] = slice(0, n)
+                out = out[tuple(index)]  # a view: the next repeat or the final copy compacts it
         return np.ascontiguousarray(out)
 
     def block_mean(self, full: NDArray) -> NDArray[np.float32]:
-        """Coarse float32 array: the mean of every block (edge blocks average what they hold).
+        """Coarse float32 array: the mean of every block (edge blocks repeat their last voxels).
 
-        Works slab by slab along z, so the temporary float copy is a few slices.
+        Sums strided views in int32, slab by slab along z, so temporaries stay small and no
+        float copy of the full array is made.
         """
         if self.is_identity:
             return full.astype(np.float32)
         fz, fy, fx = self.factors
         cz, cy, cx = self.shape
-        nz, ny, nx = self.full_shape
+        pad_y, pad_x = cy * fy - self.full_shape[1], cx * fx - self.full_shape[2]
         out = np.empty((cz, cy, cx), dtype=np.float32)
-        pad_y, pad_x = cy * fy - ny, cx * fx - nx
-        for k in range(cz):
-            slab = full[k * fz : (k + 1) * fz].astype(np.float32)
-            if pad_y or pad_x:
-                slab = np.pad(slab, ((0, 0), (0, pad_y), (0, pad_x)), mode="edge")
-            out[k] = slab.reshape(slab.shape[0], cy, fy, cx, fx).mean(axis=(0, 2, 4))
+        scale = np.float32(1.0 / (fz * fy * fx))
+        depth = fz * 16
+        for k0 in range(0, cz * fz, depth):
+            slab = full[k0 : k0 + depth]
+            n = slab.shape[0]
+            if pad_x or pad_y or n % fz:
+                slab = np.pad(slab, ((0, (-n) % fz), (0, pad_y), (0, pad_x)), mode="edge")
+            acc = slab[:, :, 0::fx].astype(np.int32)
+            for i in range(1, fx):
+                acc += slab[:, :, i::fx]
+            acc_y = acc[:, 0::fy].copy()
+            for i in range(1, fy):
+                acc_y += acc[:, i::fy]
+            acc_z = acc_y[0::fz].copy()
+            for i in range(1, fz):
+                acc_z += acc_y[i::fz]
+            out[k0 // fz : k0 // fz + acc_z.shape[0]] = acc_z * scale
         return out
 
     def block_indices(self, coarse_flat: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

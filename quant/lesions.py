@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from quant.distance import near, opening
 from quant.grid import coarse_grid
 from quant.labels import GGO, SOLID, LesionMasks, LungMasks
 from quant.protocol import LesionParameters, Protocol, default_protocol
@@ -38,6 +39,8 @@ __all__ = ["segment_lesions", "LESION_GRID_MM"]
 LESION_GRID_MM = 2.0
 # Ground glass thinner than this radius (mm) is a vessel's partial-volume shell or noise.
 _GGO_OPENING_MM = 5.0
+_EXTRA_GROWTH = 0
+_CUBE = np.ones((3, 3, 3), dtype=bool)
 
 Step = Callable[[float, str], None]
 
@@ -83,10 +86,18 @@ def segment_lesions(
     any_c = ggo_c | solid_c
     if not any_c.any():
         return LesionMasks(out)
-    # Delineation may reach as far as the ground-glass opening may have shaved off, plus a block.
-    reach = _GGO_OPENING_MM + max(sp)
-    allow_any = grid.upsample(ndimage.distance_transform_edt(~any_c, sampling=sp) <= reach)
-    allow_solid = grid.upsample(ndimage.distance_transform_edt(~solid_c, sampling=sp) <= 2.0 * max(sp))
+    # Delineation may reach as far as the ground-glass opening may have shaved off, through lung
+    # in either band that is not a vessel's partial-volume shell, plus one block for the edge.
+    lung_c = lung_share > 0.5
+    band = lung_c & (mean_hu >= p.ggo_min_hu) & (mean_hu < p.solid_max_hu)
+    band &= ~ndimage.binary_dilation(lung_c & (mean_hu >= p.vessel_min_hu), structure=_CUBE)
+    steps = int(np.ceil(_GGO_OPENING_MM / float(np.mean(sp)))) + _EXTRA_GROWTH
+    grown = ndimage.binary_dilation(any_c, iterations=steps, mask=band) | any_c
+    # One upsampled code: bit 0 = lesion may be here, bit 1 = solid may be here.
+    allow = ndimage.binary_dilation(grown).view(np.uint8) | (near(solid_c, 2.0 * max(sp), sp).view(np.uint8) << 1)
+    allow = grid.upsample(allow)
+    allow_any = (allow & 1).view(bool)
+    allow_solid = allow >= 2
     sub = out[box]
     # Next to a lesion, a voxel in either band is lesion: ground glass unless it is in the solid
     # band next to detected solid (partial volume with the chest wall lifts ground glass into the
@@ -110,17 +121,16 @@ def _detect(
     # Partial-volume shells of vessels: ground-glass HU right next to vessel-dense voxels.
     vessel = inner & (hu >= p.vessel_min_hu)
     if vessel.any():
-        ggo &= ~ndimage.binary_dilation(vessel, structure=np.ones((3, 3, 3), bool))
+        ggo &= ~ndimage.binary_dilation(vessel, structure=_CUBE)
     # Opening, with everything outside the lung interior counted as ground glass, so that thin
     # subpleural bands (the typical COVID pattern) are not eroded from the pleural side.
-    ggo = _opening_mm(ggo | ~inner, sp, _GGO_OPENING_MM, within=ggo)
+    ggo = opening(ggo | ~inner, _GGO_OPENING_MM, sp, centres=ggo)
     solid = inner & (hu >= p.solid_min_hu) & (hu < p.solid_max_hu)
     radius = 0.5 * p.vessel_max_diameter_mm
     if solid.any():
-        blob = _opening_mm(solid, sp, radius)
+        blob = opening(solid, radius, sp)
         if ggo.any():
-            near = ndimage.distance_transform_edt(~ggo, sampling=sp) <= radius
-            blob |= solid & near
+            blob |= solid & near(ggo, radius, sp)
         solid = blob
     lesion = ggo | solid
     labels, n = ndimage.label(lesion)
@@ -132,25 +142,6 @@ def _detect(
         ggo &= ~drop
         solid &= ~drop
     return ggo, solid
-
-
-def _opening_mm(
-    mask: NDArray[np.bool_],
-    sp: tuple[float, float, float],
-    radius: float,
-    within: NDArray[np.bool_] | None = None,
-) -> NDArray[np.bool_]:
-    """Morphological opening with a ball of ``radius`` mm (anisotropic spacing), via distance maps.
-
-    With ``within``, ball centres must lie in ``within`` and the result is clipped to it.
-    """
-    core = ndimage.distance_transform_edt(mask, sampling=sp) > radius
-    if within is not None:
-        core &= within
-    if not core.any():
-        return core
-    out = ndimage.distance_transform_edt(~core, sampling=sp) <= radius
-    return out & within if within is not None else out
 
 
 def _aligned_bbox(mask: NDArray[np.bool_], factors: tuple[int, int, int]) -> tuple[slice, slice, slice]:

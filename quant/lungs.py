@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from quant.airway import find_airway
+from quant.distance import near
 from quant.grid import coarse_grid
 from quant.lung_edges import refine_edges
 from quant.labels import LEFT_LUNG, RIGHT_LUNG, LungMasks
@@ -119,7 +120,7 @@ def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm:
     idx = np.nonzero(mask)
     box = tuple(slice(max(int(i.min()) - m, 0), int(i.max()) + m + 1) for i, m in zip(idx, margin))
     out = np.zeros_like(mask)
-    out[box] = ndimage.distance_transform_edt(~mask[box], sampling=spacing) <= mm
+    out[box] = near(mask[box], mm, spacing)
     return out
 
 
@@ -160,4 +161,6 @@ def _largest_lungs(candidates: NDArray[np.bool_], voxel_ml: float, min_lung_ml: 
     # A second component much smaller than the first is bowel gas or a bulla, not a lung.
     if len(keep) == 2 and sizes[keep[1]] < 0.15 * sizes[keep[0]]:
         keep = keep[:1]
-    return np.isin(labels, keep)
+    chosen = np.zeros(sizes.size, dtype=bool)
+    chosen[keep] = True
+    return chosen[labels]

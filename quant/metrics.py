@@ -68,15 +68,35 @@ def count_table(lung_labels: NDArray[np.uint8], lesion_labels: NDArray[np.uint8]
         raise ValueError(f"label maps differ in shape: {lung_labels.shape} vs {lesion_labels.shape}")
     _check_labels(lung_labels, "lung")
     _check_labels(lesion_labels, "lesion")
-    lung = lung_labels.reshape(-1)
-    lesion = lesion_labels.reshape(-1)
-    table = np.zeros(_N_LABELS * _N_LABELS, dtype=np.int64)
-    # uint8 code (<= 8) per voxel, counted in chunks so no full-size int64 copy is made.
-    for start in range(0, lung.size, _CHUNK):
-        code = lung[start : start + _CHUNK] * np.uint8(_N_LABELS)
-        code += lesion[start : start + _CHUNK]
-        table += np.bincount(code, minlength=_N_LABELS * _N_LABELS)
-    return table.reshape(_N_LABELS, _N_LABELS)
+    table = np.zeros((_N_LABELS, _N_LABELS), dtype=np.int64)
+    box = _nonzero_box(lung_labels)
+    if box is not None:
+        lung = lung_labels[box].reshape(-1)
+        lesion = lesion_labels[box].reshape(-1)
+        flat = np.zeros(_N_LABELS * _N_LABELS, dtype=np.int64)
+        # uint8 code (<= 8) per voxel, counted in chunks so no full-size int64 copy is made.
+        for start in range(0, lung.size, _CHUNK):
+            code = lung[start : start + _CHUNK] * np.uint8(_N_LABELS)
+            code += lesion[start : start + _CHUNK]
+            flat += np.bincount(code, minlength=_N_LABELS * _N_LABELS)
+        table[1:] = flat.reshape(_N_LABELS, _N_LABELS)[1:]
+    # Outside the lungs' bounding box every voxel has lung label 0: row 0 is the remainder.
+    for value in (GGO, SOLID):
+        table[0, value] = np.count_nonzero(lesion_labels == value) - table[1:, value].sum()
+    table[0, 0] = lung_labels.size - table.sum()
+    return table
+
+
+def _nonzero_box(labels: NDArray[np.uint8]) -> tuple[slice, slice, slice] | None:
+    """Bounding box (z, y, x slices) of the nonzero voxels, or None when there are none."""
+    nz = labels.shape[0]
+    zs = np.flatnonzero(labels.reshape(nz, -1).any(axis=1))
+    if zs.size == 0:
+        return None
+    slab = labels[zs[0] : zs[-1] + 1]
+    ys = np.flatnonzero(slab.any(axis=(0, 2)))
+    xs = np.flatnonzero(slab.any(axis=(0, 1)))
+    return slice(zs[0], zs[-1] + 1), slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1)
 
 
 def metrics_from_counts(

@@ -22,6 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from quant.distance import near
+
 __all__ = ["include_pathology"]
 
 _MAX_SLICE_HOLE_MM2 = 300.0
@@ -60,29 +62,48 @@ def include_pathology(
     smooth = ndimage.uniform_filter(sub_hu.astype(np.float32), size=3)
     dense = (smooth < pathology_max_hu) & ~air[box] & ~outside[box] & ~bone[box] & ~wall
     dense = ndimage.binary_opening(dense)
-    # Nearest aerated lung (label and distance) for every voxel of the box.
-    dist, idx = ndimage.distance_transform_edt(lab == 0, sampling=spacing, return_indices=True)
-    nearest = lab[tuple(idx)]
-    del idx
-    dense &= dist <= max_depth_mm
-    del dist
-    # Keep dense tissue connected to aerated lung.
-    grown = (lab > 0) | dense
-    comp, _n = ndimage.label(grown)
-    keep = np.unique(comp[lab > 0])
-    grown = np.isin(comp, keep[keep > 0])
-    del comp
-    out_lab = np.where(grown, nearest, 0).astype(np.uint8)
+    dense &= near(lab > 0, max_depth_mm, spacing)
+    out_lab = _attach(lab, dense)
     for side in (1, 2):
         mask = out_lab == side
         if not mask.any():
             continue
-        mask = _fill_3d_holes(mask)
-        mask = _fill_small_slice_holes(mask, spacing[1] * spacing[2])
-        out_lab[mask & (out_lab == 0)] = side
+        # Work in this lung's own bounding box (+1 voxel so the outside touches the box border).
+        own = _bbox(mask, margin=1)
+        sub = mask[own]
+        sub = _fill_3d_holes(sub)
+        sub = _fill_small_slice_holes(sub, spacing[1] * spacing[2])
+        target = out_lab[own]
+        target[sub & (target == 0)] = side
     out_lab[wall] = 0
     out = np.zeros_like(labels)
     out[box] = out_lab
+    return out
+
+
+def _attach(lab: NDArray[np.uint8], dense: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """Lung labels plus the dense components touching a lung, each given that lung's label.
+
+    A dense component touching both lungs (rare: they are kept apart by the mediastinum) is split
+    by nearest aerated voxel.
+    """
+    comp, n = ndimage.label((lab > 0) | dense)
+    right = np.bincount(comp[lab == 1], minlength=n + 1) > 0
+    left = np.bincount(comp[lab == 2], minlength=n + 1) > 0
+    side = np.where(right & ~left, 1, np.where(left & ~right, 2, 0)).astype(np.uint8)
+    side[0] = 0
+    out = np.where(lab > 0, lab, side[comp]).astype(np.uint8)
+    both = right & left
+    both[0] = False
+    if both.any():
+        shared = both[comp] & (lab == 0)
+        # Nearest aerated voxel, searched in the box of the shared voxels only (chamfer metric).
+        box = _bbox(shared, margin=8)
+        _, idx = ndimage.distance_transform_cdt(lab[box] == 0, metric="chessboard", return_indices=True)
+        sub_shared = shared[box]
+        nearest = lab[box][tuple(i[sub_shared] for i in idx)]
+        target = out[box]
+        target[sub_shared] = nearest
     return out
 
 

@@ -33,7 +33,7 @@ def main() -> None:
     window = MainWindow(context)
     window.resize(1200, 800)
     window.show()
-    screen = window.screen
+    screen = window.role_screen
     screen.open_task(task_id)
     workspace = screen.workspace
 

@@ -28,19 +28,6 @@ def oblique_direction(degrees: float = 15.0) -> np.ndarray:
     return Rotation.from_rotvec(np.radians(degrees) * np.array([0.6, 0.3, 0.74]) / 1.0).as_matrix()
 
 
-def phantom_like(shape=(12, 64, 64)) -> Volume:
-    """A smooth chest-like slab: air outside, soft-tissue body, two dark 'lungs', a bright 'spine'."""
-    z, y, x = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
-    hu = np.full(shape, -1000, dtype=np.int16)
-    body = (x / 0.9) ** 2 + (y / 0.7) ** 2 < 1
-    hu[body] = 40
-    for cx in (-0.4, 0.4):
-        hu[((x - cx) / 0.3) ** 2 + (y / 0.45) ** 2 < 1] = -850
-    hu[(x**2 + (y - 0.5) ** 2) < 0.01] = 700
-    noise = np.random.default_rng(1).normal(0, 20, size=shape).astype(np.int16)
-    return Volume(hu=(hu + noise).astype(np.int16), spacing=(2.5, 1.5, 1.5), origin=(-48.0, -48.0, -15.0))
-
-
 def edit_file(path: Path, **changes) -> None:
     """Rewrite one DICOM file with attributes changed (keyword=value; value None deletes)."""
     ds = pydicom.dcmread(path)

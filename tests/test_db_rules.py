@@ -101,10 +101,9 @@ def test_unassigned_adjudication_and_reopen_cancels_it(tmp_path):
     trial = write_mini_trial(tmp_path / "data", ["S0"], ["V1"])
     database = db.connect(tmp_path / "rules2.sqlite")
     a = make_accounts(database, accounts)
-    database.write(lambda s: None)
     import_manifest(database, a["boss"], trial.manifest)
     generate_worklist(database, a["boss"], seed=1, readers=["r1", "adj"])
-    # adj2 deactivated-equivalent: make them read nothing but lock their account temporarily
+    # adj2 is deactivated for now, so no adjudicator who did not read the scan is available
     from db.models import User
 
     with database.session() as s:

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 import db
 from db.masks import EncodedMask, decode_mask, encode_mask

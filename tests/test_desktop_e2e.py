@@ -141,7 +141,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
 
     # --- 1. reader1: open the first case, wait for segmentation, paint a stroke, sign -------------
     window = login(qtbot, context, "reader1")
-    screen = window.screen
+    screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() > 0)
     assert screen.worklist.done_label.text() == f"0 of {screen.worklist.table.rowCount()} done"
     check_blinded("reader1 worklist", forbidden)
@@ -184,7 +184,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
 
     # --- 2. reader2: same scan, a large edit -> adjudication -------------------------------------
     window = login(qtbot, context, "reader2")
-    screen = window.screen
+    screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() > 0)
     task2_id = database.read(lambda s: s.query(ReadTask.id).filter(
         ReadTask.scan_id == scan_id, ReadTask.id != task1.task_id).scalar())
@@ -212,10 +212,11 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
 
     # --- 3. adjudicator selects Read B --------------------------------------------------------
     window = login(qtbot, context, "adjudicator")
-    screen = window.screen
+    screen = window.role_screen
     qtbot.waitUntil(lambda: screen.queue.count() == 1)
     item = screen.queue.item(0)
     rect = screen.queue.visualItemRect(item)
+    qtbot.mouseClick(screen.queue.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(screen.queue.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: screen.select_b.isEnabled(), timeout=60000)
     check_blinded("adjudication screen", forbidden)
@@ -238,7 +239,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QInputDialog, QMessageBox
 
     window = login(qtbot, context, "manager")
-    screen = window.screen
+    screen = window.role_screen
     screen.setCurrentIndex(4)
 
     def yes(box):
@@ -262,7 +263,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
     window = login(qtbot, context, "statistician")
-    screen = window.screen
+    screen = window.role_screen
     qtbot.waitUntil(lambda: screen.unblind_button.isEnabled())
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *a, **k: (str(trial.randomization), "CSV (*.csv)")))

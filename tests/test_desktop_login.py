@@ -90,8 +90,8 @@ def test_successful_login_opens_the_role_screen_in_a_dark_theme(app, qtbot, data
     qtbot.waitExposed(window)
     from desktop.reader import ReaderScreen
 
-    assert isinstance(window.screen, ReaderScreen)
-    qtbot.waitUntil(lambda: window.screen.worklist.done_label.text() == "0 of 0 done")
+    assert isinstance(window.role_screen, ReaderScreen)
+    qtbot.waitUntil(lambda: window.role_screen.worklist.done_label.text() == "0 of 0 done")
     assert "reader1" in window.windowTitle()
     menus = [a.text() for a in window.menuBar().actions() if a.isVisible()]
     assert menus == ["&File", "&Help"]
@@ -124,9 +124,9 @@ def test_statistician_and_manager_screens_exist_only_for_their_roles(app, qtbot,
     ctx.actor = services.authenticate(database, "boss", "managerpass")
     window = MainWindow(ctx)
     qtbot.addWidget(window)
-    assert isinstance(window.screen, ManagerScreen)
-    qtbot.waitUntil(lambda: window.screen.users_table.rowCount() == 3)
-    names = {window.screen.users_table.item(r, 0).text() for r in range(3)}
+    assert isinstance(window.role_screen, ManagerScreen)
+    qtbot.waitUntil(lambda: window.role_screen.users_table.rowCount() == 3)
+    names = {window.role_screen.users_table.item(r, 0).text() for r in range(3)}
     assert names == {"boss", "reader1", "stat"}
     window.close()
 
@@ -168,3 +168,40 @@ def test_exception_hook_shows_plain_message_without_traceback(app, qtbot, tmp_pa
     from desktop.app import log_path
 
     assert "ZeroDivisionError" in log_path().read_text()
+
+
+def test_manager_imports_a_manifest_with_progress_and_lists_every_bad_row(app, qtbot, database, tmp_path,
+                                                                         small_phantom):
+    from PySide6.QtWidgets import QProgressDialog
+
+    from db import services
+    from quant.phantom import write_scan
+
+    from desktop.manager import ManagerScreen
+
+    write_scan(small_phantom, tmp_path / "trial" / "S001" / "BASELINE")
+    manifest = tmp_path / "trial" / "manifest.csv"
+    manifest.write_text(
+        "subject,visit,visit_day,series_folder,study_date\n"
+        "S001,BASELINE,1,S001/BASELINE/dicom,2020-02-01\n"
+        "S002,BASELINE,1,S002/BASELINE/dicom,2020-02-02\n"
+        "S001,BASELINE,1,S001/BASELINE/dicom,2020-02-01\n"
+    )
+    ctx = _context(database)
+    ctx.actor = services.authenticate(database, "boss", "managerpass")
+    screen = ManagerScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    worker = screen.import_manifest(str(manifest))
+    assert isinstance(worker.dialog, QProgressDialog) and worker.dialog.isVisible()
+    qtbot.waitUntil(lambda: screen.bad_rows.rowCount() == 2, timeout=60000)
+    rows = {screen.bad_rows.item(r, 0).text(): screen.bad_rows.item(r, 1).text() for r in range(2)}
+    assert set(rows) == {"2", "3"} and "duplicate" in rows["3"]
+    assert screen.import_result.text().startswith("Nothing was imported")
+    # Fix the manifest: the good row imports, the dashboard shows the scan.
+    manifest.write_text("subject,visit,visit_day,series_folder,study_date\n"
+                        "S001,BASELINE,1,S001/BASELINE/dicom,2020-02-01\n")
+    screen.import_manifest(str(manifest))
+    qtbot.waitUntil(lambda: screen.import_result.text().startswith("Imported"), timeout=60000)
+    assert screen.bad_rows.rowCount() == 0
+    assert "1 scans" in screen.summary.text()

@@ -21,23 +21,34 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def demo(qapp, monkeypatch):
-    """A one-scan demo trial in the test's LUNGREAD_DATA_DIR; returns (context, reader1 task id)."""
+@pytest.fixture(scope="module")
+def demo_trial(qapp, tmp_path_factory):
+    """A 1 subject x 2 visits demo trial shared by this module's tests (created once)."""
     from db import services
 
     from desktop.app import create_application
-    from desktop.demo_setup import create_demo, demo_root, demo_url
+    from desktop.demo_setup import create_demo, demo_url
     from desktop.session import DEMO_PASSWORD, AppContext
 
-    monkeypatch.setenv("LUNGREAD_NO_3D", "1")
+    old = os.environ.get("LUNGREAD_NO_3D")
+    os.environ["LUNGREAD_NO_3D"] = "1"
     create_application()
-    root = demo_root()
-    create_demo(root, subjects=1, visits=1, seed=11)
+    root = tmp_path_factory.mktemp("recovery") / "demo"
+    create_demo(root, subjects=1, visits=2, seed=11)
     context = AppContext(url=demo_url(root), demo_root=root)
     actor = services.authenticate(context.database(), "reader1", DEMO_PASSWORD)
-    task_id = services.worklist(context.database(), actor)[0].task_id
-    return context, task_id
+    tasks = [t.task_id for t in services.worklist(context.database(), actor)]
+    yield context, tasks
+    if old is None:
+        os.environ.pop("LUNGREAD_NO_3D", None)
+    else:
+        os.environ["LUNGREAD_NO_3D"] = old
+
+
+@pytest.fixture
+def demo(demo_trial, monkeypatch):
+    monkeypatch.setenv("LUNGREAD_NO_3D", "1")
+    return demo_trial
 
 
 def _login_reader1(qtbot, context):
@@ -56,7 +67,8 @@ def _login_reader1(qtbot, context):
 
 
 def test_killed_during_a_draft_edit_the_draft_is_restored_and_the_user_told(demo, qtbot):
-    context, task_id = demo
+    context, tasks = demo
+    task_id = tasks[0]
     env = dict(os.environ, LUNGREAD_AUTOSAVE_S="0.5", QT_QPA_PLATFORM="xcb", LUNGREAD_NO_3D="1")
     child = subprocess.Popen([sys.executable, "-m", "tests.desktop_crash_child", context.url, str(task_id)],
                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -79,10 +91,11 @@ def test_killed_during_a_draft_edit_the_draft_is_restored_and_the_user_told(demo
     assert child.returncode == -signal.SIGKILL
 
     window = _login_reader1(qtbot, context)
-    screen = window.screen
-    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 1)
-    assert screen.worklist.table.item(0, 2).text() == "Draft"
-    double_click_row(qtbot, screen.worklist.table, 0)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    row = screen.worklist.row_of_task(task_id)
+    assert screen.worklist.table.item(row, 2).text() == "Draft"
+    double_click_row(qtbot, screen.worklist.table, row)
     workspace = screen.workspace
     qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
     assert workspace.loaded.restored_draft
@@ -93,13 +106,33 @@ def test_killed_during_a_draft_edit_the_draft_is_restored_and_the_user_told(demo
     window.close()
 
 
+def test_cancel_during_segmentation_opens_the_case_with_empty_masks(demo, qtbot):
+    from PySide6.QtWidgets import QProgressDialog
+
+    context, tasks = demo
+    window = _login_reader1(qtbot, context)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    screen.open_task(tasks[1])
+    workspace = screen.workspace
+    dialog = workspace.load_worker.dialog
+    assert isinstance(dialog, QProgressDialog) and dialog.isVisible()
+    qtbot.waitUntil(lambda: "segmentation" in dialog.labelText().lower(), timeout=60000)
+    qtbot.mouseClick(dialog.findChild(type(workspace.save_button)), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: workspace.views is not None, timeout=60000)
+    assert workspace.loaded.segmentation_cancelled
+    assert workspace.views.lungs.labels.max() == 0
+    assert "cancelled" in workspace.banner.text()
+    window.close()
+
+
 def test_gui_thread_keeps_processing_events_during_automatic_segmentation(demo, qtbot):
     from PySide6.QtCore import QTimer
 
-    context, task_id = demo
+    context, tasks = demo
     window = _login_reader1(qtbot, context)
-    screen = window.screen
-    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 1)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
     ticks: list[float] = []
     busy: list[bool] = []
     heartbeat = QTimer()
@@ -113,7 +146,7 @@ def test_gui_thread_keeps_processing_events_during_automatic_segmentation(demo, 
 
     heartbeat.timeout.connect(beat)
     heartbeat.start()
-    double_click_row(qtbot, screen.worklist.table, 0)
+    double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(tasks[1]))
     workspace = screen.workspace
     qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
     heartbeat.stop()
@@ -126,21 +159,64 @@ def test_gui_thread_keeps_processing_events_during_automatic_segmentation(demo, 
     window.close()
 
 
-def test_cancel_during_segmentation_opens_the_case_with_empty_masks(demo, qtbot):
-    from PySide6.QtWidgets import QProgressDialog
+def test_keyboard_shortcuts_of_the_workspace_and_help_list(demo, qtbot):
+    import numpy as np
+    from db import services
 
-    context, task_id = demo
+    from desktop.shortcuts import SHORTCUTS, ShortcutsDialog
+    from tests.desktop_helpers import drag, when_dialog
+
+    context, tasks = demo
     window = _login_reader1(qtbot, context)
-    screen = window.screen
-    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 1)
-    screen.open_task(task_id)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    screen.open_task(tasks[1])
     workspace = screen.workspace
-    dialog = workspace.load_worker.dialog
-    assert isinstance(dialog, QProgressDialog) and dialog.isVisible()
-    qtbot.waitUntil(lambda: "segmentation" in dialog.labelText().lower(), timeout=60000)
-    qtbot.mouseClick(dialog.findChild(type(workspace.save_button)), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: workspace.views is not None, timeout=60000)
-    assert workspace.loaded.segmentation_cancelled
-    assert workspace.views.lungs.labels.max() == 0
-    assert "cancelled" in workspace.banner.text()
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
+    views = workspace.views
+    axial = views.views["axial"].vtk_widget
+    for key, (level, width), name in ((Qt.Key.Key_2, (40.0, 400.0), "mediastinum"),
+                                      (Qt.Key.Key_3, (400.0, 1800.0), "bone"),
+                                      (Qt.Key.Key_1, (-600.0, 1500.0), "lung")):
+        qtbot.keyClick(axial, key)
+        for view in views.views.values():
+            assert view.scene.window_level == (level, width)
+        assert workspace.wl_bar.buttons[name].isChecked()
+    for key, mode in ((Qt.Key.Key_E, "erase"), (Qt.Key.Key_G, "grow"), (Qt.Key.Key_I, "island"),
+                      (Qt.Key.Key_B, "paint")):
+        qtbot.keyClick(axial, key)
+        assert views.tools.mode == mode and workspace.palette.buttons[mode].isChecked()
+    z = views.views["axial"].scene.slice_index
+    ys, xs = np.nonzero((views.lungs.labels[z] > 0) & (views.lesions.labels[z] == 0))
+    before = views.lesions.labels.copy()
+    pick = np.linspace(0, len(xs) - 1, 5).astype(int)
+    drag(views.views["axial"], [np.array([z, ys[i], xs[i]], float) for i in pick])
+    after = views.lesions.labels.copy()
+    assert (after != before).sum() > 0
+    assert "Paint" in workspace.palette.undo_button.toolTip()
+    qtbot.keyClick(axial, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(views.lesions.labels, before)
+    qtbot.keyClick(axial, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(views.lesions.labels, after)
+    revision = services.open_task(context.database(), context.actor, tasks[1]).draft
+    revision = 0 if revision is None else revision.revision
+    qtbot.keyClick(axial, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    draft = services.open_task(context.database(), context.actor, tasks[1]).draft
+    assert draft.revision == revision + 1 and np.array_equal(draft.lesion_labels, after)
+
+    seen = {}
+
+    def read_help(dialog):
+        from PySide6.QtWidgets import QTableWidget
+
+        table = dialog.findChild(QTableWidget)
+        seen["keys"] = [table.item(r, 0).text() for r in range(table.rowCount())]
+        dialog.accept()
+
+    state = when_dialog(ShortcutsDialog, read_help)
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    assert state["done"]
+    assert seen["keys"] == [k for k, _ in SHORTCUTS]
+    for key in ("1", "2", "3", "B", "E", "G", "I", "Ctrl+Z", "Ctrl+Shift+Z", "Ctrl+S", "Ctrl+Return"):
+        assert key in seen["keys"]
     window.close()

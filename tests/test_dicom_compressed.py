@@ -13,28 +13,21 @@ from pydicom.uid import JPEG2000Lossless, JPEGLosslessSV1, JPEGLSLossless, RLELo
 
 from quant.dicom import load_series
 from quant.dicom_write import write_series
-from tests.dicom_cases import phantom_like, synthetic_volume
+from tests.dicom_cases import synthetic_volume
 
 SYNTAXES = [RLELossless, JPEGLSLossless, JPEG2000Lossless, JPEGLosslessSV1]
 
 
-def _volume():
-    try:
-        from quant.phantom import make_scan
-    except ImportError:
-        return phantom_like()
-    scan = make_scan(size="small", seed=7)
-    return type(scan.volume)(  # a 12-slice slab keeps the test fast
-        hu=np.ascontiguousarray(scan.volume.hu[30:42]),
-        spacing=scan.volume.spacing,
-        origin=tuple(scan.volume.index_to_lps([30, 0, 0])[0]),
-        direction=scan.volume.direction,
-    )
-
-
 @pytest.fixture(scope="module")
-def volume():
-    return _volume()
+def volume(small_phantom):
+    """A 12-slice slab of the small phantom (keeps the test fast), geometry preserved."""
+    vol = small_phantom.volume
+    return type(vol)(
+        hu=np.ascontiguousarray(vol.hu[30:42]),
+        spacing=vol.spacing,
+        origin=tuple(vol.index_to_lps([30, 0, 0])[0]),
+        direction=vol.direction,
+    )
 
 
 @pytest.mark.parametrize("syntax", SYNTAXES, ids=lambda u: u.name)

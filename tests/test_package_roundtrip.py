@@ -9,6 +9,7 @@ import changes nothing.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from db.models import AdjudicationTask, AuditEvent, Read, ReadTask, Scan
 from db.package_export import export_package
 from db.package_import import import_package
-from db.package_open import open_package
+from db.package_open import open_package, package_root
 from db.services import authenticate, open_task, verify_audit_trail, worklist
 from tests.db_trial_helpers import PASSWORD
 from tests.package_helpers import build_master, scan_of_case, sign_offline, snapshot
@@ -31,6 +32,7 @@ def phantom_trial(tmp_path_factory: pytest.TempPathFactory):
     return make_trial(tmp_path_factory.mktemp("trial"), subjects=2, visits=("BASELINE", "DAY10"), seed=5, workers=1)
 
 
+@pytest.mark.slow  # make_trial writes 4 phantom series (~128x128x80) and both packages de-identify them
 def test_round_trip_two_readers(phantom_trial, tmp_path: Path) -> None:
     from quant.dicom import load_series
 
@@ -62,8 +64,10 @@ def test_round_trip_two_readers(phantom_trial, tmp_path: Path) -> None:
     s2 = sign_offline(p2.path, "r2", lambda code: 20.0 if case_scan[code] % 2 == 0 else 11.0, seed=50)
     assert len(s1) == 3 and len(s2) == 4
 
+    # Reader 2 opened the zip (extracted beside it) and sends the worked package back zipped.
+    returned = shutil.make_archive(str(tmp_path / "returned_r2"), "zip", package_root(p2.path))
     rep1 = import_package(master.db, master.boss, p1.path)
-    rep2 = import_package(master.db, master.boss, p2.path)
+    rep2 = import_package(master.db, master.boss, returned)
     assert sorted(rep1.merged) == sorted(s1) and rep1.unsigned == (draft_case,)
     assert sorted(rep2.merged) == sorted(s2)
     assert rep1.events_merged > 0 and rep2.events_merged > 0

@@ -119,3 +119,15 @@ def test_cli_out_is_a_file_exits_2_without_traceback(tmp_path, capsys):
     assert main(["phantom", "scan", str(f)]) == 2
     err = capsys.readouterr().err
     assert "not a folder" in err and "Traceback" not in err
+
+
+@needs_dicom
+@pytest.mark.slow
+def test_full_size_series_loads_back_identical(tmp_path):
+    from quant.dicom import load_series
+
+    scan = make_scan("full", seed=8, lesion_pct=10)
+    out = write_scan(scan, tmp_path / "full", orientation="coronal", reverse_z=True, seed=8)
+    vol = load_series(out / "dicom")
+    assert vol.same_geometry(scan.volume)
+    assert np.array_equal(vol.hu, scan.volume.hu)

@@ -247,7 +247,7 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     u1, u2 = c * hx - sn * hy, sn * hx + c * hy
     rho = (u1 / (62.0 * hs)) ** 2 + (u2 / (0.58 * hb * hs)) ** 2 + ((zf - anat.heart_z) / (50.0 * hs)) ** 2
     heart = rho < 1.0
-    tissue[(rho < 1.16) & ~heart & in_pleura & (zf > z_base)] = Tissue.FAT
+    tissue[(rho < 1.16) & ~heart & (tissue == Tissue.MEDIASTINUM)] = Tissue.FAT
     tissue[heart & in_pleura] = Tissue.HEART
     great = ((x - 2.0) / 34.0) ** 2 + ((y - (yc + 0.05 * hb)) / (0.42 * hb)) ** 2 + ((zf - 25.0) / 30.0) ** 2 < 1.0
     tissue[great & in_pleura] = Tissue.VESSEL
@@ -271,6 +271,12 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     tissue[aorta] = Tissue.VESSEL
     eso = _disk(x, y, -4.0, ysp - 28.0, 8.0) & (zf > -100.0)
     tissue[eso] = Tissue.ESOPHAGUS
+
+    # Hila: soft tissue (vessels, nodes) around the ends of the main bronchi, so the bronchi stay
+    # wrapped in mediastinal tissue where they meet the lung.
+    for _p0, p1, _r in bronchi(anat):
+        hil = ((x - p1[0]) / 12.0) ** 2 + ((y - p1[1]) / 13.0) ** 2 + ((zf - p1[2]) / 18.0) ** 2 < 1.0
+        tissue[hil & thorax] = Tissue.MEDIASTINUM
 
     # Trachea and main bronchi: air lumen with a soft-tissue wall; never part of the lung.
     ytr = anat.trachea_y(zf)

@@ -59,14 +59,20 @@ def _roots(hila: dict[int, NDArray[np.float64]]) -> list[tuple[int, NDArray[np.f
     roots = []
     for side, hilum in hila.items():
         sx = -1.0 if side == 1 else 1.0
-        for d, r in (
-            ((0.45 * sx, -0.15, 0.88), 4.8),   # upper lobe
-            ((0.70 * sx, -0.65, -0.25), 3.8),  # middle lobe / lingula
-            ((0.40 * sx, 0.45, -0.80), 5.2),   # lower lobe
-            ((0.75 * sx, 0.55, 0.10), 3.8),    # superior segment of the lower lobe
+        vein_hilum = hilum + np.array([2.0 * sx, -6.0, -22.0])
+        for start, d, r in (
+            # Pulmonary arteries, beside the bronchi.
+            (hilum, (0.45 * sx, -0.15, 0.88), 5.4),   # upper lobe
+            (hilum, (0.70 * sx, -0.65, -0.25), 4.2),  # middle lobe / lingula
+            (hilum, (0.40 * sx, 0.45, -0.80), 5.8),   # lower lobe
+            (hilum, (0.75 * sx, 0.55, 0.10), 4.2),    # superior segment of the lower lobe
+            # Pulmonary veins, draining lower and more anteriorly towards the left atrium.
+            (vein_hilum, (0.55 * sx, -0.35, 0.75), 4.6),
+            (vein_hilum, (0.70 * sx, 0.25, -0.65), 4.8),
+            (vein_hilum, (0.80 * sx, -0.55, -0.20), 3.8),
         ):
             v = np.asarray(d, dtype=np.float64)
-            roots.append((side, hilum, v / np.linalg.norm(v), r))
+            roots.append((side, np.asarray(start, dtype=np.float64), v / np.linalg.norm(v), r))
     return roots
 
 

@@ -1,0 +1,251 @@
+"""Access-checked exports: every read revision, the endpoint analysis (CSV, figures, PDF report).
+
+Who may export what, and when (the rules live here, so the CLI and the GUI share them):
+
+* ``reads.csv`` (:func:`export_reads`): a manager at any time, always *without* arms (the core lab
+  stays blind); a statistician only once the locked database is unblinded, *with* arms. Before
+  unblinding nobody but a manager may export reads.
+* the endpoint analysis (:func:`export_analysis`: ``adqct.csv``, ``endpoints.csv``,
+  ``agreement.csv``, their data dictionaries, PNG figures, PDF report) needs a locked database.
+  Before unblinding a manager or a statistician gets the blinded analysis (no arm: tables pooled
+  over arms, no between-arm statistics); once unblinded the analysis carries arms and only a
+  statistician may run it.
+* masks (:mod:`db.mask_exports`) follow the reads rule.
+
+Every export is recorded in the audit trail (who, what, where).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from quant.analysis import AnalysisResult, run_analysis
+
+from .access import current_trial, lock_of, require_role, unblinding_of
+from .analysis_dataset import AnalysisDataset, collect_dataset
+from .audit import append_event
+from .engine import Database
+from .errors import PermissionDenied, WorkflowError
+from .export import DATA_DICTIONARY, METRIC_COLUMNS
+from .models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, User, Visit
+from .views import Actor
+
+__all__ = [
+    "READS_DICTIONARY",
+    "AnalysisExport",
+    "reads_access",
+    "analysis_access",
+    "export_reads",
+    "export_analysis",
+    "audit_export",
+]
+
+READS_RULE = (
+    "before unblinding only a manager may export reads (without arms); after the statistician has "
+    "unblinded the locked database, a statistician may export them with arms"
+)
+ANALYSIS_RULE = (
+    "the endpoint analysis needs a locked database; before unblinding a manager or statistician gets it "
+    "blinded (no arms); once unblinded only a statistician may run it"
+)
+
+
+def _reads_dictionary() -> dict[str, tuple[str, str, str]]:
+    out: dict[str, tuple[str, str, str]] = {}
+    for col, entry in DATA_DICTIONARY.items():
+        if col == "revision":
+            entry = ("integer", "", "revision number of the read within its task (1, 2, ...; every autosave is one)")
+        if col == "read_id":
+            entry = ("integer", "", "database id of the read revision (endpoint source ids refer to it)")
+        if col in ("signed_at", "sign_meaning"):
+            entry = (entry[0], entry[1], entry[2] + " (empty for a draft)")
+        out[col] = entry
+        if col == "revision":
+            out["status"] = ("text", "", "draft (autosaved, not signed) | signed | reopened (signed, then reopened "
+                             "with a reason: no longer valid)")
+            out["superseded"] = ("boolean", "", "true when a later revision of the same task exists (only the "
+                                 "newest revision of a task can be a source of the endpoint)")
+            out["saved_at"] = ("text", "UTC ISO-8601", "time the revision was saved")
+    return out
+
+
+#: column -> (type, unit, description) of ``reads.csv``: db.export's columns plus revision state.
+READS_DICTIONARY: dict[str, tuple[str, str, str]] = _reads_dictionary()
+
+
+@dataclass(frozen=True)
+class AnalysisExport:
+    """What :func:`export_analysis` wrote (name -> path) and the analysis it computed."""
+
+    files: dict[str, Path]
+    result: AnalysisResult
+    dataset: AnalysisDataset
+    figures: dict[str, Path] = field(default_factory=dict)
+    report: Path | None = None
+
+
+def reads_access(s: Session, actor: Actor) -> tuple[User, bool]:
+    """Check the reads rule; returns the user and whether the export may carry arms."""
+    user = require_role(s, actor, ("manager", "statistician"), f"only a manager or statistician may export reads: {READS_RULE}")
+    unblinded = unblinding_of(s, current_trial(s)) is not None
+    if user.role == "statistician" and not unblinded:
+        raise PermissionDenied(f"the trial is not unblinded yet: {READS_RULE} (you are {user.username!r}, a statistician)")
+    return user, user.role == "statistician" and unblinded
+
+
+def analysis_access(s: Session, actor: Actor) -> tuple[User, bool]:
+    """Check the analysis rule; returns the user and whether the analysis carries arms."""
+    user = require_role(s, actor, ("manager", "statistician"), f"only a manager or statistician may run the endpoint analysis: {ANALYSIS_RULE}")
+    trial = current_trial(s)
+    if lock_of(s, trial) is None:
+        raise WorkflowError(f"the database is not locked: {ANALYSIS_RULE}. A manager locks it once every read is signed")
+    unblinded = unblinding_of(s, trial) is not None
+    if unblinded and user.role != "statistician":
+        raise PermissionDenied(
+            f"the trial is unblinded, so the analysis carries arms: only a statistician may run it "
+            f"(you are {user.username!r}, {user.role})"
+        )
+    return user, unblinded
+
+
+def audit_export(db: Database, user: User, what: str, out: Path, details: dict[str, object]) -> None:
+    """Append one ``export`` event (who exported what, where) in its own transaction."""
+
+    def work(s: Session) -> None:
+        append_event(s, user_id=user.id, username=user.username, action="export", entity=what,
+                     entity_id=None, new={"path": str(out), **details})
+
+    db.write(work)
+
+
+def _read_rows(s: Session, with_arms: bool) -> list[dict[str, object]]:
+    """Every read revision (drafts, signed, reopened) with its state, in subject/visit/read order."""
+    arms = dict(s.execute(select(Randomization.subject_id, Randomization.arm)).all()) if with_arms else {}
+    names = dict(s.execute(select(User.id, User.username)).all())
+    tasks = {t.id: t for t in s.scalars(select(ReadTask))}
+    own = {a.chosen_read_id: a for a in s.scalars(select(AdjudicationTask).where(AdjudicationTask.choice == "own"))}
+    newest: dict[int, int] = {}
+    for task_id, revision in s.execute(select(Read.task_id, Read.revision).where(Read.task_id.is_not(None))):
+        newest[task_id] = max(revision, newest.get(task_id, 0))
+    status_of = collect_dataset(s, with_arms=False).endpoint_status
+    q = (select(Read, Scan, Visit, Subject).join(Scan, Read.scan_id == Scan.id)
+         .join(Visit, Scan.visit_id == Visit.id).join(Subject, Visit.subject_id == Subject.id)
+         .order_by(Subject.code, Visit.visit_day, Visit.name, Read.id))
+    rows = []
+    for read, scan, visit, subject in s.execute(q):
+        if read.task_id is not None:
+            task = tasks[read.task_id]
+            code, kind = task.case_code, f"reader{task.reader_slot}"
+            superseded = read.revision < newest[read.task_id]
+        else:
+            adj = own.get(read.id)
+            code, kind, superseded = (adj.case_code if adj else ""), "adjudicator", False
+        ep_status, sources = status_of.get(scan.id, ("pending", ()))
+        metrics = json.loads(read.metrics_json)
+        row: dict[str, object] = {
+            "read_id": read.id, "subject": subject.code, "visit": visit.name, "visit_day": visit.visit_day,
+            "arm": arms.get(subject.id, ""), "series_uid": scan.series_uid, "case_code": code,
+            "reader": names.get(read.author_id, ""), "read_kind": kind, "revision": read.revision,
+            "status": read.status, "superseded": str(superseded).lower(), "saved_at": read.saved_at,
+            "signed_at": read.signed_at, "sign_meaning": read.sign_meaning, "lesion_pct": read.lesion_pct,
+            "solid_pct": read.solid_pct,
+            "normal_ct": "" if read.normal_ct is None else str(bool(read.normal_ct)).lower(),
+            "confidence": read.confidence, "not_evaluable_reason": read.not_evaluable_reason or "",
+            **{c: metrics.get(c) for c in METRIC_COLUMNS},
+            "algorithm_version": read.algorithm_version or "", "protocol_hash": read.protocol_hash or "",
+            "comment": read.comment, "endpoint_status": ep_status,
+            "endpoint_source": str(read.id in sources).lower(),
+        }
+        # repr keeps every digit of a float, so the CSV round-trips exactly (as in adqct.csv).
+        rows.append({k: ("" if v is None else repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    return rows
+
+
+def export_reads(db: Database, actor: Actor, out: str | Path) -> Path:
+    """Write ``reads.csv`` (every revision of every read, superseded ones flagged) and
+    ``reads.dictionary.csv`` beside it. Access: see the module docstring. Returns ``out``.
+
+    Raises:
+        PermissionDenied: a reader or adjudicator, or a statistician before unblinding.
+    """
+    out = Path(out)
+
+    def work(s: Session) -> tuple[User, bool, list[dict[str, object]]]:
+        user, with_arms = reads_access(s, actor)
+        return user, with_arms, _read_rows(s, with_arms)
+
+    user, with_arms, rows = db.read(work)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(READS_DICTIONARY), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    dictionary = out.with_name(out.stem + ".dictionary.csv")
+    with open(dictionary, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["column", "type", "unit", "description"])
+        for col, (typ, unit, desc) in READS_DICTIONARY.items():
+            writer.writerow([col, typ, unit, desc])
+    audit_export(db, user, "reads", out, {"rows": len(rows), "with_arms": with_arms})
+    return out
+
+
+def export_analysis(
+    db: Database,
+    actor: Actor,
+    out_dir: str | Path,
+    *,
+    figures: bool = True,
+    report: bool = True,
+    treatment: str = "MSC",
+    control: str = "Placebo",
+) -> AnalysisExport:
+    """Compute the endpoint analysis and write it into ``out_dir``.
+
+    Files: ``adqct.csv``, ``endpoints.csv``, ``agreement.csv`` and their ``*.dictionary.csv``
+    (:func:`quant.analysis_export.write_analysis_csvs`); with ``figures`` the PNG figures in
+    ``out_dir/figures``; with ``report`` ``out_dir/report.pdf`` (figures drawn once for both).
+    Access: see the module docstring.
+
+    Raises:
+        WorkflowError: the database is not locked.
+        PermissionDenied: not a manager/statistician, or a manager after unblinding.
+    """
+    from quant.analysis_export import write_analysis_csvs
+
+    out_dir = Path(out_dir)
+
+    def work(s: Session) -> tuple[User, AnalysisDataset]:
+        user, unblinded = analysis_access(s, actor)
+        return user, collect_dataset(s, with_arms=unblinded)
+
+    user, dataset = db.read(work)
+    result = run_analysis(dataset.records, dataset.pairs, treatment, control)
+    files = dict(write_analysis_csvs(result, out_dir, dataset.studyid))
+    figure_files: dict[str, Path] = {}
+    pdf: Path | None = None
+    if figures or report:
+        from quant import report as reporting
+
+        fig_dir = out_dir / "figures"
+        title = f"{dataset.studyid}: LungRead endpoint report" + ("" if dataset.unblinded else " (BLINDED)")
+        if report:
+            pdf = reporting.write_report(result, dataset.pairs, out_dir / "report.pdf", title=title,
+                                         png_dir=fig_dir if figures else None)
+            files["report"] = pdf
+        else:
+            reporting.write_figures(result, dataset.pairs, fig_dir)
+        if figures:
+            figure_files = {name: fig_dir / f"{name}.png" for name in reporting.FIGURE_NAMES}
+            files.update({f"figure:{k}": v for k, v in figure_files.items()})
+    audit_export(db, user, "analysis", out_dir, {
+        "files": sorted(p.name for p in files.values()), "unblinded": dataset.unblinded,
+        "n_records": len(dataset.records), "n_pending": dataset.n_pending,
+    })
+    return AnalysisExport(files=files, result=result, dataset=dataset, figures=figure_files, report=pdf)

@@ -1,0 +1,84 @@
+"""Offline reading packages: ``lungread package export|import`` (manager) and ``lungread open``.
+
+Identity and password follow the database commands (:mod:`desktop.commands.database`): ``--user``
+names the manager; the password comes from ``LUNGREAD_PASSWORD`` or a terminal prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from desktop.commands.database import _common, _login, _open
+
+__all__ = ["register"]
+
+
+def _export(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from db.package_export import export_package
+
+    database = _open(args)
+    actor = _login(database, args)
+    bar = tqdm(desc="de-identifying", unit="file", file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = export_package(database, actor, args.reader, args.out, zip_package=args.zip, progress=progress)
+    finally:
+        bar.close()
+    print(f"package {report.package_id} for {report.reader}: {report.n_tasks} case(s), {report.n_files} file(s) "
+          f"-> {report.path}")
+    if report.skipped_signed:
+        print(f"({report.skipped_signed} case(s) already signed were not exported)")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from db.package_import import import_package
+
+    database = _open(args)
+    actor = _login(database, args)
+    report = import_package(database, actor, args.package, progress=lambda msg: print(msg, file=sys.stderr))
+    print(report.describe())
+    return 0
+
+
+def _open_package(args: argparse.Namespace) -> int:
+    from db.package_manifest import DATABASE_NAME
+    from db.package_open import open_package, package_root
+
+    root = package_root(args.package)
+    open_package(root).dispose()  # checks it and points its scans at this folder
+    try:
+        from desktop.launcher import launch
+    except ImportError as exc:  # pragma: no cover - a build without the desktop application
+        print(f"lungread: error: the desktop application is not available ({exc}); the package database is "
+              f"{root / DATABASE_NAME}", file=sys.stderr)
+        return 2
+    return launch(url=str(root / DATABASE_NAME))
+
+
+def register(subparsers: Any) -> None:
+    p_pkg = subparsers.add_parser("package", help="offline reading packages (manager)")
+    sub = p_pkg.add_subparsers(dest="package_command", metavar="ACTION", required=True)
+    p = sub.add_parser("export", help="write a de-identified reading package of one reader's open cases")
+    p.add_argument("--reader", required=True, metavar="NAME", help="the reader the package is for")
+    p.add_argument("--out", required=True, metavar="PACKAGE", help="new package folder (or zip with --zip)")
+    p.add_argument("--zip", action="store_true", help="write one .zip file instead of a folder")
+    _common(p)
+    p.set_defaults(handler=_export)
+    p = sub.add_parser("import", help="verify a returned package and merge its signed reads (all or nothing)")
+    p.add_argument("package", metavar="PACKAGE", help="package folder or .zip")
+    _common(p)
+    p.set_defaults(handler=_import)
+
+    p = subparsers.add_parser("open", help="read a package offline in the application")
+    p.add_argument("package", metavar="PACKAGE", help="package folder or .zip (extracted beside it)")
+    p.set_defaults(handler=_open_package)

@@ -1,0 +1,153 @@
+"""``lungread stats`` (every table, figure and the report) and the ``export adqct`` / ``export masks``
+subcommands.
+
+``lungread export`` itself and ``export reads`` belong to :mod:`desktop.commands.database`; this
+module adds its subcommands to that ``export`` parser (it registers after it), or creates the
+``export`` parser when the database commands are absent. Identity: ``--user`` with the password from
+``LUNGREAD_PASSWORD`` (or a terminal prompt), as for the database commands. Who may export what is
+decided by the services (:mod:`db.exports`), not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run_stats", "run_export_adqct", "run_export_masks"]
+
+_MASK_CHOICES = {"seg": ("seg",), "nifti": ("nifti",), "both": ("seg", "nifti")}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    from desktop.commands.database import _common as common
+
+    common(p)
+
+
+def _login(args: argparse.Namespace) -> tuple[Any, Any]:
+    from desktop.commands.database import _login as login
+    from desktop.commands.database import _open
+
+    database = _open(args)
+    return database, login(database, args)
+
+
+def _export_parser(subparsers: Any) -> Any:
+    """The ``export`` command's subparsers action (created here if database.py did not)."""
+    parser = subparsers.choices.get("export")
+    if parser is None:
+        parser = subparsers.add_parser("export", help="export data")
+        return parser.add_subparsers(dest="export_command", metavar="WHAT", required=True)
+    for action in parser._actions:  # argparse keeps no public handle on a parser's subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest="export_command", metavar="WHAT", required=True)
+
+
+def _mask_args(p: argparse.ArgumentParser, *, flag: str, default: str | None) -> None:
+    p.add_argument(flag, choices=sorted(_MASK_CHOICES), default=default,
+                   help="mask formats: DICOM SEG, NIfTI or both" + (" (default: no masks)" if default is None else ""))
+    p.add_argument("--per", choices=("read", "endpoint"), default="endpoint",
+                   help="masks of every current signed read, or of each endpoint value's source read(s) "
+                        "(default: endpoint)")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "stats",
+        help="endpoint statistics: tables, figures, report (statistician, locked database)",
+        description="Write reads.csv, adqct.csv, endpoints.csv, agreement.csv (each with a data dictionary), "
+        "PNG figures and report.pdf into --out. Needs a locked database; before unblinding the analysis is "
+        "blinded (no arms), after it only a statistician may run it.",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--no-report", action="store_true", help="skip the PDF report")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    _mask_args(p, flag="--masks", default=None)
+    _common(p)
+    p.set_defaults(handler=run_stats)
+
+    export_sub = _export_parser(subparsers)
+    if "adqct" not in export_sub.choices:
+        p = export_sub.add_parser("adqct", help="adqct.csv, endpoints.csv, agreement.csv with dictionaries (statistician)")
+        p.add_argument("out", metavar="DIR")
+        _common(p)
+        p.set_defaults(handler=run_export_adqct)
+    if "masks" not in export_sub.choices:
+        p = export_sub.add_parser("masks", help="read masks as DICOM SEG and/or NIfTI (manager; statistician after unblinding)")
+        p.add_argument("out", metavar="DIR")
+        _mask_args(p, flag="--format", default="both")
+        p.add_argument("--read", type=int, action="append", default=None, metavar="ID",
+                       help="only this read id (repeatable; with --per read)")
+        _common(p)
+        p.set_defaults(handler=run_export_masks)
+
+
+def _masks(database: Any, actor: Any, out: Path, formats: tuple[str, ...], per: str,
+           read_ids: list[int] | None = None) -> list[Any]:
+    from tqdm import tqdm
+
+    from db.mask_exports import export_masks
+
+    bar = tqdm(total=0, desc="masks", unit="read", file=sys.stderr, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        return export_masks(database, actor, out, per=per, formats=formats, read_ids=read_ids, progress=progress)
+    finally:
+        bar.close()
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """Write every table, figure and the report (and masks with ``--masks``) into ``--out``."""
+    from db.errors import PermissionDenied
+    from db.exports import export_analysis, export_reads
+    from quant.analysis_export import format_endpoint_table
+
+    database, actor = _login(args)
+    out = Path(args.out)
+    analysis = export_analysis(database, actor, out, figures=not args.no_figures, report=not args.no_report)
+    written = list(analysis.files.values())
+    try:
+        reads = export_reads(database, actor, out / "reads.csv")
+        written += [reads, reads.with_name("reads.dictionary.csv")]
+    except PermissionDenied as exc:  # e.g. a statistician before unblinding: the analysis still stands
+        print(f"lungread: reads.csv not written: {exc}", file=sys.stderr)
+    if args.masks:
+        written += [m.path for m in _masks(database, actor, out / "masks", _MASK_CHOICES[args.masks], args.per)]
+    database.dispose()
+    if analysis.dataset.n_pending:
+        print(f"lungread: {analysis.dataset.n_pending} scan(s) have no final endpoint (pending)", file=sys.stderr)
+    if analysis.dataset.unblinded:
+        print(format_endpoint_table(analysis.result, "LESPCT"))
+        print()
+    else:
+        print("blinded analysis (the trial is not unblinded): tables pooled over arms, no between-arm statistics")
+    print(f"wrote {len(written)} file(s) to {out}")
+    return 0
+
+
+def run_export_adqct(args: argparse.Namespace) -> int:
+    from db.exports import export_analysis
+
+    database, actor = _login(args)
+    result = export_analysis(database, actor, Path(args.out), figures=False, report=False)
+    database.dispose()
+    for path in result.files.values():
+        print(path)
+    return 0
+
+
+def run_export_masks(args: argparse.Namespace) -> int:
+    database, actor = _login(args)
+    files = _masks(database, actor, Path(args.out), _MASK_CHOICES[args.format], "read" if args.read else args.per,
+                   args.read)
+    database.dispose()
+    for f in files:
+        print(f.path)
+    return 0

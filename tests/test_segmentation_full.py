@@ -1,0 +1,42 @@
+"""Full-size phantoms (512 x 512 x 300 at 0.7 x 0.7 x 1.0 mm): the coarse-grid + refinement path.
+
+Two scans, generated once (about a minute each): a heavy burden with a large subpleural
+consolidation, and a scan without lesions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from quant.segmentation import segment
+
+pytestmark = pytest.mark.slow
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
+
+
+@pytest.fixture(scope="module")
+def full_results():
+    from quant.phantom import make_scan
+
+    out = []
+    for seed, pct, cons in ((31, 45.0, 1.0), (32, 0.0, 0.0)):
+        scan = make_scan("full", seed, lesion_pct=pct, consolidation=cons)
+        out.append((scan, segment(scan.volume)))
+    return out
+
+
+def test_full_size_accuracy(full_results):
+    (heavy, res), (clean, res0) = full_results
+    for scan, r in full_results:
+        assert dice(r.lungs.labels > 0, scan.lungs) >= 0.97
+        assert dice(r.lungs.labels == 1, scan.lung_labels == 1) >= 0.96
+    assert dice(res.lesions.labels > 0, heavy.lesion) >= 0.85
+    assert abs(res.metrics.lesion_pct - heavy.truth["lesion_pct"]) <= 2.5
+    assert abs(res.metrics.solid_pct - heavy.truth["solid_pct"]) <= 1.0
+    # the large subpleural consolidation is inside the lung mask
+    assert ((res.lungs.labels > 0) & (heavy.lesion_labels == 2)).sum() >= 0.97 * (heavy.lesion_labels == 2).sum()
+    assert res0.metrics.lesion_pct <= 0.5 and res0.metrics.suggested_normal is True
