@@ -128,39 +128,44 @@ def _read_rows(s: Session, with_arms: bool) -> list[dict[str, object]]:
     """Every read revision (drafts, signed, reopened) with its state, in subject/visit/read order."""
     arms = dict(s.execute(select(Randomization.subject_id, Randomization.arm)).all()) if with_arms else {}
     names = dict(s.execute(select(User.id, User.username)).all())
-    tasks = {t.id: t for t in s.scalars(select(ReadTask))}
-    own = {a.chosen_read_id: a for a in s.scalars(select(AdjudicationTask).where(AdjudicationTask.choice == "own"))}
+    tasks = {tid: (code, slot) for tid, code, slot in
+             s.execute(select(ReadTask.id, ReadTask.case_code, ReadTask.reader_slot))}
+    own = dict(s.execute(select(AdjudicationTask.chosen_read_id, AdjudicationTask.case_code)
+                         .where(AdjudicationTask.choice == "own")).all())
     newest: dict[int, int] = {}
     for task_id, revision in s.execute(select(Read.task_id, Read.revision).where(Read.task_id.is_not(None))):
         newest[task_id] = max(revision, newest.get(task_id, 0))
     status_of = collect_dataset(s, with_arms=False).endpoint_status
-    q = (select(Read, Scan, Visit, Subject).join(Scan, Read.scan_id == Scan.id)
-         .join(Visit, Scan.visit_id == Visit.id).join(Subject, Visit.subject_id == Subject.id)
+    # Plain column tuples, not ORM entities: ~5x faster for the thousands of reads of a trial.
+    q = (select(Read.id, Read.task_id, Read.revision, Read.status, Read.author_id, Read.saved_at, Read.signed_at,
+                Read.sign_meaning, Read.lesion_pct, Read.solid_pct, Read.normal_ct, Read.confidence,
+                Read.not_evaluable_reason, Read.metrics_json, Read.algorithm_version, Read.protocol_hash,
+                Read.comment, Scan.id, Scan.series_uid, Visit.name, Visit.visit_day, Subject.id, Subject.code)
+         .join(Scan, Read.scan_id == Scan.id).join(Visit, Scan.visit_id == Visit.id)
+         .join(Subject, Visit.subject_id == Subject.id)
          .order_by(Subject.code, Visit.visit_day, Visit.name, Read.id))
     rows = []
-    for read, scan, visit, subject in s.execute(q):
-        if read.task_id is not None:
-            task = tasks[read.task_id]
-            code, kind = task.case_code, f"reader{task.reader_slot}"
-            superseded = read.revision < newest[read.task_id]
+    for (rid, task_id, revision, status, author, saved_at, signed_at, meaning, lesion, solid, normal, confidence,
+         not_evaluable, metrics_json, algo, phash, comment, scan_id, series_uid, visit, day, subject_id,
+         subject) in s.execute(q):
+        if task_id is not None:
+            code, slot = tasks[task_id]
+            kind, superseded = f"reader{slot}", revision < newest[task_id]
         else:
-            adj = own.get(read.id)
-            code, kind, superseded = (adj.case_code if adj else ""), "adjudicator", False
-        ep_status, sources = status_of.get(scan.id, ("pending", ()))
-        metrics = json.loads(read.metrics_json)
+            code, kind, superseded = own.get(rid, ""), "adjudicator", False
+        ep_status, sources = status_of.get(scan_id, ("pending", ()))
+        metrics = json.loads(metrics_json)
         row: dict[str, object] = {
-            "read_id": read.id, "subject": subject.code, "visit": visit.name, "visit_day": visit.visit_day,
-            "arm": arms.get(subject.id, ""), "series_uid": scan.series_uid, "case_code": code,
-            "reader": names.get(read.author_id, ""), "read_kind": kind, "revision": read.revision,
-            "status": read.status, "superseded": str(superseded).lower(), "saved_at": read.saved_at,
-            "signed_at": read.signed_at, "sign_meaning": read.sign_meaning, "lesion_pct": read.lesion_pct,
-            "solid_pct": read.solid_pct,
-            "normal_ct": "" if read.normal_ct is None else str(bool(read.normal_ct)).lower(),
-            "confidence": read.confidence, "not_evaluable_reason": read.not_evaluable_reason or "",
+            "read_id": rid, "subject": subject, "visit": visit, "visit_day": day,
+            "arm": arms.get(subject_id, ""), "series_uid": series_uid, "case_code": code,
+            "reader": names.get(author, ""), "read_kind": kind, "revision": revision,
+            "status": status, "superseded": "true" if superseded else "false", "saved_at": saved_at,
+            "signed_at": signed_at, "sign_meaning": meaning, "lesion_pct": lesion, "solid_pct": solid,
+            "normal_ct": "" if normal is None else ("true" if normal else "false"),
+            "confidence": confidence, "not_evaluable_reason": not_evaluable or "",
             **{c: metrics.get(c) for c in METRIC_COLUMNS},
-            "algorithm_version": read.algorithm_version or "", "protocol_hash": read.protocol_hash or "",
-            "comment": read.comment, "endpoint_status": ep_status,
-            "endpoint_source": str(read.id in sources).lower(),
+            "algorithm_version": algo or "", "protocol_hash": phash or "", "comment": comment,
+            "endpoint_status": ep_status, "endpoint_source": "true" if rid in sources else "false",
         }
         # repr keeps every digit of a float, so the CSV round-trips exactly (as in adqct.csv).
         rows.append({k: ("" if v is None else repr(v) if isinstance(v, float) else v) for k, v in row.items()})

@@ -21,6 +21,8 @@ event (``create package``) is anchored in the authenticated manifest.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import shutil
@@ -28,6 +30,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +115,8 @@ def _plan(db: Database, actor: Actor, reader: str) -> _Plan:
 
 def _write_images(plan: _Plan, stage: Path, key: bytes, progress: Callable[[int, int], None] | None
                   ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    from pydicom import dcmread
+
     from quant.deidentify import UidMapper, deidentify_series
     from quant.dicom import series_content_hash
 
@@ -131,8 +136,6 @@ def _write_images(plan: _Plan, stage: Path, key: bytes, progress: Callable[[int,
         rel_names = [p.name for p in written]
         for p in written:
             files[f"{folder_rel}/{p.name}"] = file_sha256(p)
-        from pydicom import dcmread
-
         series_uid = str(dcmread(written[0], stop_before_pixels=True).SeriesInstanceUID)
         tasks.append({"case_code": task.case_code, "folder": folder_rel, "files": rel_names,
                       "series_uid": series_uid, "content_hash": series_content_hash(written)})
@@ -215,12 +218,7 @@ def export_package(
     stage = Path(tempfile.mkdtemp(prefix=".lungread-package-", dir=target.parent))
     try:
         # The UID key is derived from (not equal to) the MAC key, so UIDs reveal nothing about it.
-        import hashlib
-        import hmac
-
         tasks, files = _write_images(plan, stage, hmac.new(key, b"dicom-uids", hashlib.sha256).digest(), progress)
-        from importlib import resources as importlib_resources
-
         from quant.protocol import default_protocol
 
         (stage / PROTOCOL_NAME).write_text(

@@ -87,8 +87,8 @@ class AdjudicationScreen(QWidget):
         self.queue.setMaximumWidth(220)
         self.queue.itemDoubleClicked.connect(lambda item: self.open_adjudication(item.data(Qt.ItemDataRole.UserRole)))
         queue_box = QVBoxLayout()
-        heading = QLabel("Adjudication queue")
-        heading.setObjectName("heading")
+        heading = QLabel("Queue")
+        heading.setObjectName("caseTitle")
         queue_box.addWidget(heading)
         queue_box.addWidget(self.queue, 1)
         refresh = QPushButton("Refresh")
@@ -116,8 +116,12 @@ class AdjudicationScreen(QWidget):
         self.select_a = QPushButton("Select A")
         self.select_b = QPushButton("Select B")
         self.read_myself = QPushButton("Read myself")
-        for b, name in ((self.select_a, "selectA"), (self.select_b, "selectB"), (self.read_myself, "readMyself")):
+        for b, name, tip in ((self.select_a, "selectA", "Sign Read A as the result of this case"),
+                             (self.select_b, "selectB", "Sign Read B as the result of this case"),
+                             (self.read_myself, "readMyself", "Correct the masks yourself and sign your own read")):
             b.setObjectName(name)
+            b.setToolTip(tip)
+            b.setMinimumWidth(120)
         self.select_a.clicked.connect(lambda: self.decide("A"))
         self.select_b.clicked.connect(lambda: self.decide("B"))
         self.read_myself.clicked.connect(self.start_own_read)
@@ -175,6 +179,25 @@ class AdjudicationScreen(QWidget):
         self._enable(False)
         QTimer.singleShot(0, self.refresh)
 
+    def about_to_leave(self) -> bool:
+        """Release the VTK render windows (sign-out / close); nothing to save here."""
+        self._close_views()
+        return True
+
+    def _close_pair(self) -> None:
+        for panel in (self.panel_a, self.panel_b):
+            if panel.view is not None:
+                panel.view.close_vtk()
+                panel.view.setParent(None)
+                panel.view.deleteLater()
+                panel.view = None
+
+    def _close_views(self) -> None:
+        self._close_pair()
+        if self.own is not None:
+            self.own.close()
+            self.own = None
+
     def _enable(self, on: bool) -> None:
         for w in (self.select_a, self.select_b, self.read_myself, self.wl_bar, self.orientation):
             w.setEnabled(on)
@@ -229,11 +252,8 @@ class AdjudicationScreen(QWidget):
         from viewer.slice_view import SliceView
 
         orientation = self.orientation.currentText()
+        self._close_pair()
         for panel, read in ((self.panel_a, self.view_data.read_a), (self.panel_b, self.view_data.read_b)):
-            if panel.view is not None:
-                panel.view.close_vtk()
-                panel.view.setParent(None)
-                panel.view.deleteLater()
             lungs, lesions = self._masks(read)
             panel.layers = ViewerLayers(self.volume, lungs, lesions)
             panel.view = SliceView(panel.layers, orientation)

@@ -112,18 +112,17 @@ class ManagerScreen(QTabWidget):
             _fill(self.progress_table, [])
             return
         self.dashboard = view
+        pairs = self._read_pairs()
         rows = []
         for reader, counts in sorted(view.tasks_by_reader.items()):
-            done = int(counts.get("signed", counts.get("done", 0)))
-            total = int(counts.get("total", sum(v for k, v in counts.items()
-                                                if k in ("new", "draft", "signed"))))
-            adjudicated = counts.get("adjudicated")
-            rate = counts.get("adjudication_rate")
-            if rate is None and adjudicated is not None and done:
-                rate = adjudicated / done
-            rows.append([reader, done, total - done, total,
-                         "—" if adjudicated is None else adjudicated,
-                         "—" if rate is None else f"{100 * float(rate):.0f} %"])
+            done = int(counts.get("signed", 0))
+            total = int(sum(counts.values()))
+            # Adjudication rate: of this reader's double-read scans with both reads signed, the share
+            # that went to adjudication.
+            mine = [p for p in pairs if reader in (p.reader_a, p.reader_b)]
+            adjudicated = sum(1 for p in mine if p.adjudicated)
+            rate = f"{100 * adjudicated / len(mine):.0f} % of {len(mine)}" if mine else "—"
+            rows.append([reader, done, total - done, total, adjudicated if mine else "—", rate])
         _fill(self.progress_table, rows)
         adj = view.adjudications_by_status
         state = "LOCKED" if view.locked else "open"
@@ -140,6 +139,17 @@ class ManagerScreen(QTabWidget):
             self.lock_button.setEnabled(not view.locked)
             self.lock_state.setText("The database is locked: no read can change any more."
                                     if view.locked else "The database is open for reading.")
+
+    def _read_pairs(self) -> list[Any]:
+        """Double-read pairs (blinded: no arms) for the adjudication rates."""
+        from db.analysis_dataset import analysis_dataset
+
+        from quant.errors import LungReadError
+
+        try:
+            return list(analysis_dataset(self._db(), self.context.actor).pairs)
+        except LungReadError:
+            return []
 
     # --- trial setup ---------------------------------------------------------------------------
     def _trial_tab(self) -> QWidget:

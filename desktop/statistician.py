@@ -31,34 +31,18 @@ __all__ = ["StatisticianScreen", "analysis_from_database"]
 
 
 def analysis_from_database(database: Any, actor: Any) -> tuple[Any, list[Any]]:
-    """(quant.analysis.AnalysisResult, read pairs) for the trial, via the db services.
+    """(quant.analysis.AnalysisResult, read pairs) for the trial.
 
-    Prefers a db-level helper when the build has one; otherwise maps ``endpoint_table`` rows onto
-    ``quant.analysis.EndpointRecord`` (visit order = visit day order).
+    The dataset (one endpoint record per scan, resolved under the charter, plus the double-read
+    pairs; arms only for a statistician after unblinding) comes from ``db.analysis_dataset``; the
+    statistics from ``quant.analysis.run_analysis``.
     """
-    from db import services
+    from db.analysis_dataset import analysis_dataset
 
-    helper = getattr(services, "run_endpoint_analysis", None) or getattr(services, "analysis", None)
-    if helper is not None:
-        out = helper(database, actor)
-        return (out, []) if not isinstance(out, tuple) else out
-    from quant.analysis import EndpointRecord, run_analysis
+    from quant.analysis import run_analysis
 
-    values = services.endpoint_table(database, actor)
-    days = sorted({(v.visit_day if v.visit_day is not None else 10**6, v.visit) for v in values})
-    visit_num = {visit: float(i) for i, (_d, visit) in enumerate(days)}
-    records = [
-        EndpointRecord(
-            subject=v.subject, arm=getattr(v, "arm", None), visit=v.visit, visit_num=visit_num[v.visit],
-            visit_day=v.visit_day, lesion_pct=v.lesion_pct, solid_pct=v.solid_pct,
-            normal_ct=v.normal_ct, source_read_ids=tuple(v.source_read_ids),
-            missing_reason=v.missing_reason,
-        )
-        for v in values
-    ]
-    pairs_fn = getattr(services, "read_pairs", None)
-    pairs = list(pairs_fn(database, actor)) if pairs_fn is not None else []
-    return run_analysis(records, pairs), pairs
+    dataset = analysis_dataset(database, actor)
+    return run_analysis(dataset.records, dataset.pairs), list(dataset.pairs)
 
 
 def _f(v: Any, digits: int = 2) -> str:
@@ -150,10 +134,13 @@ class StatisticianScreen(QWidget):
         lock = services.lock_status(self.context.database())
         self.locked = lock is not None
         if not self.unblinded and self.locked:
+            from db.analysis_dataset import analysis_dataset
+
+            from quant.errors import LungReadError
+
             try:
-                values = services.endpoint_table(self.context.database(), self.context.actor)
-                self.unblinded = any(getattr(v, "arm", None) for v in values)
-            except Exception:  # noqa: BLE001 - no trial yet: stay blinded
+                self.unblinded = analysis_dataset(self.context.database(), self.context.actor).unblinded
+            except LungReadError:  # e.g. no trial yet: stay blinded
                 self.unblinded = False
         if not self.locked:
             text = "The database is not locked yet: unblinding is possible only after the manager locks it."
@@ -162,7 +149,8 @@ class StatisticianScreen(QWidget):
             text += " Unblinded: arms are loaded." if self.unblinded else " Still blinded."
         self.state.setText(text)
         self.unblind_button.setEnabled(self.locked and not self.unblinded)
-        self.export_tables.setEnabled(self.result is not None)
+        self.export_tables.setEnabled(self.locked)
+        self.export_reads.setEnabled(self.unblinded)
 
     def unblind(self, path: str | Path | None = None) -> Any:
         if not path:
@@ -231,7 +219,6 @@ class StatisticianScreen(QWidget):
                                      "Solid % change"])
         self.figure_choice.blockSignals(False)
         self._show_figure()
-        self.export_tables.setEnabled(True)
         self.analysis_ready.emit()
 
     def _show_figure(self) -> None:
@@ -254,47 +241,36 @@ class StatisticianScreen(QWidget):
 
     # ------------------------------------------------------------------ exports
     def export_all(self, folder: str | Path | None = None) -> Any:
-        if self.result is None:
-            return None
+        """Tables (ADaM-style CSVs + dictionaries), figures and the PDF report, through the
+        access-checked, audited ``db.exports.export_analysis`` (in a worker)."""
         if not folder:
             folder = QFileDialog.getExistingDirectory(self, "Export to folder")
         if not folder:
             return None
+        from desktop.workers import run_with_progress
+
         out = Path(folder)
-        result, pairs = self.result, self.pairs
+        database, actor = self.context.database(), self.context.actor
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
-            from quant.analysis_export import write_analysis_csvs
-            from quant.report import write_figures, write_report
+            from db.exports import export_analysis
 
-            out.mkdir(parents=True, exist_ok=True)
-            progress(0, 3, "Writing tables…")
-            files = dict(write_analysis_csvs(result, out, "LUNGREAD"))
-            progress(1, 3, "Drawing figures…")
-            files.update(write_figures(result, pairs, out))
-            progress(2, 3, "Writing the PDF report…")
-            report = write_report(result, pairs, out / "report.pdf")
-            files["report"] = report
-            return files
+            progress(0, 0, "Writing tables, figures and the report…")
+            return export_analysis(database, actor, out)
 
-        self.worker = run_with_progress_(self, "Export", "Exporting…", work,
-                                         lambda files: self.status_message.emit(
-                                             f"Exported {len(files)} files to {out}."))
+        self.worker = run_with_progress(
+            self, "Export", "Exporting…", work, cancellable=False,
+            on_success=lambda done: self.status_message.emit(f"Exported {len(done.files)} files to {out}."))
         return self.worker
 
     def export_reads_csv(self, path: str | Path | None = None) -> Any:
+        """``reads.csv`` + data dictionary (statistician: only once unblinded, with arms)."""
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, "Export reads", "reads.csv", "CSV (*.csv)")
         if not path:
             return None
-        from db import services
+        from db.exports import export_reads
 
-        written = services.export_reads_csv(self.context.database(), self.context.actor, Path(path))
+        written = export_reads(self.context.database(), self.context.actor, Path(path))
         self.status_message.emit(f"Reads exported to {written}.")
         return written
-
-
-def run_with_progress_(parent: QWidget, title: str, label: str, work: Any, done: Any) -> Any:
-    from desktop.workers import run_with_progress
-
-    return run_with_progress(parent, title, label, work, on_success=done, cancellable=False)

@@ -5,7 +5,7 @@ reading workspace with automatic segmentation and the 3D view, adjudication, man
 statistician tables and figure) and grabs each window. Runs under Xvfb (re-executes itself through
 ``xvfb-run`` when there is no DISPLAY) with the xcb platform, like the GUI tests.
 
-Usage: .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--subjects 3 --visits 2]
+Usage: .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--subjects 6 --visits 2]
 """
 
 from __future__ import annotations
@@ -59,28 +59,53 @@ def _sign_in(app, context, username: str):
     return window
 
 
-def _read_case(app, workspace, task_id: int, grow_mm: float | None) -> None:
-    """Open a case, optionally paint a large sphere (discordant second read), sign."""
+def _paint(views, radius_mm: float, n: int, seed: int) -> None:
+    """Paint ``n`` ground-glass sphere dabs on lung voxels of the middle axial slice (a reader's edit)."""
+    import numpy as np
+
+    editor = views.editor
+    editor.brush_shape = "sphere"
+    editor.radius_mm = radius_mm
+    z = views.views["axial"].scene.slice_index
+    ys, xs = np.nonzero(views.lungs.labels[z] > 0)
+    rng = np.random.default_rng(seed)
+    for i in rng.choice(len(xs), size=n, replace=False):
+        editor.begin_stroke("paint", (z, ys[i], xs[i]), axis=0)
+        editor.end_stroke()
+    views.tools.metricsChanged.emit(views.tracker.metrics)
+
+
+def _read_all(app, context, username: str, out: Path | None) -> None:
+    """Sign every case of ``username``'s worklist through the reading workspace.
+
+    reader2 adds a few mL of ground glass to each case and a large amount to its first one (so that
+    case is discordant and goes to adjudication). ``out``: grab the first case's workspace there.
+    """
     from desktop.session import DEMO_PASSWORD
 
-    workspace.open_task(task_id)
-    _wait(app, lambda: workspace.views is not None and workspace.sign_button.isEnabled())
-    views = workspace.views
-    if grow_mm:
-        import numpy as np
-
-        editor = views.editor
-        editor.brush_shape = "sphere"
-        editor.radius_mm = grow_mm
-        z = views.views["axial"].scene.slice_index
-        ys, xs = np.nonzero(views.lungs.labels[z] > 0)
-        for i in np.linspace(0, len(xs) - 1, 5).astype(int):
-            p = (z, ys[i], xs[i])
-            editor.begin_stroke("paint", p, axis=0)
-            editor.end_stroke()
-    workspace.form.normal_no.setChecked(True)
-    workspace.form.confidence.setCurrentIndex(4)
-    workspace.sign(password=DEMO_PASSWORD)
+    window = _sign_in(app, context, username)
+    screen = window.role_screen
+    _wait(app, lambda: screen.worklist.table.rowCount() > 0)
+    if out is not None:
+        _grab(app, window, out / "worklist.png")
+    screen.open_task(screen.worklist.tasks[0].task_id)
+    ws = screen.workspace
+    n = 0
+    while True:
+        _wait(app, lambda: (ws.views is not None and ws.sign_button.isEnabled())
+              or screen.currentWidget() is screen.worklist)
+        if screen.currentWidget() is screen.worklist:
+            break
+        if out is not None and n == 0:
+            ws.palette.select_tool("paint")
+            _grab(app, window, out / "workspace.png")
+        if username == "reader2":
+            _paint(ws.views, 35.0 if n == 0 else 8.0, 5 if n == 0 else 2, seed=n)
+        ws.form.normal_no.setChecked(True)
+        ws.form.confidence.setCurrentIndex(4)
+        ws.sign(password=DEMO_PASSWORD)
+        n += 1
+    window.close()
 
 
 def run(out: Path, subjects: int, visits: int) -> None:
@@ -105,41 +130,21 @@ def run(out: Path, subjects: int, visits: int) -> None:
     _grab(app, login, out / "login.png")
     login.close()
 
-    from db.models import ReadTask
-
-    window = _sign_in(app, context, "reader1")
-    screen = window.role_screen
-    _wait(app, lambda: screen.worklist.table.rowCount() > 0)
-    _grab(app, window, out / "worklist.png")
-    first = screen.worklist.tasks[0].task_id
-    screen.open_task(first)
-    workspace = screen.workspace
-    _wait(app, lambda: workspace.views is not None and workspace.sign_button.isEnabled())
-    workspace.palette.select_tool("paint")
-    _grab(app, window, out / "workspace.png")
-    workspace.form.normal_no.setChecked(True)
-    workspace.form.confidence.setCurrentIndex(4)
-    workspace.sign(password=DEMO_PASSWORD)
-    database = context.database()
-    scan_id = database.read(lambda s: s.get(ReadTask, first).scan_id)
-    screen.about_to_leave()
-    window.close()
-
-    window = _sign_in(app, context, "reader2")
-    other = database.read(lambda s: s.query(ReadTask.id).filter(ReadTask.scan_id == scan_id,
-                                                                ReadTask.id != first).scalar())
-    window.role_screen.open_task(other)
-    _read_case(app, window.role_screen.workspace, other, 35.0)
-    window.role_screen.about_to_leave()
-    window.close()
+    print("reader1 and reader2 read every case…", flush=True)
+    _read_all(app, context, "reader1", out)
+    _read_all(app, context, "reader2", None)
 
     window = _sign_in(app, context, "adjudicator")
     adj = window.role_screen
     _wait(app, lambda: adj.queue.count() > 0)
-    adj.open_adjudication(adj.queue.item(0).data(256))
-    _wait(app, lambda: adj.select_b.isEnabled())
-    _grab(app, window, out / "adjudication.png")
-    adj.decide("B", password=DEMO_PASSWORD)
+    first = True
+    while adj.queue.count() and "open" in adj.queue.item(0).text():
+        adj.open_adjudication(adj.queue.item(0).data(256))
+        _wait(app, lambda: adj.select_b.isEnabled())
+        if first:
+            _grab(app, window, out / "adjudication.png")
+            first = False
+        adj.decide("B", password=DEMO_PASSWORD)
     window.close()
 
     window = _sign_in(app, context, "manager")
@@ -152,8 +157,7 @@ def run(out: Path, subjects: int, visits: int) -> None:
     window = _sign_in(app, context, "statistician")
     stat = window.role_screen
     _wait(app, lambda: stat.unblind_button.isEnabled())
-    trial_csv = context.randomization_csv
-    stat.unblind(trial_csv)
+    stat.unblind(context.randomization_csv)
     _wait(app, lambda: stat.result is not None)
     _grab(app, window, out / "statistician.png")
     stat.tabs.setCurrentIndex(stat.tabs.count() - 1)
@@ -165,7 +169,7 @@ def run(out: Path, subjects: int, visits: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--subjects", type=int, default=3)
+    parser.add_argument("--subjects", type=int, default=6)
     parser.add_argument("--visits", type=int, default=2)
     args = parser.parse_args()
     if not os.environ.get("DISPLAY"):

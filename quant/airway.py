@@ -24,10 +24,10 @@ _MAX_TRACHEA_AREA_MM2 = 1200.0
 _MAX_AIRWAY_ML = 150.0
 _SEED_SEARCH_MM = 40.0
 _RAISE_STEP_HU = 15.0
-_MAX_RAISE_HU = 90.0
+_MAX_RAISE_HU = 45.0
 _LEAK_RATIO = 1.5
 _BRONCHUS_GAP_MM = 25.0
-_MIN_BRONCHUS_ML = 0.3
+_MIN_BRONCHUS_ML = 1.0
 # Box searched for the airway around the tracheal seed (mm): trachea + bronchi fit easily.
 _BOX_DEPTH_MM = 220.0
 _BOX_HALF_WIDTH_MM = 90.0
@@ -96,7 +96,7 @@ def _grow(
             break
         best, previous = airway, size
         threshold += _RAISE_STEP_HU
-    return best | _bronchi_below(best, hu, internal_air, spacing, threshold, superior_is_last)
+    return best | _bronchi_below(best, hu, internal_air, spacing, threshold - _RAISE_STEP_HU, superior_is_last)
 
 
 def _bronchi_below(
@@ -120,7 +120,7 @@ def _bronchi_below(
     end = np.zeros_like(trachea)
     end[z_end] = trachea[z_end]
     close = near(end, _BRONCHUS_GAP_MM, spacing)
-    lumen = internal_air & (hu < threshold - _RAISE_STEP_HU) & ~trachea
+    lumen = internal_air & (hu < threshold) & ~trachea
     labels, n = ndimage.label(lumen)
     if n == 0:
         return trachea

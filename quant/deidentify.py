@@ -22,12 +22,13 @@ How the profile's actions map here (E.1-1 action codes):
   Longitudinal Temporal Information" is *not* used); LongitudinalTemporalInformationModified
   = REMOVED.
 - **U (UIDs)**: Study, Series, SOP Instance and Frame of Reference UIDs are replaced by
-  ``2.25.<integer>`` UIDs derived from a keyed hash (pydicom's ``generate_uid`` with the package
-  key and the original UID as entropy), so one original UID always maps to the same new UID in a
+  ``2.25.<integer>`` UIDs derived from a keyed hash (HMAC-SHA256 of the original UID under the
+  package key, as a name-based UUID), so one original UID always maps to the same new UID in a
   package (series stay consistent), differs between packages, and cannot be reversed without the
   key. Well-known UIDs (SOP Class, Transfer Syntax) are kept.
 - **K (keep)**: only the attributes reading needs: image pixel module, geometry (position,
-  orientation, spacing, thickness), rescale (HU), window, modality, image type, numbers.
+  orientation, spacing, thickness), rescale (HU), window, modality, image type, numbers, and
+  Manufacturer (type 2; written empty when absent; device serials and station names are removed).
 - PatientIdentityRemoved = YES and DeidentificationMethodCodeSequence = (113100, DCM, "Basic
   Application Confidentiality Profile") are added; the 128-byte preamble is zeroed.
 
@@ -39,6 +40,7 @@ searched for (the phantom and CT series carry none; BurnedInAnnotation is not YE
 from __future__ import annotations
 
 import hmac
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +49,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from .errors import LungReadError
 
@@ -76,7 +78,7 @@ RETAINED: frozenset[str] = frozenset({
     "PixelRepresentation", "PixelPaddingValue", "SmallestImagePixelValue", "LargestImagePixelValue",
     "WindowCenter", "WindowWidth", "RescaleIntercept", "RescaleSlope", "RescaleType",
     "LossyImageCompression", "LossyImageCompressionRatio", "LossyImageCompressionMethod",
-    "BurnedInAnnotation", "PixelData",
+    "BurnedInAnnotation", "PixelData", "Manufacturer",
 })
 # U: instance UIDs replaced through the keyed mapping.
 REPLACED_UIDS: tuple[str, ...] = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID")
@@ -95,8 +97,8 @@ class DeidentificationError(LungReadError):
 class UidMapper:
     """Deterministic, keyed replacement of DICOM UIDs (same key and UID -> same new UID).
 
-    ``key``: secret bytes (per package). New UIDs are ``2.25.<decimal>`` (PS3.5 B.2), derived with
-    ``generate_uid(prefix=None, entropy_srcs=[HMAC-SHA256(key, uid)])``.
+    ``key``: secret bytes (per package). New UIDs are ``2.25.<decimal>`` (PS3.5 B.2): the integer
+    of a name-based UUID made from the first 16 bytes of HMAC-SHA256(key, uid).
     """
 
     key: bytes
@@ -106,8 +108,10 @@ class UidMapper:
         uid = str(uid).strip()
         new = self._cache.get(uid)
         if new is None:
-            digest = hmac.new(self.key, uid.encode("ascii", "replace"), "sha256").hexdigest()
-            new = str(generate_uid(prefix=None, entropy_srcs=[digest]))
+            digest = hmac.new(self.key, uid.encode("ascii", "replace"), "sha256").digest()
+            # A name-based UUID (version bits set) from the keyed hash, as a 2.25 OID (PS3.5 B.2).
+            # (pydicom's generate_uid(prefix=None) ignores entropy_srcs and is random.)
+            new = f"2.25.{uuid.UUID(bytes=digest[:16], version=5).int}"
             self._cache[uid] = new
         return new
 
@@ -143,6 +147,8 @@ def deidentify_dataset(src: Dataset, uids: UidMapper, *, patient_label: str) -> 
             setattr(out, keyword, uids(src[keyword].value))
     for keyword, vr in EMPTIED:
         out.add_new(keyword, vr, "")
+    if "Manufacturer" not in out:
+        out.add_new("Manufacturer", "LO", "")  # type 2 in General Equipment
     out.PatientName = patient_label
     out.PatientID = patient_label
     out.PatientIdentityRemoved = "YES"

@@ -40,6 +40,9 @@ LESION_GRID_MM = 2.0
 # Ground glass thinner than this radius (mm) is a vessel's partial-volume shell or noise.
 _GGO_OPENING_MM = 5.0
 _EXTRA_GROWTH = 0
+# Within this distance (mm) of the pleura, ground glass only needs to survive a smaller opening.
+_SUBPLEURAL_MM = 8.0
+_GGO_SUBPLEURAL_OPENING_MM = 4.0
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 
 Step = Callable[[float, str], None]
@@ -124,11 +127,17 @@ def _detect(
         ggo &= ~ndimage.binary_dilation(vessel, structure=_CUBE)
     # Opening, with everything outside the lung interior counted as ground glass, so that thin
     # subpleural bands (the typical COVID pattern) are not eroded from the pleural side.
-    ggo = opening(ggo | ~inner, _GGO_OPENING_MM, sp, centres=ggo)
+    thick = opening(ggo | ~inner, _GGO_OPENING_MM, sp, centres=ggo)
+    # Subpleural bands are often thinner than that; near the pleura vessels are thin, so a
+    # smaller opening is enough there.
+    subpleural = near(~lung, _SUBPLEURAL_MM, sp)
+    thin = opening(ggo | ~inner, _GGO_SUBPLEURAL_OPENING_MM, sp, centres=ggo & subpleural)
+    ggo = thick | thin
     solid = inner & (hu >= p.solid_min_hu) & (hu < p.solid_max_hu)
     radius = 0.5 * p.vessel_max_diameter_mm
     if solid.any():
-        blob = opening(solid, radius, sp)
+        # As for ground glass, the pleural side does not erode (subpleural consolidation).
+        blob = opening(solid | ~inner, radius, sp, centres=solid)
         if ggo.any():
             blob |= solid & near(ggo, radius, sp)
         solid = blob

@@ -276,6 +276,13 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     assert "HL shift" in header and any("MSC" in h for h in header)
     values = services.endpoint_table(database, context.actor)
     assert {v.arm for v in values} <= {"MSC", "Placebo"} and all(v.arm for v in values)
+    # exports: tables, figures and report (worker), and reads.csv with arms
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path / "out")))
+    qtbot.mouseClick(screen.export_tables, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (tmp_path / "out" / "report.pdf").is_file(), timeout=120000)
+    assert "LESPCT" in (tmp_path / "out" / "adqct.csv").read_text()
+    reads = screen.export_reads_csv(tmp_path / "reads.csv")
+    assert "MSC" in reads.read_text() or "Placebo" in reads.read_text()
     window.close()
     db_check = db.connect(demo_url(root))
     assert services.verify_audit_trail(db_check).ok

@@ -131,15 +131,15 @@ def test_statistician_and_manager_screens_exist_only_for_their_roles(app, qtbot,
     window.close()
 
 
-def test_demo_headless_hook_reports_missing_pipeline(capsys, monkeypatch):
-    import importlib.util
+def test_cli_registers_gui_and_demo_with_the_headless_options():
+    from desktop.cli import build_parser
+    from desktop.commands.gui import run_demo, run_gui
 
-    from desktop.cli import main
-
-    if importlib.util.find_spec("desktop.headless_demo") is not None:
-        pytest.skip("the headless demo exists; its own tests cover it")
-    assert main(["demo", "--headless", "--out", "x"]) == 2
-    assert "headless" in capsys.readouterr().err
+    parser = build_parser()
+    args = parser.parse_args(["demo", "--headless", "--out", "x", "--subjects", "3", "--size", "small",
+                              "--seed", "4"])
+    assert args.handler is run_demo and args.headless and args.out == "x" and args.subjects == 3
+    assert parser.parse_args(["gui", "--db", "some.sqlite"]).handler is run_gui
 
 
 def test_exception_hook_shows_plain_message_without_traceback(app, qtbot, tmp_path, monkeypatch):

@@ -164,3 +164,16 @@ def test_package_database_holds_only_the_readers_work(exported) -> None:
         assert authenticate(pkg, "r1", PASSWORD).username == "r1"
     finally:
         pkg.dispose()
+
+
+def test_uid_mapping_is_keyed_and_deterministic(tmp_path: Path) -> None:
+    from quant.deidentify import DeidentificationError, UidMapper, deidentify_file
+
+    a, b = UidMapper(b"key-a"), UidMapper(b"key-b")
+    uid = "1.2.840.113619.2.55.3.604688119.969.1268071029.320"
+    assert a(uid) == UidMapper(b"key-a")(uid) and a(uid) != b(uid) and a(uid) != a(uid + "1")
+    assert a(uid).startswith("2.25.") and len(a(uid)) <= 64 and a.mapping[uid] == a(uid)
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"not dicom at all")
+    with pytest.raises(DeidentificationError, match="cannot read it as DICOM"):
+        deidentify_file(junk, tmp_path / "out.dcm", a, patient_label="X")

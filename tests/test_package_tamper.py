@@ -163,3 +163,14 @@ def test_not_exported_here(case, tmp_path: Path) -> None:
         import_package(other, boss, pkg)
     with pytest.raises(PackageError):
         import_package(master.db, master.boss, tmp_path / "nothing-here")
+
+
+def test_corrupt_database_and_missing_file(case) -> None:
+    master, pkg = case
+    victim = sorted((pkg / "images").rglob("*.dcm"))[-1]
+    victim.unlink()
+    data = (pkg / "reading.sqlite").read_bytes()
+    (pkg / "reading.sqlite").write_bytes(b"\0" * 100 + data[100:4096])  # header wiped, truncated
+    err = _refused(master, pkg)
+    assert any(victim.name in p and "missing" in p for p in err.problems), err.problems
+    assert any(p.startswith("reading.sqlite") for p in err.problems), err.problems

@@ -230,8 +230,12 @@ def test_dicom_seg_reads_back_and_validates(demo):
     seg = hd.seg.segread(seg_path)
     assert seg.number_of_segments == 4
     assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == reads[str(read_id)]["series_uid"]
-    pixels = seg.pixel_array  # (frames, rows, columns, segments) for a multi-segment binary SEG
-    assert pixels.ndim == 4 and pixels.shape[-1] == 4
+    uids = [item.ReferencedSOPInstanceUID for item in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence]
+    assert len(uids) == lung.shape[0]  # every source slice is referenced
+    pixels = seg.get_pixels_by_source_instance(
+        source_sop_instance_uids=uids, segment_numbers=[1, 2, 3, 4], assert_missing_frames_are_empty=True
+    )  # (source slices, rows, columns, segments)
+    assert pixels.shape == (lung.shape[0], lung.shape[1], lung.shape[2], 4)
     # voxel counts per segment equal the stored masks' (frames are the source slices)
     assert int(pixels[..., 0].sum()) == int((lung == 1).sum())
     assert int(pixels[..., 1].sum()) == int((lung == 2).sum())

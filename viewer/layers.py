@@ -15,9 +15,8 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
-from vtkmodules.vtkCommonCore import vtkLookupTable
 
-from quant.labels import GGO, SOLID, LabelTarget, LesionMasks, LungMasks, VoxelChange
+from quant.labels import LabelTarget, LesionMasks, LungMasks, VoxelChange
 from quant.volume import Volume
 from viewer.display import DisplaySettings, LabelStyle, display_settings
 from viewer.image_data import Box, LiveImage, bbox_of_flat_indices
@@ -63,10 +62,9 @@ class ViewerLayers:
         }
         self._visible: dict[LabelName, bool] = {"ggo": True, "solid": True, "lung": True}
         self._opacity: dict[LabelName, float] = {k: v.opacity for k, v in self._styles.items()}
-        self.lesion_lut = vtkLookupTable()
-        self.lung_lut = vtkLookupTable()
+        #: Incremented on every visibility/opacity change; views recompose when it moves.
+        self.style_version = 0
         self._callbacks: list[Callable[[], ChangeCallback | None]] = []
-        self._rebuild_luts()
 
     # ----------------------------------------------------------------- label look
     def style(self, name: LabelName) -> LabelStyle:
@@ -81,35 +79,17 @@ class ViewerLayers:
     def set_label_visible(self, name: LabelName, visible: bool) -> None:
         """Show or hide one label in every view (takes effect on the next render)."""
         self._visible[name] = bool(visible)
-        self._rebuild_luts()
+        self.style_version += 1
 
     def set_label_opacity(self, name: LabelName, opacity: float) -> None:
         """Set one label's overlay opacity (0..1) in every view."""
         self._opacity[name] = float(np.clip(opacity, 0.0, 1.0))
-        self._rebuild_luts()
+        self.style_version += 1
 
-    def _rgba(self, name: LabelName) -> tuple[float, float, float, float]:
+    def rgba(self, name: LabelName) -> tuple[float, float, float, float]:
+        """Colour (RGB 0..1) and effective opacity (0 when hidden) of one label."""
         r, g, b = self._styles[name].color
         return r, g, b, (self._opacity[name] if self._visible[name] else 0.0)
-
-    def _rebuild_luts(self) -> None:
-        lut = self.lesion_lut
-        lut.SetNumberOfTableValues(3)
-        lut.SetTableRange(0, 2)
-        lut.SetTableValue(0, 0.0, 0.0, 0.0, 0.0)
-        lut.SetTableValue(GGO, *self._rgba("ggo"))
-        lut.SetTableValue(SOLID, *self._rgba("solid"))
-        lut.Build()
-        lut.Modified()
-        # The lung outline image holds the lung label (1 right, 2 left) on outline pixels.
-        lung = self.lung_lut
-        lung.SetNumberOfTableValues(3)
-        lung.SetTableRange(0, 2)
-        lung.SetTableValue(0, 0.0, 0.0, 0.0, 0.0)
-        lung.SetTableValue(1, *self._rgba("lung"))
-        lung.SetTableValue(2, *self._rgba("lung"))
-        lung.Build()
-        lung.Modified()
 
     # ----------------------------------------------------------------- edits
     def add_change_callback(self, callback: ChangeCallback) -> None:

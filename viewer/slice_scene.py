@@ -2,14 +2,12 @@
 
 The scene draws, in one ``vtkRenderer``:
 
-* the CT slice (``vtkImageSliceMapper`` on the zero-copy CT image, window/level in HU),
-* the lesion overlay (same mapper type on the live lesion label image, colours from a lookup
-  table, nearest-neighbour so every voxel is a crisp square),
-* the lung outline (a one-slice image recomputed from the lung labels when the slice changes),
-* crosshair lines, the brush outline, and text: view name + slice number, orientation letters,
-  HU and LPS mm under the cursor, window/level.
-
-The three image layers sit in a ``vtkImageStack`` so they blend in order without z-fighting.
+* the slice image: CT in a HU window, ground-glass and solid lesion colours and the lung outline,
+  composed on the CPU into one RGB texture (:mod:`viewer.slice_composite`) whose numpy buffer is
+  the ``vtkImageData``'s memory; a label edit recomposes only its bounding box on this slice,
+  then marks the image ``Modified()``;
+* crosshair lines, the brush outline, and text (:mod:`viewer.annotations`): view name + slice
+  number, orientation letters, HU and LPS mm under the cursor, window/level.
 
 Display <-> voxel mapping
 -------------------------
@@ -28,7 +26,6 @@ from numpy.typing import NDArray
 from vtkmodules.util.numpy_support import numpy_to_vtk
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
-from vtkmodules.vtkRenderingAnnotation import vtkCornerAnnotation
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
     vtkImageSlice,
@@ -37,9 +34,9 @@ from vtkmodules.vtkRenderingCore import (
     vtkRenderer,
 )
 
-from vtkmodules.vtkRenderingImage import vtkImageStack
-
+from viewer.annotations import ViewText
 from viewer.image_data import Box
+from viewer.slice_composite import compose, rgba_table
 from viewer.layers import ViewerLayers
 from viewer.orientation import Orientation, screen_letters, view_axes
 
@@ -51,17 +48,6 @@ _TITLES = {"axial": "Axial", "coronal": "Coronal", "sagittal": "Sagittal"}
 _LL, _LR, _UL, _UR, _BOTTOM, _RIGHT, _LEFT, _TOP = range(8)
 
 
-def _outline(labels2d: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """Labels kept only on the boundary pixels (4-neighbourhood) of each nonzero region."""
-    inside = labels2d > 0
-    interior = inside.copy()
-    interior[1:, :] &= inside[:-1, :]
-    interior[:-1, :] &= inside[1:, :]
-    interior[:, 1:] &= inside[:, :-1]
-    interior[:, :-1] &= inside[:, 1:]
-    return np.where(inside & ~interior, labels2d, 0).astype(np.uint8)
-
-
 class SliceScene:
     """A slice view's VTK scene over shared :class:`ViewerLayers`.
 
@@ -70,10 +56,15 @@ class SliceScene:
         orientation: "axial", "coronal" or "sagittal".
         renderer: an existing renderer to fill (e.g. a viewport of an offscreen window);
             a new one by default.
+        text_size: font size (points) of the annotations.
     """
 
     def __init__(
-        self, layers: ViewerLayers, orientation: Orientation, renderer: vtkRenderer | None = None
+        self,
+        layers: ViewerLayers,
+        orientation: Orientation,
+        renderer: vtkRenderer | None = None,
+        text_size: int = 14,
     ) -> None:
         self.layers = layers
         self.orientation: Orientation = orientation
@@ -91,41 +82,41 @@ class SliceScene:
         wl = layers.settings.default_window
         self._level, self._width = wl.level, wl.width
 
-        # --- image layers --------------------------------------------------------
-        self.ct_mapper = self._slice_mapper(layers.ct.image)
-        self.ct_actor = vtkImageSlice()
-        self.ct_actor.SetMapper(self.ct_mapper)
-        prop = self.ct_actor.GetProperty()
+        # --- the slice image: one RGB texture composed on the CPU --------------------
+        # (see viewer.slice_composite for why). The numpy buffer *is* the VTK image's memory.
+        self._table: NDArray[np.uint32] | None = None  # (label, HU) -> RGBA, see compose
+        self._style_version = -1
+        self._outline_rgba = (0.0, 0.0, 0.0, 0.0)
+        plane_shape = [int(d) for d in self.volume.shape]
+        plane_shape[self.axes.slice_axis] = 1
+        # (z, y, x, rgba) one slice thick; the packed uint32 view is what compose() writes.
+        self._rgb = np.zeros((*plane_shape, 4), np.uint8)
+        self._rgb2d = np.squeeze(self._rgb, axis=self.axes.slice_axis)  # view (rows, cols, 4)
+        self._packed2d = self._rgb2d.view(np.uint32)[..., 0]  # view (rows, cols)
+        dims = [int(d) for d in self.shape_xyz]
+        dims[self.axes.vtk_axis] = 1
+        self.image = vtkImageData()
+        self.image.SetDimensions(*dims)
+        self.image.SetSpacing(*self.spacing_xyz)
+        scalars = numpy_to_vtk(self._rgb.reshape(-1, 4), deep=False)
+        scalars.SetName("rgba")
+        self.image.GetPointData().SetScalars(scalars)
+        self._scalars = scalars
+        self.image_mapper = vtkImageSliceMapper()
+        self.image_mapper.SetInputData(self.image)
+        self.image_mapper.SetOrientation(self.axes.vtk_axis)
+        self.image_mapper.SliceAtFocalPointOff()
+        self.image_mapper.SliceFacesCameraOff()
+        self.image_mapper.SetSliceNumber(0)
+        self.image_actor = vtkImageSlice()
+        self.image_actor.SetMapper(self.image_mapper)
+        prop = self.image_actor.GetProperty()
+        prop.SetColorWindow(255.0)  # RGBA bytes shown as they are
+        prop.SetColorLevel(127.5)
         prop.SetInterpolationTypeToLinear()
-        prop.SetLayerNumber(0)
-
-        self.lesion_mapper = self._slice_mapper(layers.lesion.image)
-        self.lesion_actor = vtkImageSlice()
-        self.lesion_actor.SetMapper(self.lesion_mapper)
-        prop = self.lesion_actor.GetProperty()
-        prop.SetLookupTable(layers.lesion_lut)
-        prop.UseLookupTableScalarRangeOn()
-        prop.SetInterpolationTypeToNearest()
-        prop.SetLayerNumber(1)
-
-        self._outline_image = vtkImageData()
-        self._outline_buffer = np.zeros(0, np.uint8)
-        self.outline_mapper = vtkImageSliceMapper()
-        self.outline_mapper.SetInputData(self._outline_image)
-        self.outline_mapper.SetOrientation(self.axes.vtk_axis)
-        self.outline_actor = vtkImageSlice()
-        self.outline_actor.SetMapper(self.outline_mapper)
-        prop = self.outline_actor.GetProperty()
-        prop.SetLookupTable(layers.lung_lut)
-        prop.UseLookupTableScalarRangeOn()
-        prop.SetInterpolationTypeToNearest()
-        prop.SetLayerNumber(2)
-
-        self.stack = vtkImageStack()
-        for actor in (self.ct_actor, self.lesion_actor, self.outline_actor):
-            self.stack.AddImage(actor)
-        self.stack.SetActiveLayer(0)
-        self.renderer.AddViewProp(self.stack)
+        self.renderer.AddViewProp(self.image_actor)
+        self._pending: list[tuple[int, int, int, int]] | None = None  # regions to recompose
+        self.renderer.AddObserver("StartEvent", lambda *_: self.compose_pending())
 
         # --- lines: crosshair and brush ----------------------------------------------
         self.crosshair_actor, self._crosshair_points = self._line_actor(
@@ -140,36 +131,19 @@ class SliceScene:
         self.renderer.AddActor(self.brush_actor)
 
         # --- text -----------------------------------------------------------------------
-        self.annotation = vtkCornerAnnotation()
-        self.annotation.SetMaximumFontSize(15)
-        self.annotation.SetMinimumFontSize(9)
-        self.annotation.SetLinearFontScaleFactor(2)
-        self.annotation.SetNonlinearFontScaleFactor(1)
-        text_prop = self.annotation.GetTextProperty()
-        text_prop.SetColor(*layers.settings.text)
-        text_prop.SetFontFamilyToArial()
-        text_prop.ShadowOn()
+        self.annotation = ViewText(self.renderer, layers.settings.text, font_size=text_size)
         letters = screen_letters(orientation, self.volume.direction)
         self.annotation.SetText(_LEFT, letters["left"])
         self.annotation.SetText(_RIGHT, letters["right"])
         self.annotation.SetText(_TOP, letters["top"])
         self.annotation.SetText(_BOTTOM, letters["bottom"])
         self.letters = letters
-        self.renderer.AddViewProp(self.annotation)
 
         self._setup_camera()
         self.set_window_level(self._level, self._width)
         self.set_slice(self.slice_index, force=True)
 
     # ------------------------------------------------------------------ construction
-    def _slice_mapper(self, image: vtkImageData) -> vtkImageSliceMapper:
-        mapper = vtkImageSliceMapper()
-        mapper.SetInputData(image)
-        mapper.SetOrientation(self.axes.vtk_axis)
-        mapper.SliceAtFocalPointOff()
-        mapper.SliceFacesCameraOff()
-        return mapper
-
     def _line_actor(self, n_points: int, segments, color, opacity: float):
         points = vtkPoints()
         points.SetNumberOfPoints(n_points)
@@ -218,9 +192,10 @@ class SliceScene:
         if index == self.slice_index and not force:
             return False
         self.slice_index = index
-        self.ct_mapper.SetSliceNumber(index)
-        self.lesion_mapper.SetSliceNumber(index)
-        self.update_lung_outline()
+        origin = [0.0, 0.0, 0.0]
+        origin[self.axes.vtk_axis] = self.slice_world()
+        self.image.SetOrigin(*origin)
+        self.invalidate()
         self._update_crosshair()
         self._update_brush()
         self._update_slice_text()
@@ -230,26 +205,52 @@ class SliceScene:
         """World coordinate (mm) of the shown slice along the view's axis."""
         return self.slice_index * float(self.spacing_xyz[self.axes.vtk_axis])
 
-    def update_lung_outline(self) -> None:
-        """Recompute the lung outline image of the shown slice from the live lung labels."""
+    # ------------------------------------------------------------------ composing
+    def invalidate(self, box: Box | None = None) -> None:
+        """Mark the whole slice (``box`` None) or the part of it inside voxel ``box`` for
+        recomposition; the work happens once, just before the next render."""
+        rows, cols = self._rgb2d.shape[:2]
+        if box is None:
+            self._pending = [(0, rows, 0, cols)]
+            return
+        keep = [a for a in range(3) if a != self.axes.slice_axis]
+        r0, c0 = box[0][keep[0]], box[0][keep[1]]
+        r1, c1 = box[1][keep[0]], box[1][keep[1]]
+        if self._pending is None:
+            self._pending = []
+        self._pending.append((max(r0, 0), min(r1, rows), max(c0, 0), min(c1, cols)))
+
+    def compose_pending(self) -> None:
+        """Recompose what :meth:`invalidate` marked (called by the renderer's StartEvent)."""
+        if self.layers.style_version != self._style_version or self._table is None:
+            self._style_version = self.layers.style_version
+            self._table = rgba_table(self._level, self._width, [
+                (0.0, 0.0, 0.0, 0.0), self.layers.rgba("ggo"), self.layers.rgba("solid")])
+            self._outline_rgba = self.layers.rgba("lung")
+            self.invalidate()
+        if not self._pending:
+            return
         axis = self.axes.slice_axis
-        plane = np.take(self.layers.lungs.labels, self.slice_index, axis=axis)
-        outline = _outline(plane)
-        dims = [int(d) for d in self.shape_xyz]
-        dims[self.axes.vtk_axis] = 1
-        origin = [0.0, 0.0, 0.0]
-        origin[self.axes.vtk_axis] = self.slice_world()
-        # Keep (z, y, x) memory order with a singleton slice axis, flattened C-order = VTK order.
-        buf = np.ascontiguousarray(np.expand_dims(outline, axis)).reshape(-1)
-        image = self._outline_image
-        if image.GetDimensions() != tuple(dims):
-            image.SetDimensions(*dims)
-        image.SetSpacing(*self.spacing_xyz)
-        image.SetOrigin(*origin)
-        self._outline_buffer = buf
-        image.GetPointData().SetScalars(numpy_to_vtk(buf, deep=False))
-        image.Modified()
-        self.outline_mapper.SetSliceNumber(0)
+        hu = np.take(self.volume.hu, self.slice_index, axis=axis)
+        lesion = np.take(self.layers.lesions.labels, self.slice_index, axis=axis)
+        lung = np.take(self.layers.lungs.labels, self.slice_index, axis=axis)
+        rows, cols = hu.shape
+        for r0, r1, c0, c1 in self._pending:
+            if r1 <= r0 or c1 <= c0:
+                continue
+            # One pixel of context so the lung outline is right at the region's border.
+            R0, R1, C0, C1 = max(r0 - 1, 0), min(r1 + 1, rows), max(c0 - 1, 0), min(c1 + 1, cols)
+            margin = (r0 - R0, R1 - r1, c0 - C0, C1 - c1)
+            compose(hu[R0:R1, C0:C1], lesion[R0:R1, C0:C1], lung[R0:R1, C0:C1], self._table,
+                    self._outline_rgba, self._packed2d[r0:r1, c0:c1], margin)
+        self._pending = None
+        self._scalars.Modified()
+        self.image.Modified()
+
+    def slice_rgb(self) -> NDArray[np.uint8]:
+        """The composed slice (rows, cols, 3) RGB as it will be drawn (composes pending work)."""
+        self.compose_pending()
+        return self._rgb2d[..., :3]
 
     def intersects(self, box: Box) -> bool:
         """True when the voxel ``box`` ((lo), (hi) exclusive, z/y/x) crosses the shown slice."""
@@ -264,9 +265,8 @@ class SliceScene:
 
     def set_window_level(self, level: float, width: float) -> None:
         self._level, self._width = float(level), max(1.0, float(width))
-        prop = self.ct_actor.GetProperty()
-        prop.SetColorLevel(self._level)
-        prop.SetColorWindow(self._width)
+        self._table = None  # rebuilt (with the labels' colours) before the next render
+        self.invalidate()
         self.annotation.SetText(_LR, f"W {self._width:.0f}  L {self._level:.0f}")
 
     # ------------------------------------------------------------------ camera

@@ -137,6 +137,7 @@ class SliceView(QWidget):
         self.scene = SliceScene(layers, orientation)
         self.vtk_widget = _Interactor(self)
         self.render_window = self.vtk_widget.GetRenderWindow()
+        self.render_window.SetMultiSamples(0)  # images need no MSAA; it costs a resolve per frame
         self.render_window.AddRenderer(self.scene.renderer)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -201,8 +202,7 @@ class SliceView(QWidget):
     def _labels_changed(self, target: LabelTarget, box: Box) -> None:
         if not self.scene.intersects(box):
             return  # the edit is on other slices: nothing to redraw here
-        if target == "lung":
-            self.scene.update_lung_outline()
+        self.scene.invalidate(box)  # recompose just the changed rectangle of this slice
         self.request_render()
 
     # ------------------------------------------------------------------ state

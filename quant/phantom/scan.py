@@ -109,6 +109,7 @@ class _Patient:
     lookup: LungLookup
     vessels: tuple[Segment, ...]
     disease: NDArray[np.float32]   # on the coarse grid
+    solid: NDArray[np.float32]     # smoothed disease field: where consolidation forms
     texture: NDArray[np.float32]   # on the coarse grid
 
 
@@ -139,8 +140,11 @@ def _patient(seed: int, consolidation: float) -> _Patient:
     }
     vessels = tuple(grow_trees(lookup, hila, seed))
     disease = disease_field(lookup, seed, consolidation)
+    # Consolidation forms in the cores of large, confluent lesions rather than in every small
+    # ground-glass focus: rank solid candidates by a smoothed (~6 mm) disease field.
+    solid = ndimage.gaussian_filter(disease, 2.0, truncate=2.5)
     texture = smooth_noise(lookup.grid.shape, np.random.default_rng([seed, 0x7E7]), 1.3)
-    return _Patient(anat, lookup, vessels, disease, texture)
+    return _Patient(anat, lookup, vessels, disease, solid, texture)
 
 
 def _geometry(grid: Grid, oblique: bool) -> tuple[tuple[float, float, float], NDArray[np.float64]]:
@@ -269,22 +273,25 @@ def make_scan(
     lesion = np.zeros(grid.shape, dtype=np.uint8)
     up = SeparableUpsampler(patient.lookup.grid, grid)
     if pct > 0:
-        values = []
-        for k, f in enumerate(up.slice_iter(patient.disease)):
-            values.append(f[side[k] > 0])
+        values, solid_values = [], []
+        for k, (f, fs) in enumerate(zip(up.slice_iter(patient.disease), up.slice_iter(patient.solid))):
+            in_lung = side[k] > 0
+            values.append(f[in_lung])
+            solid_values.append(fs[in_lung])
         allv = np.concatenate(values)
         n_lung = allv.size
         n_les = int(round(n_lung * pct / 100.0))
         if n_les > 0:
             t = np.partition(allv, n_lung - n_les)[n_lung - n_les]
-            les_vals = allv[allv >= t]
-            n_sol = int(round(les_vals.size * share))
-            ts = np.partition(les_vals, les_vals.size - n_sol)[les_vals.size - n_sol] if n_sol > 0 else np.inf
-            for k, v in enumerate(values):
+            les_solid = np.concatenate(solid_values)[allv >= t]
+            n_sol = int(round(les_solid.size * share))
+            ts = np.partition(les_solid, les_solid.size - n_sol)[les_solid.size - n_sol] if n_sol > 0 else np.inf
+            for k, (v, vs) in enumerate(zip(values, solid_values)):
                 if v.size:
-                    lab = np.where(v >= ts, SOLID, np.where(v >= t, GGO, 0)).astype(np.uint8)
+                    les = v >= t
+                    lab = np.where(les & (vs >= ts), SOLID, np.where(les, GGO, 0)).astype(np.uint8)
                     lesion[k][side[k] > 0] = lab
-        del values, allv
+        del values, solid_values, allv
 
     hu = np.empty(grid.shape, dtype=np.float32)
     # Dependent (posterior) lung is denser: -1 front .. +1 back of the chest.
