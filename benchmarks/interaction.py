@@ -254,7 +254,11 @@ def main(argv: list[str] | None = None) -> int:
           f"   CPU p50 {sc50:.1f} p95 {sc95:.1f} ms")
     print(f"reference: bare CT slice mapper, same window, scroll p50 {ref50:.1f} p95 {ref95:.1f} ms")
     print(f"undo history after 100 strokes: {history_mb:.2f} MB (goal <= 50)")
+    for view in mpr.views.values():
+        view.render_window.RemoveAllObservers()  # Python callbacks must not outlive this frame
     mpr.close()
+    mpr.deleteLater()
+    app.processEvents()
     return 0
 
 

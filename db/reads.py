@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -117,6 +118,15 @@ def _encoder_pool() -> ThreadPoolExecutor:
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lungread-mask-encoder")
     return _POOL
+
+
+def _forget_pool_after_fork() -> None:
+    # A forked child inherits the executor object but not its thread: submitting would hang.
+    global _POOL
+    _POOL = None
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def encode_read_masks(read: ReadInput) -> tuple[EncodedMask | None, EncodedMask | None]:

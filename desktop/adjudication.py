@@ -188,7 +188,7 @@ class AdjudicationScreen(QWidget):
         for panel in (self.panel_a, self.panel_b):
             if panel.view is not None:
                 panel.view.close_vtk()
-                panel.view.setParent(None)
+                panel.view.hide()
                 panel.view.deleteLater()
                 panel.view = None
 

@@ -44,8 +44,7 @@ class CaseViews:
         """Finalise VTK windows and schedule the widgets for deletion."""
         self.widget.close_vtk()
         self.widget.hide()
-        self.widget.setParent(None)
-        self.widget.deleteLater()
+        self.widget.deleteLater()  # stays a hidden child until then: never a stray top-level
         self.views = {}
         self.view3d = None
 

@@ -232,7 +232,7 @@ class StatisticianScreen(QWidget):
         param, variable = choice[max(self.figure_choice.currentIndex(), 0)]
         figure = visit_figure(self.result, param, variable)
         if self.figure_canvas is not None:
-            self.figure_canvas.setParent(None)
+            self.figure_canvas.hide()
             self.figure_canvas.deleteLater()
         self.figure_canvas = FigureCanvasQTAgg(figure)
         self.figure_canvas.setObjectName("figureCanvas")

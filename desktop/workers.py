@@ -55,6 +55,7 @@ class Worker(QThread):
         self._last_emit = 0.0
         self.result: Any = None
         self.error: BaseException | None = None
+        self.abandoned = False
         self.setObjectName(name or "worker")
         _alive.add(self)
         self.finished.connect(self._release)
@@ -70,6 +71,15 @@ class Worker(QThread):
     def cancel(self) -> None:
         """Ask the function to stop at its next check."""
         self._cancel.set()
+
+    def abandon(self) -> None:
+        """Cancel and drop the outcome: no callback runs, the progress dialog closes now."""
+        self.abandoned = True
+        self.cancel()
+        dialog = getattr(self, "dialog", None)
+        if dialog is not None:
+            dialog.reset()
+            dialog.hide()
 
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
@@ -125,6 +135,8 @@ def run_with_progress(
     worker.dialog = dialog  # type: ignore[attr-defined]
 
     def progressed(done: int, total: int, text: str) -> None:
+        if worker.abandoned:
+            return  # setValue would show the hidden dialog again
         if total > 0:
             dialog.setMaximum(total)
             dialog.setValue(min(done, total))
@@ -138,11 +150,13 @@ def run_with_progress(
 
     def succeeded(result: Any) -> None:
         close()
-        if on_success is not None:
+        if on_success is not None and not worker.abandoned:
             on_success(result)
 
     def failed(exc: BaseException) -> None:
         close()
+        if worker.abandoned:
+            return
         if on_error is not None:
             on_error(exc)
         else:
@@ -152,7 +166,7 @@ def run_with_progress(
 
     def cancelled() -> None:
         close()
-        if on_cancel is not None:
+        if on_cancel is not None and not worker.abandoned:
             on_cancel()
 
     def user_cancel() -> None:

@@ -136,6 +136,8 @@ class ReadingWorkspace(QWidget):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([1100, 330])
+        self._restore_layout()
+        self.splitter.splitterMoved.connect(lambda *_: self._save_layout())
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -143,6 +145,22 @@ class ReadingWorkspace(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self._set_enabled(False)
+
+    def _restore_layout(self) -> None:
+        from PySide6.QtCore import QByteArray
+
+        from desktop.app import settings
+
+        state = settings().value("workspace/splitter")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.splitter.restoreState(state)
+
+    def _save_layout(self) -> None:
+        from desktop.app import settings
+
+        store = settings()
+        store.setValue("workspace/splitter", self.splitter.saveState())
+        store.sync()
 
     def _shortcuts(self) -> None:
         def add(key: str, slot: Any) -> QShortcut:
@@ -269,10 +287,7 @@ class ReadingWorkspace(QWidget):
         """Save the draft (case switch), drop the views; False if saving failed and the user stays."""
         self._load_token += 1
         if self.load_worker is not None and self.load_worker.isRunning():
-            self.load_worker.cancel()  # finishes in the background; its result is dropped
-            dialog = getattr(self.load_worker, "dialog", None)
-            if dialog is not None:
-                dialog.hide()
+            self.load_worker.abandon()  # finishes in the background; its result is dropped
         if self.case is not None and not self.read_only and self.views is not None:
             if not self.autosaver.flush("switch"):
                 return False
@@ -429,5 +444,5 @@ class ReadingWorkspace(QWidget):
         self.status_message.emit(f"Case {self.case.case_code} signed.")
         self.read_only = True
         self._set_enabled(True)
-        self.signed.emit(task_id)
+        self.signed.emit(task_id)  # last: the reader screen may open the next case right away
         return True

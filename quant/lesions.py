@@ -9,15 +9,20 @@ Two scales:
    of ``smoothing_sigma_mm`` where the grid is finer than that). Only the lung interior is used,
    so the partial-volume rim at the pleura is not mistaken for ground glass.
 
-   * Ground glass: band voxels, opened by one voxel (vessel partial-volume shells and noise are
-     one voxel thick), components below ``min_component_ml`` dropped.
+   * Ground glass: band voxels that are not next to vessel blood (``vessel_min_hu``: the
+     partial-volume shell of a vessel has ground-glass HU), kept where a ~5 mm ball fits (thin
+     vessel tangles and noise do not; the pleural side does not erode, and within 8 mm of the
+     pleura a ~4 mm ball is enough, for thin subpleural bands).
    * Solid: vessels are in the solid band too. A solid-band voxel is lesion when it lies in a blob
      thicker than ``vessel_max_diameter_mm`` (a morphological opening with a ball of that
      diameter, which no vessel survives) or within half that distance of ground glass (the solid
      core of a lesion is wrapped in ground glass; a vessel passing by contributes only a stub).
+   * Components below ``min_component_ml`` are dropped.
 
-2. **Delineation** at full resolution: every lung voxel in or next to (one block) a detected lesion
-   takes the band of its own HU, so the lesion edge is exact to the voxel.
+2. **Delineation** at full resolution: lung voxels near a detection (grown through band voxels
+   for as far as the opening may have shaved off, plus one block) take the band of their own HU,
+   so the lesion edge is exact to the voxel. On the outermost lung layer (partial volume with the
+   wall) only HU above ``_SURFACE_MIN_HU`` counts.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ LESION_GRID_MM = 2.0
 # Ground glass thinner than this radius (mm) is a vessel's partial-volume shell or noise.
 _GGO_OPENING_MM = 5.0
 _EXTRA_GROWTH = 0
+# On the outermost lung voxel layer, parenchyma/wall partial volume reaches ground-glass HU; only
+# voxels denser than this (HU) are taken as lesion there.
+_SURFACE_MIN_HU = -450.0
 # Within this distance (mm) of the pleura, ground glass only needs to survive a smaller opening.
 _SUBPLEURAL_MM = 8.0
 _GGO_SUBPLEURAL_OPENING_MM = 4.0
@@ -106,6 +114,10 @@ def segment_lesions(
     # band next to detected solid (partial volume with the chest wall lifts ground glass into the
     # solid band at the pleura).
     in_bands = (hu >= p.ggo_min_hu) & (hu < p.solid_max_hu) & lung & allow_any
+    # The outermost lung voxel layer is partial volume with the chest wall / mediastinum: there,
+    # only ground glass denser than the partial-volume mix of parenchyma and soft tissue counts.
+    surface = lung & ~ndimage.binary_erosion(lung, border_value=1)
+    in_bands &= ~surface | (hu >= _SURFACE_MIN_HU)
     sub[in_bands] = GGO
     sub[in_bands & allow_solid & (hu >= p.solid_min_hu)] = SOLID
     return LesionMasks(out)

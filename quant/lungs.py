@@ -4,15 +4,18 @@ Pipeline (all thresholds from :class:`quant.protocol.LungParameters`):
 
 1. On a ~2 mm coarse grid (:mod:`quant.grid`): air = HU < ``air_threshold_hu``; air connected to
    the in-plane border of the volume is outside the patient.
-2. The trachea and main bronchi are found and removed (:mod:`quant.airway`).
+2. The trachea and main bronchi are found and removed with their wall (:mod:`quant.airway`);
+   around them (the hila) only aerated voxels may be lung.
 3. The remaining air components larger than ``min_lung_ml`` are lungs; if the two lungs touch
    (anterior junction), they are split by erosion and re-grown to the nearest seed
    (:mod:`quant.lung_split`). Sides come from the patient LPS x of each lung's centroid.
-4. Dense pathology (consolidation, vessels, subpleural opacities) is added back per lung by
-   hole filling and a per-slice convex-hull closing along the pleura that is kept off the
-   mediastinum and bone (:mod:`quant.pleura`).
-5. At full resolution, only the coarse blocks on an air/tissue edge are re-decided voxel by voxel
-   from the HU threshold; everything else takes its block's label.
+4. Dense pathology (consolidation, subpleural opacities, vessels) is added back per lung: tissue
+   below ``pathology_max_hu`` connected to aerated lung within ``pleural_closing_mm`` (so chest
+   wall muscle, heart, liver and bone stay out), 3-D holes, and thin per-slice holes
+   (:mod:`quant.pleura`).
+5. The surface is moved to the local half-way HU between lung and soft tissue; at full resolution
+   only the coarse blocks on the surface are re-decided voxel by voxel (:mod:`quant.lung_edges`),
+   every other voxel takes its block's label.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from quant.airway import find_airway
 from quant.distance import near
 from quant.grid import coarse_grid
 from quant.lung_edges import refine_edges
-from quant.labels import LEFT_LUNG, RIGHT_LUNG, LungMasks
+from quant.labels import LungMasks
 from quant.lung_split import split_lungs
 from quant.pleura import include_pathology
 from quant.protocol import Protocol, default_protocol
@@ -84,6 +87,8 @@ def segment_lungs(
     # Partial-volume lumen voxels around the detected core, and the airway wall (never lung).
     airway_zone = ndimage.binary_dilation(airway, iterations=1) & internal if airway.any() else airway
     airway_wall = _dilate_mm(airway, sp, _AIRWAY_WALL_MM) | airway_zone if airway.any() else airway
+    # Around the airway lie the hila (vessels, nodes): only aerated voxels are lung there.
+    hilum = _dilate_mm(airway, sp, _HILUM_MM) if airway.any() else airway
     candidates = internal & ~airway_zone
 
     step(0.35, "separating the lungs")
@@ -93,7 +98,7 @@ def segment_lungs(
     step(0.5, "adding dense pathology along the pleura")
     bone = hu_c > _BONE_HU
     labels_c = include_pathology(
-        labels_c, hu_c, air=air, outside=outside, airway=airway_wall, bone=bone,
+        labels_c, hu_c, air=air, outside=outside, airway=airway_wall | (hilum & ~air), bone=bone,
         spacing=sp, pathology_max_hu=p.pathology_max_hu, max_depth_mm=p.pleural_closing_mm,
     )
 
@@ -112,6 +117,8 @@ def segment_lungs(
 _BONE_HU = 200
 # Airway wall thickness (mm) kept out of the lung around the detected lumen.
 _AIRWAY_WALL_MM = 3.0
+# Hilar soft tissue around the detected airway (mm) where only aerated voxels are lung.
+_HILUM_MM = 12.0
 
 
 def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm: float) -> NDArray[np.bool_]:

@@ -9,9 +9,10 @@ An air threshold keeps only aerated lung. Lung tissue that lost its air is added
   removes the thin partial-volume rim at the lung/chest-wall edge, so the lung does not grow by a
   voxel everywhere while thick consolidation survives.
 * **3-D holes** of each lung (anything the lung encloses completely) are filled.
-* **small per-slice holes** (vessels crossing the slice, up to ``_MAX_SLICE_HOLE_MM2``) are
-  filled. Large per-slice holes are not: at the lung base the lung rings the diaphragm dome, whose
-  section is a large 2-D hole that is liver or spleen, not lung.
+* **small, thin per-slice holes** (vessels crossing the slice: up to ``_MAX_SLICE_HOLE_MM2`` and
+  no thicker than a vessel) are filled. Large or thick per-slice holes are not: at the lung base
+  the lung rings the diaphragm dome, whose section is a large 2-D hole of liver or spleen, and the
+  hilar soft tissue around a bronchus is a thick one.
 
 Finally the airway (lumen and wall) is removed again.
 """
@@ -27,6 +28,8 @@ from quant.distance import near
 __all__ = ["include_pathology"]
 
 _MAX_SLICE_HOLE_MM2 = 300.0
+# Pulmonary vessels are at most this thick (radius, mm); thicker per-slice holes are not vessels.
+_MAX_VESSEL_RADIUS_MM = 5.5
 _SLICE_STRUCTURE = np.array(
     [np.zeros((3, 3), bool), ndimage.generate_binary_structure(2, 1), np.zeros((3, 3), bool)]
 )
@@ -72,7 +75,8 @@ def include_pathology(
         own = _bbox(mask, margin=1)
         sub = mask[own]
         sub = _fill_3d_holes(sub)
-        sub = _fill_small_slice_holes(sub, spacing[1] * spacing[2])
+        erosions = max(1, int(round(_MAX_VESSEL_RADIUS_MM / min(spacing[1:]))))
+        sub = _fill_small_slice_holes(sub, spacing[1] * spacing[2], erosions)
         target = out_lab[own]
         target[sub & (target == 0)] = side
     out_lab[wall] = 0
@@ -131,7 +135,7 @@ def _fill_3d_holes(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     return mask | ~border[background]
 
 
-def _fill_small_slice_holes(mask: NDArray[np.bool_], pixel_mm2: float) -> NDArray[np.bool_]:
+def _fill_small_slice_holes(mask: NDArray[np.bool_], pixel_mm2: float, erosions: int) -> NDArray[np.bool_]:
     """Fill per-axial-slice holes up to ``_MAX_SLICE_HOLE_MM2``; slices are labelled in one call."""
     background, n = ndimage.label(~mask, structure=_SLICE_STRUCTURE)
     if n == 0:
@@ -143,4 +147,12 @@ def _fill_small_slice_holes(mask: NDArray[np.bool_], pixel_mm2: float) -> NDArra
     border[0] = True
     areas = np.bincount(background.ravel(), minlength=n + 1) * pixel_mm2
     small = ~border & (areas <= _MAX_SLICE_HOLE_MM2)
-    return mask | small[background]
+    holes = small[background]
+    # A vessel crossing the slice is thin; a hole with a thick core is hilar soft tissue (or
+    # another organ) and stays out.
+    core = ndimage.binary_erosion(holes, structure=_SLICE_STRUCTURE, iterations=erosions)
+    if core.any():
+        thick = np.zeros(n + 1, dtype=bool)
+        thick[np.unique(background[core])] = True
+        holes &= ~thick[background]
+    return mask | holes

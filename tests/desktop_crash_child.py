@@ -49,6 +49,10 @@ def main() -> None:
     wait(lambda: workspace.views is not None and workspace.sign_button.isEnabled())
     views = workspace.views
     axial = views.views["axial"]
+    wait(lambda: all(v.isVisible() and v.vtk_widget.width() > 150 for v in views.views.values()))
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
     z = axial.scene.slice_index
     ys, xs = np.nonzero(views.lungs.labels[z] > 0)
     pick = np.linspace(0, len(xs) - 1, 6).astype(int)

@@ -128,3 +128,21 @@ def double_click_row(qtbot, table, row):
     rect = table.visualRect(table.model().index(row, 1))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def wait_workers_idle(qtbot, timeout_ms: int = 120000) -> None:
+    """Wait until no desktop worker thread runs (e.g. the next case auto-opened after signing)."""
+    from desktop import workers
+
+    qtbot.waitUntil(lambda: not any(w.isRunning() for w in list(workers._alive)), timeout=timeout_ms)
+
+
+def wait_laid_out(qtbot, case_views) -> None:
+    """Wait until the slice views have their final size (mouse positions map to voxels through the
+    camera, which is fitted on resize)."""
+    views = list(case_views.views.values())
+    qtbot.waitUntil(lambda: all(v.isVisible() and v.vtk_widget.width() > 150 for v in views))
+    sizes = [v.vtk_widget.size() for v in views]
+    qtbot.wait(100)
+    qtbot.waitUntil(lambda: [v.vtk_widget.size() for v in views] == sizes)
+    QApplication.processEvents()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import random
+import select as io_select
 import signal
 import time
 import traceback
@@ -59,7 +60,7 @@ def test_two_processes_write_concurrently_without_loss(tmp_path: Path):
         p.start()
     time.sleep(0.5)
     start.set()
-    outcomes = [results.get(timeout=240) for _ in procs]
+    outcomes = [results.get(timeout=300) for _ in procs]
     for p in procs:
         p.join(timeout=30)
     for name, status, detail in outcomes:
@@ -121,7 +122,12 @@ def test_sigkill_mid_save_never_corrupts_or_loses_commits(tmp_path: Path):
         os.close(write_fd)
         buf = b""
         wait_for = rng.randint(1, 4)
+        deadline = time.monotonic() + 60
         while buf.count(b"\n") < wait_for and child.is_alive():
+            ready, _, _ = io_select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(child.pid, signal.SIGKILL)
+                pytest.fail("the writer made no progress for 60 s")
             chunk = os.read(read_fd, 4096)
             if not chunk:
                 break

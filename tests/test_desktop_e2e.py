@@ -18,6 +18,8 @@ from tests.desktop_helpers import (
     assert_no_forbidden,
     double_click_row,
     drag,
+    wait_laid_out,
+    wait_workers_idle,
     when_dialog,
 )
 
@@ -150,6 +152,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     assert workspace.case.task_id == task1.task_id
     check_blinded("reader1 workspace", forbidden)
     views = workspace.views
+    wait_laid_out(qtbot, views)
     before = views.lesions.labels.copy()
     lesion_text = workspace.metrics.text_of("lesion_pct")
     qtbot.mouseClick(workspace.palette.buttons["paint"], Qt.MouseButton.LeftButton)
@@ -180,6 +183,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     assert np.array_equal(signed_masks, painted_lesions), "the signed read holds the painted mask"
     scan_id = database.read(lambda s: s.get(ReadTask, task1.task_id).scan_id)
     window.sign_out()
+    wait_workers_idle(qtbot)
     qtbot.waitUntil(lambda: not window.isVisible())
 
     # --- 2. reader2: same scan, a large edit -> adjudication -------------------------------------
@@ -191,6 +195,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     workspace = open_case_and_wait(qtbot, screen, screen.worklist.row_of_task(task2_id))
     check_blinded("reader2 workspace", forbidden)
     views = workspace.views
+    wait_laid_out(qtbot, views)
     sphere = workspace.palette.sphere
     qtbot.mouseClick(sphere, Qt.MouseButton.LeftButton, pos=QPoint(8, sphere.height() // 2))
     assert sphere.isChecked() and views.editor.brush_shape == "sphere"
@@ -209,6 +214,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: database.read(lambda s: s.query(AdjudicationTask).count()) == 1, timeout=30000)
     r2_id = read_of(task2_id)[0]
     window.sign_out()
+    wait_workers_idle(qtbot)
 
     # --- 3. adjudicator selects Read B --------------------------------------------------------
     window = login(qtbot, context, "adjudicator")
@@ -234,6 +240,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     value = services.endpoint_value(database, scan_id)
     assert value.status == "adjudicated" and value.source_read_ids == (expected_b,)
     window.sign_out()
+    wait_workers_idle(qtbot)
 
     # --- 4. manager locks (with confirmation and an override reason: other cases are unread) ----
     from PySide6.QtWidgets import QInputDialog, QMessageBox
@@ -258,6 +265,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     assert lock.override_reason == "end of demo reading session"
     assert not screen.lock_button.isEnabled()
     window.sign_out()
+    wait_workers_idle(qtbot)
 
     # --- 5. statistician unblinds and sees the endpoint table --------------------------------
     from PySide6.QtWidgets import QFileDialog

@@ -205,3 +205,53 @@ def test_manager_imports_a_manifest_with_progress_and_lists_every_bad_row(app, q
     qtbot.waitUntil(lambda: screen.import_result.text().startswith("Imported"), timeout=60000)
     assert screen.bad_rows.rowCount() == 0
     assert "1 scans" in screen.summary.text()
+
+
+def test_window_geometry_is_remembered_between_sessions(app, qtbot, database):
+    from db import services
+
+    from desktop.main_window import MainWindow
+
+    ctx = _context(database)
+    ctx.actor = services.authenticate(database, "reader1", "readerpass")
+    first = MainWindow(ctx)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    target = (first.minimumSizeHint().width() + 13, first.minimumSizeHint().height() + 7)
+    first.resize(*target)
+    qtbot.waitUntil(lambda: (first.width(), first.height()) == target)
+    first.close()
+    second = MainWindow(ctx)
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == target
+
+
+def test_open_dicom_folder_reviews_a_series_without_a_database(app, qtbot, database, tmp_path, small_phantom,
+                                                             monkeypatch):
+    import os
+
+    from db import services
+    from quant.phantom import write_scan
+
+    from desktop.main_window import MainWindow
+
+    monkeypatch.setenv("LUNGREAD_NO_3D", "1")
+    write_scan(small_phantom, tmp_path / "adhoc")
+    ctx = _context(database)
+    ctx.actor = services.authenticate(database, "reader1", "readerpass")
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    before = sorted(os.listdir(tmp_path))
+    viewer = window.open_dicom_folder(str(tmp_path / "adhoc"))
+    qtbot.addWidget(viewer)
+    qtbot.waitUntil(lambda: viewer.views is not None, timeout=60000)
+    assert viewer.volume.shape == small_phantom.volume.shape
+    assert "ad-hoc" in viewer.windowTitle()
+    qtbot.mouseClick(viewer.segment_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: viewer.views.tracker.metrics.lung_ml > 100, timeout=60000)
+    truth = small_phantom.truth["lung_ml"]
+    assert abs(viewer.views.tracker.metrics.lung_ml - truth) / truth < 0.1
+    assert viewer.metrics.text_of("lung_ml") == f"{viewer.views.tracker.metrics.lung_ml:.0f}"
+    assert sorted(os.listdir(tmp_path)) == before, "nothing was written next to the images"
+    viewer.close()

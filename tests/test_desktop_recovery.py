@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.desktop_helpers import double_click_row
+from tests.desktop_helpers import double_click_row, wait_laid_out, wait_workers_idle
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -104,6 +104,7 @@ def test_killed_during_a_draft_edit_the_draft_is_restored_and_the_user_told(demo
     assert hashlib.sha256(workspace.views.lesions.labels.tobytes()).hexdigest() == saved[1]
     assert workspace.form.comment.toPlainText() == "draft before the crash"
     window.close()
+    wait_workers_idle(qtbot)
 
 
 def test_cancel_during_segmentation_opens_the_case_with_empty_masks(demo, qtbot):
@@ -124,6 +125,7 @@ def test_cancel_during_segmentation_opens_the_case_with_empty_masks(demo, qtbot)
     assert workspace.views.lungs.labels.max() == 0
     assert "cancelled" in workspace.banner.text()
     window.close()
+    wait_workers_idle(qtbot)
 
 
 def test_gui_thread_keeps_processing_events_during_automatic_segmentation(demo, qtbot):
@@ -157,6 +159,7 @@ def test_gui_thread_keeps_processing_events_during_automatic_segmentation(demo, 
     assert len(gaps) >= 20, "the worker ran long enough to measure"
     assert max(gaps) < 0.200, f"GUI thread blocked for {max(gaps) * 1000:.0f} ms during segmentation"
     window.close()
+    wait_workers_idle(qtbot)
 
 
 def test_keyboard_shortcuts_of_the_workspace_and_help_list(demo, qtbot):
@@ -174,6 +177,7 @@ def test_keyboard_shortcuts_of_the_workspace_and_help_list(demo, qtbot):
     workspace = screen.workspace
     qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
     views = workspace.views
+    wait_laid_out(qtbot, views)
     axial = views.views["axial"].vtk_widget
     for key, (level, width), name in ((Qt.Key.Key_2, (40.0, 400.0), "mediastinum"),
                                       (Qt.Key.Key_3, (400.0, 1800.0), "bone"),
@@ -220,3 +224,46 @@ def test_keyboard_shortcuts_of_the_workspace_and_help_list(demo, qtbot):
     for key in ("1", "2", "3", "B", "E", "G", "I", "Ctrl+Z", "Ctrl+Shift+Z", "Ctrl+S", "Ctrl+Return"):
         assert key in seen["keys"]
     window.close()
+    wait_workers_idle(qtbot)
+
+
+def test_not_evaluable_is_signed_with_its_reason(demo, qtbot):
+    from db import services
+    from db.models import Read
+
+    from desktop.read_form import NOT_EVALUABLE_REASONS
+    from tests.desktop_helpers import when_dialog
+
+    context, tasks = demo
+    window = _login_reader1(qtbot, context)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    screen.open_task(tasks[1])
+    workspace = screen.workspace
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
+    form = workspace.form
+    form.not_evaluable.click()
+    assert form.reason.isEnabled() and not form.confidence.isEnabled()
+    form.reason.setCurrentIndex(2)
+    form.comment.setPlainText("apices cut off")
+
+    from desktop.sign_dialog import SignDialog
+
+    def sign(dialog):
+        assert "not evaluable" in dialog.summary.text()
+        qtbot.keyClicks(dialog.password_edit, "lungread")
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+
+    state = when_dialog(SignDialog, sign)
+    qtbot.mouseClick(workspace.sign_button, Qt.MouseButton.LeftButton)
+    assert state["done"]
+    row = context.database().read(lambda s: s.query(Read).filter(Read.task_id == tasks[1],
+                                                                    Read.status == "signed").one())
+    assert row.not_evaluable_reason == NOT_EVALUABLE_REASONS[2]
+    assert row.comment == "apices cut off"
+    statuses = {t.task_id: t.status for t in services.worklist(context.database(), context.actor)}
+    assert statuses[tasks[1]] == "signed"
+    # the other (draft) case opens next, by itself
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.case.task_id == tasks[0], timeout=120000)
+    window.close()
+    wait_workers_idle(qtbot)

@@ -29,6 +29,7 @@ def test_write_scan_layout_and_truth_roundtrip(scan, tmp_path):
     doc = json.loads((out / "truth.json").read_text())
     for key in ("lung_ml", "ggo_ml", "solid_ml", "lesion_ml", "lesion_pct", "solid_pct"):
         assert doc["truth"][key] == pytest.approx(scan.truth[key])
+        assert doc[key] == doc["truth"][key]
     with np.load(out / "truth.npz") as z:
         assert {"hu", "lung_labels", "lesion_labels", "spacing", "origin", "direction"} <= set(z.files)
         assert np.array_equal(z["hu"], scan.volume.hu)

@@ -301,9 +301,8 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
     from desktop.cli import main
 
     trial = demo[0] / "trial"
-    subjects = sorted({m["subject"] for m in manifest})
-    keep = [s for s in subjects if any(m["arm"] == "Placebo" and m["subject"] == s for m in manifest)][:1]
-    keep += [s for s in subjects if s not in keep][:2]
+    arm_of = {m["subject"]: m["arm"] for m in manifest}
+    keep = [s for s in sorted(arm_of) if arm_of[s] == "Placebo"][:1] + [s for s in sorted(arm_of) if arm_of[s] == "MSC"][:2]
     small = tmp_path / "manifest.csv"
     with open(small, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

@@ -307,3 +307,48 @@ def test_orientation_letters_follow_radiological_convention(qtbot, case):
     assert screen_letters("sagittal", np.eye(3)) == {"left": "A", "right": "P", "top": "S", "bottom": "I"}
     flipped = np.diag([-1.0, 1.0, 1.0])  # x index runs to patient right
     assert screen_letters("axial", flipped)["left"] == "L"
+
+
+def test_island_click_removes_the_component_and_metrics_follow(qtbot, case):
+    from scipy.ndimage import label as connected
+
+    from quant.metrics import MetricsTracker, measure
+
+    view, editor, tools = make_view(qtbot, case, mode="island")
+    tracker = MetricsTracker(case.volume, case.lungs, case.lesions)
+    editor.add_listener(tracker.apply)
+    metrics_seen = []
+    tools.stepRecorded.connect(lambda step: metrics_seen.append(tracker.metrics))
+    components, n = connected(case.lesions.labels > 0, structure=np.ones((3, 3, 3)))
+    assert n >= 1
+    z = view.scene.slice_index
+    ys, xs = np.nonzero(components[z])
+    target = (z, int(ys[0]), int(xs[0]))
+    component = components == components[target]
+    before = case.lesions.labels.copy()
+    drag(view, [target])
+    assert not case.lesions.labels[component].any()
+    np.testing.assert_array_equal(case.lesions.labels[~component], before[~component])
+    assert editor.undo_label.startswith("Remove island")
+    # Incremental metrics equal a full recompute after the click.
+    assert metrics_seen and metrics_seen[-1] == measure(case.volume, case.lungs, case.lesions)
+
+
+def test_grow_click_adds_a_region_inside_the_hu_range(qtbot, case):
+    view, editor, tools = make_view(qtbot, case, mode="grow")
+    tools.grow_hu_range = (-1024.0, -500.0)  # aerated lung: grows through normal parenchyma
+    tools.grow_max_radius_mm = 8.0
+    z = view.scene.slice_index
+    seed = tuple(int(round(v)) for v in lung_voxel_line(case, z, n=1)[0])
+    assert -1024 <= case.volume.hu[seed] <= -500, "seed must lie in the grow range"
+    before = case.lesions.labels.copy()
+    drag(view, [seed])
+    grown = case.lesions.labels != before
+    assert grown[seed] and grown.sum() > 10
+    hu = case.volume.hu[grown]
+    assert hu.min() >= -1024 and hu.max() <= -500
+    assert (case.lungs.labels[grown] > 0).all()
+    zz, yy, xx = np.nonzero(grown)
+    d = np.sqrt(((zz - seed[0]) * case.volume.spacing[0]) ** 2 + ((yy - seed[1]) * case.volume.spacing[1]) ** 2
+                + ((xx - seed[2]) * case.volume.spacing[2]) ** 2)
+    assert d.max() <= 8.0 + 1e-6

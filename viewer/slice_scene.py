@@ -119,12 +119,14 @@ class SliceScene:
         self.renderer.AddObserver("StartEvent", lambda *_: self.compose_pending())
 
         # --- lines: crosshair and brush ----------------------------------------------
+        # Opaque lines on purpose: any translucent prop sends the frame through VTK's
+        # translucent pass, which costs ~8 ms per frame in software GL.
         self.crosshair_actor, self._crosshair_points = self._line_actor(
-            4, [(0, 1), (2, 3)], layers.settings.crosshair, opacity=0.55
+            4, [(0, 1), (2, 3)], layers.settings.crosshair
         )
         n = 64
         self.brush_actor, self._brush_points = self._line_actor(
-            n, [(i, (i + 1) % n) for i in range(n)], layers.settings.brush, opacity=0.9
+            n, [(i, (i + 1) % n) for i in range(n)], layers.settings.brush
         )
         self.brush_actor.VisibilityOff()
         self.renderer.AddActor(self.crosshair_actor)
@@ -144,7 +146,7 @@ class SliceScene:
         self.set_slice(self.slice_index, force=True)
 
     # ------------------------------------------------------------------ construction
-    def _line_actor(self, n_points: int, segments, color, opacity: float):
+    def _line_actor(self, n_points: int, segments, color):
         points = vtkPoints()
         points.SetNumberOfPoints(n_points)
         for i in range(n_points):
@@ -162,7 +164,6 @@ class SliceScene:
         actor = vtkActor()
         actor.SetMapper(mapper)
         actor.GetProperty().SetColor(*color)
-        actor.GetProperty().SetOpacity(opacity)
         actor.GetProperty().SetLineWidth(1.0)
         actor.PickableOff()
         return actor, points

@@ -93,7 +93,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
     _check_out(args.out)
 
-    with tqdm(total=2, desc="phantom", unit="step", file=sys.stderr, disable=None) as bar:
+    with tqdm(total=2, desc="phantom", unit="step", file=sys.stderr, disable=False) as bar:
         bar.set_postfix_str("generating")
         scan = make_scan(args.size, args.seed, lesion_pct=args.lesion_pct)
         bar.update(1)
@@ -117,7 +117,7 @@ def run_trial(args: argparse.Namespace) -> int:
     _check_out(args.out)
     visits = DEFAULT_VISITS[: args.visits] if args.visits else DEFAULT_VISITS
 
-    with tqdm(desc="trial", unit="scan", file=sys.stderr, disable=None) as bar:
+    with tqdm(desc="trial", unit="scan", file=sys.stderr, disable=False) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total

@@ -274,9 +274,12 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
 
     # Hila: soft tissue (vessels, nodes) around the ends of the main bronchi, so the bronchi stay
     # wrapped in mediastinal tissue where they meet the lung.
-    for _p0, p1, _r in bronchi(anat):
-        hil = ((x - p1[0]) / 12.0) ** 2 + ((y - p1[1]) / 13.0) ** 2 + ((zf - p1[2]) / 18.0) ** 2 < 1.0
-        tissue[hil & thorax] = Tissue.MEDIASTINUM
+    for p0, p1, r in bronchi(anat):
+        sleeve = r + AIRWAY_WALL_MM + 6.0
+        if zf.ndim == 0 and not (min(p0[2], p1[2]) - sleeve <= zf <= max(p0[2], p1[2]) + sleeve):
+            continue
+        d2, _ = _capsule_dist2(x, y, zf, p0, p1)
+        tissue[(d2 < sleeve**2) & thorax] = Tissue.MEDIASTINUM
 
     # Trachea and main bronchi: air lumen with a soft-tissue wall; never part of the lung.
     ytr = anat.trachea_y(zf)

@@ -3,8 +3,8 @@
 Layout of ``out_dir``:
 
 * ``dicom/*.dcm``: one CT file per slice (shuffled names), with fake PHI;
-* ``truth.json``: truth metrics (mL, % of lung volume), generating parameters, geometry, the PHI
-  written into the files, orientation options;
+* ``truth.json``: truth metrics (mL, % of lung volume; at the top level and under ``"truth"``),
+  generating parameters, geometry, the PHI written into the files, orientation options;
 * ``truth.npz``: ``hu`` (int16), ``lung_labels``, ``lesion_labels`` (uint8), ``bone``, ``airway``
   (bool), ``spacing`` (z, y, x mm), ``origin`` (LPS mm), ``direction`` (3×3, columns = x, y, z index
   axes). Arrays are in the canonical (z, y, x) order with z inferior→superior, i.e. what
@@ -115,6 +115,7 @@ def write_scan(
         direction=np.asarray(volume.direction, dtype=np.float64),
     )
     doc = {
+        **scan.truth,  # lung_ml, ggo_ml, solid_ml, lesion_ml, lesion_pct, solid_pct, ... (also under "truth")
         "truth": scan.truth,
         "params": scan.params,
         "orientation": orientation,

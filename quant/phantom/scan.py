@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -128,7 +128,7 @@ def _lookup(anat: Anatomy) -> LungLookup:
     return LungLookup(g, side, depth)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4)  # ~30 MB per patient; serial scans of one patient hit the cache
 def _patient(seed: int, consolidation: float) -> _Patient:
     anat = Anatomy.from_seed(seed)
     lookup = _lookup(anat)
@@ -198,8 +198,9 @@ def _classify_grid(anat: Anatomy, grid: Grid) -> tuple[NDArray[np.uint8], NDArra
 def _anatomy_on_grid_uncached(seed: int, consolidation: float, size: str):
     patient = _patient(seed, consolidation)
     grid = grid_for_size(size)
-    # The junction line must stay visible (at least ~1.6 voxels) at every resolution.
-    anat = Anatomy(**{**patient.anatomy.__dict__, "junction_gap": max(3.0, 1.6 * grid.spacing[2])})
+    # The anterior junction line (four pleural layers, ~1.5 mm) must stay visible at every
+    # resolution: at least ~1.6 voxels wide.
+    anat = replace(patient.anatomy, junction_gap=max(1.5, 1.6 * grid.spacing[2]))
     tissue, side = _classify_grid(anat, grid)
     vessel = rasterize(list(patient.vessels), grid, min_radius_mm=0.5 * min(grid.spacing[1:]))
     for a in (tissue, side, vessel):
