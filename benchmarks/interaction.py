@@ -263,4 +263,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: PySide6 + VTK objects freed in arbitrary order at exit abort
+    # with "bool_dealloc" in this environment, after all figures are printed.
+    os._exit(code)

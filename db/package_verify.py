@@ -14,9 +14,9 @@
   decodes and matches its SHA-256 (:func:`db.masks.decode_mask`).
 
 A per-read content hash (:func:`read_content_hash`) over every signed field is derived here and
-recorded in the master on merge, so a re-import of the same read is recognised as unchanged. When
-the package's sign event carries a ``content_sha256`` (a future db.reads may record one at sign
-time), it is checked too.
+recorded in the master on merge, so a re-import of the same read is recognised as unchanged. The
+package's sign event carries the ``content_sha256`` recorded at sign time (:mod:`db.read_hash`),
+and it must match, so an edit of any signed field (comment, any metric) is detected.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .errors import MaskIntegrityError
 from .masks import EncodedMask, decode_mask
 from .models import AuditEvent, MaskBlob, Read, ReadTask, Scan, User
 from .package_manifest import DATABASE_NAME, manifest_mac, verify_files
+from .read_hash import SIGNED_FIELDS, read_content_hash
 
 __all__ = ["SignedRead", "PackageEvent", "PackageContents", "inspect_package", "read_content_hash"]
 
@@ -80,17 +81,7 @@ class PackageContents:
     unsigned: tuple[str, ...]  # case codes with no signed read (drafts are not merged)
 
 
-_COPIED = ("metrics_json", "lesion_pct", "solid_pct", "normal_ct", "confidence", "comment", "not_evaluable_reason",
-           "algorithm_version", "protocol_hash", "lung_mask_sha", "lesion_mask_sha", "saved_at", "signed_at",
-           "sign_meaning")
-
-
-def read_content_hash(case_code: str, signer: str, revision: int, fields: dict[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of everything a signature covers (metrics parsed as JSON)."""
-    doc = {k: fields.get(k) for k in _COPIED if k != "saved_at"}
-    doc["metrics_json"] = json.loads(fields["metrics_json"])
-    doc.update(case_code=case_code, signer=signer, revision=revision)
-    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+_COPIED = SIGNED_FIELDS
 
 
 def _parse_time(text: str | None) -> datetime | None:

@@ -19,6 +19,7 @@ from .engine import Database
 from .errors import PermissionDenied, WorkflowError
 from .masks import EncodedMask, decode_mask, encode_mask
 from .models import AdjudicationTask, MaskBlob, Read, ReadTask
+from .read_hash import read_content_hash, read_fields
 from .views import Actor, ReadInput, ReadView, SignatureView, TaskView
 from .worklist import owned_task
 
@@ -227,9 +228,12 @@ def sign_read(
                            revision=revision, encoded=encoded)
         row.status, row.signed_by, row.signed_at, row.sign_meaning = "signed", user.id, utc_now(), meaning.strip()
         old_status, task.status = task.status, "signed"
+        s.flush()  # column defaults filled in, so the hash covers what is stored
+        content = read_content_hash(task.case_code, user.username, revision, read_fields(row))
         append_event(s, user_id=user.id, username=user.username, action="sign", entity="read", entity_id=row.id,
                      old={"task_status": old_status},
-                     new={"task_id": task.id, "signed_at": row.signed_at, "meaning": row.sign_meaning, **_summary(row)})
+                     new={"task_id": task.id, "signed_at": row.signed_at, "meaning": row.sign_meaning,
+                          "content_sha256": content, **_summary(row)})
         on_read_signed(s, task.scan_id)
         return SignatureView(case_code=task.case_code, revision=revision, signer=user.username,
                              signed_at=row.signed_at, meaning=row.sign_meaning)

@@ -25,15 +25,15 @@ Steps (everything goes through :mod:`db.services` and the export services, as a 
 
    Metrics come from :func:`quant.metrics.measure` on the edited masks; the normal-CT call is the
    software's suggestion (``suggested_normal``), confidence is random 3-5.
-4. **Adjudication.** Discordant pairs (|Δ lesion %| > 0.5 point in the demo charter, or different
+4. **Adjudication.** Discordant pairs (|Δ lesion %| > 0.75 point in the demo charter, or different
    normal-CT calls) go to the adjudicator, who picks the read whose lesion % is closer to the
    phantom's truth (``truth.json`` beside the series; found through the series content hash).
 5. **Lock, unblind, export.** The manager locks; the statistician unblinds with
    ``randomization.csv`` and exports into ``OUT/exports``: ``reads.csv`` (+ dictionary),
    ``adqct.csv``, ``endpoints.csv``, ``agreement.csv`` (+ dictionaries), ``figures/*.png``,
    ``report.pdf``, and the endpoint masks as DICOM SEG and NIfTI in ``masks/`` (the endpoint
-   source reads of the first :data:`MASK_SUBJECTS` subjects, to keep the demo quick; all masks:
-   ``lungread export masks``).
+   source reads of the first subject's baseline and day-10 scans, :data:`MASK_VISITS`: a SEG
+   takes about a second to write, so all masks are left to ``lungread export masks``).
 
 stdout gets the endpoint table (:func:`quant.analysis_export.format_endpoint_table`) and the
 truth check: the day-10 Hodges-Lehmann MSC - Placebo shift of the change in lesion % from the
@@ -64,13 +64,13 @@ __all__ = [
     "truth_records",
     "DEFAULT_SUBJECTS",
     "DEFAULT_VISITS",
-    "MASK_SUBJECTS",
+    "MASK_VISITS",
 ]
 
 DEFAULT_SUBJECTS = 8
 DEFAULT_VISITS = 4
-#: masks of this many subjects are exported by the demo (every mask: ``lungread export masks``)
-MASK_SUBJECTS = 1
+#: the demo exports the masks of the first subject at these visits (all: ``lungread export masks``)
+MASK_VISITS = ("BASELINE", "DAY10")
 #: visits added in this order as --visits grows (BASELINE and DAY10 always; MONTH12 from 3 on)
 _VISIT_ORDER = ("BASELINE", "DAY10", "MONTH12", "DAY28", "MONTH3", "MONTH6", "MONTH9")
 
@@ -89,12 +89,12 @@ def demo_visits(n: int) -> list[str]:
 
 def demo_charter(visits: list[str]) -> Any:
     """The demo's charter: its visit schedule, mean of concordant pairs, adjudication when
-    |Δ lesion %| > 0.5 point or the normal-CT calls differ (tighter than the default 5 points: the
+    |Δ lesion %| > 0.75 point or the normal-CT calls differ (tighter than the default 5 points: the
     simulated readers differ by a few mL, i.e. tenths of a point, and about one pair in five
     should still reach the adjudicator)."""
     from db.charter import Charter
 
-    return Charter(visits=tuple(visits), adjudication_threshold_pct=0.5)
+    return Charter(visits=tuple(visits), adjudication_threshold_pct=0.75)
 
 
 @contextmanager
@@ -223,9 +223,9 @@ def _finish(db: Any, actors: dict[str, Any], trial: Any, out: Path, n_adj: int) 
     files["reads.dictionary"] = exports / "reads.dictionary.csv"
     analysis = export_analysis(db, stat, exports)
     files.update(analysis.files)
-    first = sorted({r.subject for r in analysis.dataset.records})[:MASK_SUBJECTS]
-    ep_reads = [i for r in analysis.dataset.records if r.subject in first and r.missing_reason is None
-                for i in r.source_read_ids]
+    first = min(r.subject for r in analysis.dataset.records)
+    ep_reads = [i for r in analysis.dataset.records if r.subject == first and r.visit in MASK_VISITS
+                and r.missing_reason is None for i in r.source_read_ids]
     bar = progress_bar(len(ep_reads), "mask export")
     masks = export_masks(db, stat, exports / "masks", per="read", read_ids=ep_reads,
                          progress=lambda done, total: bar.update(done - bar.n))

@@ -48,18 +48,22 @@ class CoarseGrid:
         return full[np.ix_(*idx)]
 
     def upsample(self, coarse: NDArray) -> NDArray:
-        """Full-shape array with every block filled with its coarse value (nearest neighbour)."""
+        """Full-shape C-contiguous array with every block filled with its coarse value (nearest).
+
+        The x repeat happens on the small array; z and y are then filled by ``fz*fy`` strided
+        copies of whole rows, which is several times faster than chained ``np.repeat``.
+        """
         if self.is_identity:
             return coarse
-        out = coarse
-        for axis, (f, n) in enumerate(zip(self.factors, self.full_shape)):
-            if f > 1:
-                out = np.repeat(out, f, axis=axis)
-            if out.shape[axis] != n:
-                index = [slice(None)] * 3
-                index[axis] = slice(0, n)
-                out = out[tuple(index)]  # a view: the next repeat or the final copy compacts it
-        return np.ascontiguousarray(out)
+        fz, fy, fx = self.factors
+        nz, ny, nx = self.full_shape
+        rows = np.repeat(coarse, fx, axis=2)[:, :, :nx] if fx > 1 else coarse[:, :, :nx]
+        out = np.empty(self.full_shape, dtype=coarse.dtype)
+        for dz in range(fz):
+            for dy in range(fy):
+                target = out[dz::fz, dy::fy]
+                target[...] = rows[: target.shape[0], : target.shape[1]]
+        return out
 
     def block_mean(self, full: NDArray) -> NDArray[np.float32]:
         """Coarse float32 array: the mean of every block (edge blocks repeat their last voxels).

@@ -116,8 +116,7 @@ def segment_lesions(
     in_bands = (hu >= p.ggo_min_hu) & (hu < p.solid_max_hu) & lung & allow_any
     # The outermost lung voxel layer is partial volume with the chest wall / mediastinum: there,
     # only ground glass denser than the partial-volume mix of parenchyma and soft tissue counts.
-    surface = lung & ~ndimage.binary_erosion(lung, border_value=1)
-    in_bands &= ~surface | (hu >= _SURFACE_MIN_HU)
+    in_bands &= _interior(lung) | (hu >= _SURFACE_MIN_HU)
     sub[in_bands] = GGO
     sub[in_bands & allow_solid & (hu >= p.solid_min_hu)] = SOLID
     return LesionMasks(out)
@@ -163,6 +162,20 @@ def _detect(
         ggo &= ~drop
         solid &= ~drop
     return ggo, solid
+
+
+def _interior(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Voxels of ``mask`` whose six face neighbours are in ``mask`` too (outside the array counts
+    as inside): a 6-connected erosion by shifted in-place ANDs, cheaper than ndimage on ~10⁸ voxels.
+    """
+    out = mask.copy()
+    for axis in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis], hi[axis] = slice(0, -1), slice(1, None)
+        out[tuple(lo)] &= mask[tuple(hi)]
+        out[tuple(hi)] &= mask[tuple(lo)]
+    return out
 
 
 def _aligned_bbox(mask: NDArray[np.bool_], factors: tuple[int, int, int]) -> tuple[slice, slice, slice]:

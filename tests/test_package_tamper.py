@@ -112,6 +112,24 @@ def test_edited_metric_json_only(case) -> None:
     assert any(code in p for p in err.problems), err.problems
 
 
+@pytest.mark.parametrize("column, value", [("comment", "edited after signing"), ("lung_ml", None)])
+def test_edited_signed_comment_or_other_metric(case, column, value) -> None:
+    """Fields outside the sign event's summary are covered by the sign-time content hash."""
+    master, pkg = case
+    code, read_id, _sha = _first_signed(pkg)
+    if column == "comment":
+        sql(pkg / "reading.sqlite", "UPDATE reads SET comment = ? WHERE id = ?", (value, read_id))
+    else:  # a metric that is only in the JSON (lung volume), edited consistently
+        conn = sqlite3.connect(pkg / "reading.sqlite")
+        metrics = json.loads(conn.execute("SELECT metrics_json FROM reads WHERE id = ?", (read_id,)).fetchone()[0])
+        conn.close()
+        metrics["lung_ml"] = float(metrics.get("lung_ml", 0.0)) + 123.0
+        sql(pkg / "reading.sqlite", "UPDATE reads SET metrics_json = ? WHERE id = ?",
+            (json.dumps(metrics, sort_keys=True), read_id))
+    err = _refused(master, pkg)
+    assert any(code in p and "content_sha256" in p for p in err.problems), err.problems
+
+
 def test_replaced_dicom_file(case) -> None:
     master, pkg = case
     files = sorted((pkg / "images").rglob("*.dcm"))

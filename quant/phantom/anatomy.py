@@ -140,6 +140,11 @@ class Anatomy:
         return self.spine_y(z) - 50.0
 
 
+def _may_reach(z, centre: float, half: float) -> bool:
+    """False only when a scalar z lies outside centre ± half (a structure can be skipped)."""
+    return bool(np.ndim(z) or abs(float(z) - centre) <= half)
+
+
 def _disk(x, y, cx, cy, r):
     return (x - cx) ** 2 + (y - cy) ** 2 < r * r
 
@@ -242,15 +247,17 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     # The heart's long axis points to the left and forwards (about 35 degrees in the axial plane);
     # epicardial fat wraps it.
     hs = anat.heart_size
-    c, sn = np.cos(np.deg2rad(35.0)), np.sin(np.deg2rad(35.0))
-    hx, hy = x - anat.heart_x, y - (yc - 0.12 * hb)
-    u1, u2 = c * hx - sn * hy, sn * hx + c * hy
-    rho = (u1 / (62.0 * hs)) ** 2 + (u2 / (0.58 * hb * hs)) ** 2 + ((zf - anat.heart_z) / (50.0 * hs)) ** 2
-    heart = rho < 1.0
-    tissue[(rho < 1.16) & ~heart & (tissue == Tissue.MEDIASTINUM)] = Tissue.FAT
-    tissue[heart & in_pleura] = Tissue.HEART
-    great = ((x - 2.0) / 34.0) ** 2 + ((y - (yc + 0.05 * hb)) / (0.42 * hb)) ** 2 + ((zf - 25.0) / 30.0) ** 2 < 1.0
-    tissue[great & in_pleura] = Tissue.VESSEL
+    if _may_reach(zf, anat.heart_z, 50.0 * hs * 1.08):
+        c, sn = np.cos(np.deg2rad(35.0)), np.sin(np.deg2rad(35.0))
+        hx, hy = x - anat.heart_x, y - (yc - 0.12 * hb)
+        u1, u2 = c * hx - sn * hy, sn * hx + c * hy
+        rho = (u1 / (62.0 * hs)) ** 2 + (u2 / (0.58 * hb * hs)) ** 2 + ((zf - anat.heart_z) / (50.0 * hs)) ** 2
+        heart = rho < 1.0
+        tissue[(rho < 1.16) & ~heart & (tissue == Tissue.MEDIASTINUM)] = Tissue.FAT
+        tissue[heart & in_pleura] = Tissue.HEART
+    if _may_reach(zf, 25.0, 30.0):
+        great = ((x - 2.0) / 34.0) ** 2 + ((y - (yc + 0.05 * hb)) / (0.42 * hb)) ** 2 + ((zf - 25.0) / 30.0) ** 2 < 1.0
+        tissue[great & in_pleura] = Tissue.VESSEL
 
     # Spine: vertebral bodies (discs every 26 mm), canal and posterior elements.
     ysp = anat.spine_y(zf)
@@ -267,8 +274,9 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     tissue[rc2 < 8.0**2] = Tissue.CANAL
 
     # Descending aorta and oesophagus.
-    aorta = _disk(x, y, 22.0, ysp - 8.0, 12.0) & (zf < 40.0) & (zf > -105.0)
-    tissue[aorta] = Tissue.VESSEL
+    if _may_reach(zf, -32.5, 72.5):
+        aorta = _disk(x, y, 22.0, ysp - 8.0, 12.0) & (zf < 40.0) & (zf > -105.0)
+        tissue[aorta] = Tissue.VESSEL
     eso = _disk(x, y, -4.0, ysp - 28.0, 8.0) & (zf > -100.0)
     tissue[eso] = Tissue.ESOPHAGUS
 
