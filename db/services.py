@@ -13,7 +13,7 @@ from .audit import AuditVerification, verify_audit_trail
 from .charter import Charter
 from .endpoints import endpoint_table, endpoint_value
 from .errors import AuthenticationError, PermissionDenied, WorkflowError
-from .export import export_reads_csv
+from .exports import export_reads as export_reads_csv
 from .lock import lock_database, lock_status, unblind
 from .progress import progress_dashboard
 from .reads import reopen_read, save_draft, sign_read

@@ -113,6 +113,9 @@ class AdjudicationScreen(QWidget):
         pair.setObjectName("adjudicationSplitter")
         pair.addWidget(self.panel_a)
         pair.addWidget(self.panel_b)
+        from desktop.app import remember_splitter
+
+        remember_splitter(pair, "adjudication")
         self.select_a = QPushButton("Select A")
         self.select_b = QPushButton("Select B")
         self.read_myself = QPushButton("Read myself")
@@ -298,10 +301,9 @@ class AdjudicationScreen(QWidget):
     def decide(self, choice: str, password: str | None = None) -> Any:
         """Sign choice "A", "B" or "own" (e-signature dialog unless ``password`` is given)."""
         from db import services
-        from db.errors import AuthenticationError
         from db.services import ReadInput
 
-        from desktop.sign_dialog import MEANING_ADJUDICATION, SignDialog
+        from desktop.sign_dialog import MEANING_ADJUDICATION, collect_signature
 
         v = self.view_data
         own = None
@@ -319,23 +321,14 @@ class AdjudicationScreen(QWidget):
                             algorithm_version=v.read_a.algorithm_version, protocol_hash=v.read_a.protocol_hash,
                             not_evaluable_reason=s.not_evaluable_reason)
         what = {"A": "Select Read A", "B": "Select Read B", "own": "Sign my own read"}[choice]
-        dialog = SignDialog(self.context.actor.username, f"Case {v.case_code}: {what} as the result.",
-                            meaning=MEANING_ADJUDICATION, parent=self)
-        while True:
-            if password is None:
-                if dialog.exec() != SignDialog.DialogCode.Accepted:
-                    return None
-                pw, meaning = dialog.password, dialog.meaning
-            else:
-                pw, meaning = password, MEANING_ADJUDICATION
-            try:
-                decision = services.decide_adjudication(self.context.database(), self.context.actor,
-                                                        v.adjudication_id, choice, pw, meaning, own=own)
-                break
-            except AuthenticationError as exc:
-                if password is not None:
-                    raise
-                dialog.show_error(str(exc))
+        database, actor = self.context.database(), self.context.actor
+        decision = collect_signature(
+            self, actor.username, f"Case {v.case_code}: {what} as the result.", MEANING_ADJUDICATION,
+            lambda pw, meaning: services.decide_adjudication(database, actor, v.adjudication_id, choice,
+                                                             pw, meaning, own=own),
+            password=password)
+        if decision is None:
+            return None
         self.status_message.emit(f"Case {v.case_code}: decision signed ({what}).")
         self._enable(False)
         self.pages.setCurrentIndex(0)

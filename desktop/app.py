@@ -28,6 +28,7 @@ __all__ = [
     "data_dir",
     "restore_geometry",
     "save_geometry",
+    "remember_splitter",
     "show_error",
     "install_exception_hook",
     "describe_exception",
@@ -124,6 +125,20 @@ def save_geometry(widget: QWidget, key: str) -> None:
         if splitter.objectName():
             s.setValue(f"{key}/splitter/{splitter.objectName()}", splitter.saveState())
     s.sync()
+
+
+def remember_splitter(splitter: QSplitter, key: str) -> None:
+    """Restore a splitter's sizes now and store them whenever the user moves it."""
+    state = settings().value(f"{key}/splitter/{splitter.objectName()}")
+    if isinstance(state, QByteArray) and not state.isEmpty():
+        splitter.restoreState(state)
+
+    def store(*_args: object) -> None:
+        s = settings()
+        s.setValue(f"{key}/splitter/{splitter.objectName()}", splitter.saveState())
+        s.sync()
+
+    splitter.splitterMoved.connect(store)
 
 
 # --- errors ------------------------------------------------------------------------------------

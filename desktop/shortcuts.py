@@ -6,9 +6,22 @@ help can never drift from what the keys do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-__all__ = ["SHORTCUTS", "ShortcutsDialog"]
+__all__ = ["SHORTCUTS", "ACTION_KEYS", "ShortcutsDialog", "install_shortcuts"]
+
+# Keys of the reading workspace's actions (the first key of each is listed in SHORTCUTS).
+ACTION_KEYS: dict[str, tuple[str, ...]] = {
+    "wl:lung": ("1",), "wl:mediastinum": ("2",), "wl:bone": ("3",),
+    "tool:paint": ("B",), "tool:erase": ("E",), "tool:grow": ("G",), "tool:island": ("I",),
+    "tool:navigate": ("Esc",),
+    "undo": ("Ctrl+Z",), "redo": ("Ctrl+Shift+Z",),
+    "save": ("Ctrl+S",), "sign": ("Ctrl+Return", "Ctrl+Enter"),
+}
 
 # (key sequence, what it does)
 SHORTCUTS: tuple[tuple[str, str], ...] = (
@@ -52,3 +65,17 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(table)
         layout.addWidget(buttons)
         self.resize(460, 520)
+
+
+def install_shortcuts(widget: QWidget, handlers: dict[str, Callable[[], object]]) -> list[QShortcut]:
+    """Bind :data:`ACTION_KEYS` to ``handlers`` (action name -> callable), active while the focus
+    is anywhere inside ``widget`` (so text fields keep their own keys: typing "1" in a comment
+    stays a "1")."""
+    made = []
+    for action, handler in handlers.items():
+        for key in ACTION_KEYS[action]:
+            shortcut = QShortcut(QKeySequence(key), widget)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(handler)
+            made.append(shortcut)
+    return made

@@ -5,6 +5,9 @@ The dialog only collects; ``db.services`` re-authenticates and records who, when
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -16,7 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["SignDialog", "MEANING_READ", "MEANING_ADJUDICATION"]
+__all__ = ["SignDialog", "collect_signature", "MEANING_READ", "MEANING_ADJUDICATION"]
+
+T = TypeVar("T")
 
 MEANING_READ = "I confirm this read"
 MEANING_ADJUDICATION = "I confirm this adjudication decision"
@@ -84,3 +89,24 @@ class SignDialog(QDialog):
         self.error.setText(text)
         self.password_edit.selectAll()
         self.password_edit.setFocus()
+
+
+def collect_signature(parent: QWidget | None, username: str, summary: str, meaning: str,
+                      submit: Callable[[str, str], T], password: str | None = None) -> T | None:
+    """Show the signature dialog until ``submit(password, meaning)`` succeeds; None if cancelled.
+
+    A wrong password (``db.errors.AuthenticationError``) keeps the dialog open with the message
+    (the service counts it as a failed login). ``password`` given: no dialog (scripted use).
+    """
+    from db.errors import AuthenticationError
+
+    if password is not None:
+        return submit(password, meaning)
+    dialog = SignDialog(username, summary, meaning=meaning, parent=parent)
+    while dialog.exec() == SignDialog.DialogCode.Accepted:
+        try:
+            return submit(dialog.password, dialog.meaning)
+        except AuthenticationError as exc:
+            text = str(exc)
+            dialog.show_error(text[:1].upper() + text[1:])
+    return None

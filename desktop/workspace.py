@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -33,9 +32,6 @@ from desktop.session import AppContext
 from desktop.tool_palette import ToolPalette, WindowLevelBar
 
 __all__ = ["ReadingWorkspace"]
-
-_TOOL_KEYS = {"B": "paint", "E": "erase", "G": "grow", "I": "island"}
-
 
 class ReadingWorkspace(QWidget):
     """One open reading task at a time."""
@@ -136,8 +132,9 @@ class ReadingWorkspace(QWidget):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([1100, 330])
-        self._restore_layout()
-        self.splitter.splitterMoved.connect(lambda *_: self._save_layout())
+        from desktop.app import remember_splitter
+
+        remember_splitter(self.splitter, "workspace")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -146,39 +143,19 @@ class ReadingWorkspace(QWidget):
         layout.addWidget(self.splitter, 1)
         self._set_enabled(False)
 
-    def _restore_layout(self) -> None:
-        from PySide6.QtCore import QByteArray
-
-        from desktop.app import settings
-
-        state = settings().value("workspace/splitter")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.splitter.restoreState(state)
-
-    def _save_layout(self) -> None:
-        from desktop.app import settings
-
-        store = settings()
-        store.setValue("workspace/splitter", self.splitter.saveState())
-        store.sync()
-
     def _shortcuts(self) -> None:
-        def add(key: str, slot: Any) -> QShortcut:
-            sc = QShortcut(QKeySequence(key), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(slot)
-            return sc
+        from desktop.shortcuts import install_shortcuts
 
-        for key, name in (("1", "lung"), ("2", "mediastinum"), ("3", "bone")):
-            add(key, lambda n=name: self.apply_preset(n))
-        for key, tool in _TOOL_KEYS.items():
-            add(key, lambda t=tool: self.palette.select_tool(t) if not self.read_only else None)
-        add("Esc", lambda: self.palette.select_tool("navigate"))
-        add("Ctrl+Z", self.undo)
-        add("Ctrl+Shift+Z", self.redo)
-        add("Ctrl+S", lambda: self.save_draft_now())
-        add("Ctrl+Return", lambda: self.sign())
-        add("Ctrl+Enter", lambda: self.sign())
+        def tool(name: str) -> Any:
+            return lambda: None if self.read_only else self.palette.select_tool(name)
+
+        handlers: dict[str, Any] = {f"wl:{n}": (lambda n=n: self.apply_preset(n))
+                                    for n in ("lung", "mediastinum", "bone")}
+        handlers.update({f"tool:{t}": tool(t) for t in ("paint", "erase", "grow", "island")})
+        handlers.update({"tool:navigate": lambda: self.palette.select_tool("navigate"),
+                         "undo": self.undo, "redo": self.redo,
+                         "save": lambda: self.save_draft_now(), "sign": lambda: self.sign()})
+        install_shortcuts(self, handlers)
 
     def _set_enabled(self, on: bool) -> None:
         editable = on and not self.read_only
@@ -357,9 +334,6 @@ class ReadingWorkspace(QWidget):
             self.palette.set_history(editor.undo_label if editor.can_undo else None,
                                      editor.redo_label if editor.can_redo else None)
 
-    def menu_actions(self) -> list[QAction]:
-        return []
-
     # ------------------------------------------------------------------ save / sign
     def read_input(self) -> Any:
         """The ``db.services.ReadInput`` for the current masks, metrics and form."""
@@ -413,9 +387,8 @@ class ReadingWorkspace(QWidget):
             show_error(self, problem, "Complete the read form, then sign again.", title="Sign read")
             return False
         from db import services
-        from db.errors import AuthenticationError
 
-        from desktop.sign_dialog import MEANING_READ, SignDialog
+        from desktop.sign_dialog import MEANING_READ, collect_signature
 
         metrics = self.views.tracker.metrics
         state = self.form.state()
@@ -423,22 +396,14 @@ class ReadingWorkspace(QWidget):
                    if state.not_evaluable_reason else
                    f"Case {self.case.case_code}: lesion {metrics.lesion_pct:.2f} %, solid "
                    f"{metrics.solid_pct:.2f} %, normal CT: {'yes' if state.normal_ct else 'no'}.")
-        dialog = SignDialog(self.context.actor.username, summary, meaning=MEANING_READ, parent=self)
-        while True:
-            if password is None:
-                if dialog.exec() != SignDialog.DialogCode.Accepted:
-                    return False
-                pw, meaning = dialog.password, dialog.meaning
-            else:
-                pw, meaning = password, MEANING_READ
-            try:
-                services.sign_read(self.context.database(), self.context.actor, self.case.task_id,
-                                   self.read_input(), pw, meaning)
-                break
-            except AuthenticationError as exc:
-                if password is not None:
-                    raise
-                dialog.show_error(str(exc)[:1].upper() + str(exc)[1:])
+        database, actor, task_id, read = (self.context.database(), self.context.actor,
+                                          self.case.task_id, self.read_input())
+        signature = collect_signature(
+            self, actor.username, summary, MEANING_READ,
+            lambda pw, meaning: services.sign_read(database, actor, task_id, read, pw, meaning),
+            password=password)
+        if signature is None:
+            return False
         task_id = self.case.task_id
         self.autosaver.stop()
         self.status_message.emit(f"Case {self.case.case_code} signed.")

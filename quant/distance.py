@@ -16,7 +16,7 @@ from scipy import ndimage
 
 __all__ = ["near", "opening"]
 
-_EDGE_METRIC = ndimage.generate_binary_structure(3, 2)
+_TAXI_FACTOR = 1.5
 
 
 def near(mask: NDArray[np.bool_], radius_mm: float, spacing: tuple[float, float, float]) -> NDArray[np.bool_]:
@@ -26,8 +26,13 @@ def near(mask: NDArray[np.bool_], radius_mm: float, spacing: tuple[float, float,
     r = radius_mm / float(np.mean(spacing))
     if r < 1.0:
         return mask.copy()
-    # One chamfer pass with face+edge steps: its ball is max(|d|) <= r and sum(|d|) <= 2r.
-    return ndimage.distance_transform_cdt(~mask, metric=_EDGE_METRIC) <= r
+    free = ~mask
+    chess = ndimage.distance_transform_cdt(free, metric="chessboard")
+    out = chess <= r
+    del chess
+    taxi = ndimage.distance_transform_cdt(free, metric="taxicab")
+    out &= taxi <= _TAXI_FACTOR * r
+    return out
 
 
 def opening(

@@ -99,8 +99,8 @@ def _attach(lab: NDArray[np.uint8], dense: NDArray[np.bool_]) -> NDArray[np.uint
     out = np.where(lab > 0, lab, side[comp]).astype(np.uint8)
     both = right & left
     both[0] = False
-    if both.any():
-        shared = both[comp] & (lab == 0)
+    shared = both[comp] & (lab == 0) if both.any() else None
+    if shared is not None and shared.any():
         # Nearest aerated voxel, searched in the box of the shared voxels only (chamfer metric).
         box = _bbox(shared, margin=8)
         _, idx = ndimage.distance_transform_cdt(lab[box] == 0, metric="chessboard", return_indices=True)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPlainTextEdit,
+    QStatusBar,
     QTableWidget,
     QTabWidget,
     QTextEdit,
@@ -34,6 +35,8 @@ def widget_texts(root: QWidget) -> list[str]:
             out.append(w.toPlainText())
         if isinstance(w, QGroupBox):
             out.append(w.title())
+        if isinstance(w, QStatusBar):
+            out.append(w.currentMessage())
         if isinstance(w, QComboBox):
             out += [w.itemText(i) for i in range(w.count())]
         if isinstance(w, QTabWidget):

@@ -91,17 +91,26 @@ def login(qtbot, context, username):
     return window
 
 
-def sign_with_dialog(qtbot, click_button):
-    """Click a button that opens the e-signature dialog; type the password; press Sign."""
+def sign_with_dialog(qtbot, click_button, forbidden):
+    """Click a button that opens the e-signature dialog; check it is blinded; type the password;
+    press Sign."""
     from desktop.sign_dialog import SignDialog
 
+    problems = []
+
     def fill(dialog):
+        try:  # never leave the modal dialog open on a failed check: record it, assert after
+            check_blinded("e-signature dialog", forbidden)
+            assert "Electronic signature" in all_window_texts()
+        except AssertionError as exc:
+            problems.append(exc)
         qtbot.keyClicks(dialog.password_edit, PASSWORD)
         qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
 
     state = when_dialog(SignDialog, fill)
     click_button()
     assert state["done"], "the e-signature dialog was shown"
+    assert not problems, problems[0]
 
 
 def lung_points(views, z, count=6, side=None):
@@ -150,6 +159,12 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     task1 = screen.worklist.tasks[0]
     workspace = open_case_and_wait(qtbot, screen, 0)
     assert workspace.case.task_id == task1.task_id
+    import pydicom
+
+    # Positive controls: the files the reader's app loads do carry the planted PHI, and the walker
+    # does see the screen's texts (case code in the title and worklist).
+    assert str(pydicom.dcmread(workspace.case.series_files[0]).PatientName) == PHI["PatientName"]
+    assert any(task1.case_code in t for t in all_window_texts())
     check_blinded("reader1 workspace", forbidden)
     views = workspace.views
     wait_laid_out(qtbot, views)
@@ -166,7 +181,8 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     qtbot.mouseClick(workspace.form.normal_no, Qt.MouseButton.LeftButton)
     workspace.form.confidence.setCurrentIndex(4)
     painted_lesions = views.lesions.labels.copy()
-    sign_with_dialog(qtbot, lambda: qtbot.mouseClick(workspace.sign_button, Qt.MouseButton.LeftButton))
+    sign_with_dialog(qtbot, lambda: qtbot.mouseClick(workspace.sign_button, Qt.MouseButton.LeftButton),
+                     forbidden)
     # the next case opens automatically
     qtbot.waitUntil(lambda: workspace.case is not None and workspace.case.task_id != task1.task_id,
                     timeout=120000)
@@ -210,7 +226,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     qtbot.mouseClick(workspace.form.normal_no, Qt.MouseButton.LeftButton)
     workspace.form.confidence.setCurrentIndex(3)
     sign_with_dialog(qtbot, lambda: qtbot.keyClick(workspace, Qt.Key.Key_Return,
-                                                   Qt.KeyboardModifier.ControlModifier))
+                                                   Qt.KeyboardModifier.ControlModifier), forbidden)
     qtbot.waitUntil(lambda: database.read(lambda s: s.query(AdjudicationTask).count()) == 1, timeout=30000)
     r2_id = read_of(task2_id)[0]
     window.sign_out()
@@ -232,7 +248,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     a_view, b_view = screen.panel_a.view, screen.panel_b.view
     qtbot.keyClick(a_view.vtk_widget, Qt.Key.Key_PageUp)
     assert b_view.scene.slice_index == a_view.scene.slice_index
-    sign_with_dialog(qtbot, lambda: qtbot.mouseClick(screen.select_b, Qt.MouseButton.LeftButton))
+    sign_with_dialog(qtbot, lambda: qtbot.mouseClick(screen.select_b, Qt.MouseButton.LeftButton), forbidden)
     adj = database.read(lambda s: s.query(AdjudicationTask).one())
     assert adj.status == "decided" and adj.choice == "B"
     expected_b = r2_id if database.read(lambda s: s.get(AdjudicationTask, adj.id).read_b_id) == r2_id else r1_id

@@ -141,3 +141,48 @@ def test_progress_and_cancel(results):
 
     with pytest.raises(SegmentationCancelled):
         segment(volume, cancel=cancel)
+
+
+def _touching_lungs_volume(direction: np.ndarray | None = None) -> Volume:
+    """Body of soft tissue with two lung ellipsoids joined by an air bridge (anterior junction)."""
+    z, y, x = np.mgrid[0:40, 0:80, 0:96].astype(np.float32)
+    hu = np.full(z.shape, -1000, np.int16)
+    body = ((y - 40) / 36) ** 2 + ((x - 48) / 45) ** 2 < 1.0
+    hu[body] = 40
+    for cx in (28, 68):
+        lung = ((z - 20) / 17) ** 2 + ((y - 40) / 26) ** 2 + ((x - cx) / 19) ** 2 < 1.0
+        hu[lung] = -850
+    bridge = (np.abs(x - 48) < 4) & (np.abs(y - 25) < 3) & (np.abs(z - 20) < 6)
+    hu[bridge] = -850
+    return Volume(hu, spacing=(3.0, 2.5, 2.5), direction=np.eye(3) if direction is None else direction)
+
+
+def test_touching_lungs_are_split_and_sided():
+    from quant.lungs import segment_lungs
+
+    labels = segment_lungs(_touching_lungs_volume()).labels
+    right, left = labels == 1, labels == 2
+    assert right.sum() > 1000 and left.sum() > 1000
+    # identity direction: patient left (+x LPS) is the high x index
+    assert np.argwhere(left)[:, 2].mean() > np.argwhere(right)[:, 2].mean()
+    assert abs(int(right.sum()) - int(left.sum())) < 0.1 * right.sum()
+    # with the x axis pointing to the patient's right, the sides swap
+    flipped = segment_lungs(_touching_lungs_volume(np.diag([-1.0, 1.0, 1.0]))).labels
+    assert np.array_equal(flipped == 2, right) and np.array_equal(flipped == 1, left)
+
+
+def test_reversed_slice_order_gives_the_same_lungs(results):
+    scan = results[3][0]
+    vol = scan.volume
+    flipped = Volume(
+        np.ascontiguousarray(vol.hu[::-1]),
+        spacing=vol.spacing,
+        origin=tuple(vol.index_to_lps([vol.shape[0] - 1, 0, 0])[0]),
+        direction=vol.direction @ np.diag([1.0, 1.0, -1.0]),
+    )
+    from quant.lungs import segment_lungs
+
+    a = segment_lungs(vol).labels
+    b = segment_lungs(flipped).labels[::-1]
+    assert 2.0 * ((a > 0) & (b > 0)).sum() / ((a > 0).sum() + (b > 0).sum()) >= 0.995
+    assert np.array_equal(a == 2, b == 2) or ((a == 2) & (b == 2)).sum() >= 0.99 * (a == 2).sum()

@@ -17,7 +17,6 @@ from typing import Literal
 import numpy as np
 from vtkmodules.vtkCommonCore import vtkPoints  # noqa: F401  (keeps vtkCommonCore loaded)
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction, vtkPolyData
-from vtkmodules.vtkImagingCore import vtkImageShrink3D
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
     vtkColorTransferFunction,
@@ -29,12 +28,13 @@ from vtkmodules.vtkRenderingCore import (
 from vtkmodules.vtkRenderingVolume import vtkGPUVolumeRayCastMapper
 import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401  (OpenGL implementation of the mapper)
 
+from viewer.image_data import image_from_array
 from viewer.layers import ViewerLayers
 from viewer.surfaces import LesionSurfaces
 
 __all__ = ["VolumeScene3D", "MAX_VOLUME_DIM"]
 
-#: The CT is shrunk (integer factor) until no axis exceeds this many voxels: software GL renders
+#: The CT is subsampled (integer stride) until no axis exceeds this many voxels: software GL renders
 #: a 3D texture of this size interactively, and the 3D view is for orientation, not measurement.
 MAX_VOLUME_DIM = 192
 
@@ -96,7 +96,7 @@ class VolumeScene3D:
 
         self.volume_actor: vtkVolume | None = None
         if volume_rendering:
-            self.volume_actor = self._make_volume(layers.ct.image)
+            self.volume_actor = self._make_volume()
             self.renderer.AddVolume(self.volume_actor)
 
         self.lesion_actor = self._surface_actor(settings.ggo.color, 0.55)
@@ -105,25 +105,23 @@ class VolumeScene3D:
             self.renderer.AddActor(actor)
         self.reset_camera()
 
-    def _make_volume(self, ct: vtkImageData) -> vtkVolume:
-        dims = np.array(ct.GetDimensions())
-        factors = [int(f) for f in np.ceil(dims / MAX_VOLUME_DIM)]
+    def _make_volume(self) -> vtkVolume:
+        hu = self.layers.volume.hu
+        f = [int(v) for v in np.ceil(np.array(hu.shape) / MAX_VOLUME_DIM)]  # (z, y, x) strides
+        # A display-only copy: subsampled, and air outside the lungs + soft tissue blanked, so
+        # the lung haze is the lungs' (not the skin's partial-volume rim) and bone gives context.
+        sub = hu[:: f[0], :: f[1], :: f[2]]
+        lungs = self.layers.lungs.labels[:: f[0], :: f[1], :: f[2]] > 0
+        self._display_hu = np.ascontiguousarray(np.where(lungs | (sub > 150), sub, -1024).astype(np.int16))
+        spacing_zyx = np.array(self.layers.volume.spacing) * np.array(f)
+        image = image_from_array(self._display_hu, spacing_zyx)
         mapper = vtkGPUVolumeRayCastMapper()
-        spacing = np.array(ct.GetSpacing()) * np.array(factors)
         high = self.quality == "high"
         mapper.AutoAdjustSampleDistancesOff()
         # Ray step in mm and rays per pixel: the main cost knobs of software ray casting.
-        mapper.SetSampleDistance(float(spacing.max()) * (0.75 if high else 1.5))
+        mapper.SetSampleDistance(float(spacing_zyx.max()) * (0.75 if high else 1.5))
         mapper.SetImageSampleDistance(1.0 if high else 1.5)
-        if max(factors) > 1:
-            shrink = vtkImageShrink3D()
-            shrink.SetInputData(ct)
-            shrink.SetShrinkFactors(*factors)
-            shrink.AveragingOn()
-            shrink.Update()
-            mapper.SetInputData(shrink.GetOutput())
-        else:
-            mapper.SetInputData(ct)
+        mapper.SetInputData(image)
         mapper.SetBlendModeToComposite()
         prop = vtkVolumeProperty()
         _lung_preset(prop, shade=high)
@@ -176,5 +174,5 @@ class VolumeScene3D:
         camera.Elevation(15.0)
         camera.OrthogonalizeViewUp()
         self.renderer.ResetCamera(0.0, extent[0], 0.0, extent[1], 0.0, extent[2])
-        camera.Dolly(1.45)
+        camera.Dolly(1.75)
         self.renderer.ResetCameraClippingRange()

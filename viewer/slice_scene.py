@@ -115,8 +115,10 @@ class SliceScene:
         prop.SetColorLevel(127.5)
         prop.SetInterpolationTypeToLinear()
         self.renderer.AddViewProp(self.image_actor)
-        self._pending: list[tuple[int, int, int, int]] | None = None  # regions to recompose
-        self.renderer.AddObserver("StartEvent", lambda *_: self.compose_pending())
+        # Regions to recompose; whoever renders calls compose_pending() first (SliceView.render,
+        # the snapshot). Not a renderer StartEvent observer: a Python callback inside VTK's
+        # render crashed intermittently (EGL, VTK 9.7).
+        self._pending: list[tuple[int, int, int, int]] | None = None
 
         # --- lines: crosshair and brush ----------------------------------------------
         # Opaque lines on purpose: any translucent prop sends the frame through VTK's
@@ -222,7 +224,7 @@ class SliceScene:
         self._pending.append((max(r0, 0), min(r1, rows), max(c0, 0), min(c1, cols)))
 
     def compose_pending(self) -> None:
-        """Recompose what :meth:`invalidate` marked (called by the renderer's StartEvent)."""
+        """Recompose what :meth:`invalidate` marked; call before rendering the scene."""
         if self.layers.style_version != self._style_version or self._table is None:
             self._style_version = self.layers.style_version
             self._table = rgba_table(self._level, self._width, [

@@ -95,6 +95,12 @@ class _Interactor(QVTKRenderWindowInteractor):
         if view is not None:
             view._leave()
 
+    def paintEvent(self, ev) -> None:  # noqa: N802
+        view = self._view()
+        if view is not None:
+            view.scene.compose_pending()
+        super().paintEvent(ev)
+
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
         view = self._view()
@@ -186,6 +192,7 @@ class SliceView(QWidget):
         self._dirty = False
         self._render_timer.stop()
         if self.isVisible():
+            self.scene.compose_pending()
             self.render_window.Render()
             self.rendered.emit()
 

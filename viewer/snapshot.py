@@ -110,6 +110,7 @@ def render_snapshot(
     }
     position = default_position(lesions, volume.shape) if position_zyx is None else np.asarray(position_zyx, float)
     pane_aspect = (width / 2.0) / (height / 2.0)
+    scenes = []
     for orientation in ("axial", "coronal", "sagittal"):
         scene = SliceScene(layers, orientation)  # type: ignore[arg-type]
         scene.renderer.SetViewport(*cells[orientation])
@@ -117,6 +118,8 @@ def render_snapshot(
         scene.set_crosshair(position)
         scene.set_slice(int(position[scene.axes.slice_axis]))
         scene.fit(pane_aspect)
+        scene.compose_pending()
+        scenes.append(scene)
         window.AddRenderer(scene.renderer)
     scene3d = VolumeScene3D(layers, quality="high")
     scene3d.renderer.SetViewport(*cells["3d"])

@@ -40,6 +40,7 @@ class Tissue:
     LIVER = 17
     ABDOMEN = 18
     LUNG = 19        # lung parenchyma (texture, vessels and lesions are added later)
+    SCAPULA = 20
 
 
 #: Mean HU of each tissue class (LUNG is replaced by the parenchyma texture model).
@@ -49,11 +50,11 @@ for _t, _hu in {
     Tissue.CARTILAGE: 120, Tissue.STERNUM: 550, Tissue.VERTEBRA: 420, Tissue.CORTEX: 900,
     Tissue.DISC: 85, Tissue.CANAL: 15, Tissue.MEDIASTINUM: 30, Tissue.HEART: 40, Tissue.VESSEL: 42,
     Tissue.ESOPHAGUS: 40, Tissue.AIRWAY: -995, Tissue.AIRWAY_WALL: 35, Tissue.LIVER: 58,
-    Tissue.ABDOMEN: 35, Tissue.LUNG: -855,
+    Tissue.ABDOMEN: 35, Tissue.LUNG: -855, Tissue.SCAPULA: 520,
 }.items():
     TISSUE_HU[_t] = _hu
 
-BONE_TISSUES = (Tissue.RIB, Tissue.STERNUM, Tissue.VERTEBRA, Tissue.CORTEX)
+BONE_TISSUES = (Tissue.RIB, Tissue.STERNUM, Tissue.VERTEBRA, Tissue.CORTEX, Tissue.SCAPULA)
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,15 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     cart = rib & (phi > 0.86 * np.pi)
     tissue[rib & ~cart] = Tissue.RIB
     tissue[cart] = Tissue.CARTILAGE
+    # Scapulae: thin plates in the posterolateral muscle layer, from the shoulders down to their
+    # inferior angle; the blade narrows downwards.
+    if _may_reach(zf, 70.0, 45.0):
+        m_lat, m_ant, m_post = w["muscle"]
+        outer = anat._layer(x, y, a, b, m_lat + 1.0, m_ant, m_post + 9.0) < 1.0
+        inner = anat._layer(x, y, a, b, m_lat + 4.0, m_ant, m_post + 15.0) < 1.0
+        top = np.clip((zf - 25.0) / 90.0, 0.0, 1.0)
+        blade = (phi > 0.17 * np.pi) & (phi < (0.22 + 0.22 * top) * np.pi) & (zf > 25.0) & (zf < 115.0)
+        tissue[outer & ~inner & blade & ~in_ribs] = Tissue.SCAPULA
     # Sternum: a plate in the anterior muscle layer.
     y_front = -b + w["muscle"][1]
     sternum = (np.abs(x) < 16.0) & (y > y_front) & (y < y_front + 11.0) & (zf > -85.0) & (zf < 70.0) & body
