@@ -50,22 +50,17 @@ def load_volume(source: Path | Sequence[Path], progress: Callable[..., None]) ->
 
 def segment_volume(volume: Any, progress: Callable[..., None],
                    cancelled: Callable[[], bool]) -> Any:
-    """Automatic lung + lesion segmentation with progress 40..100; returns SegmentationResult."""
-    from quant.segmentation import segment
+    """Automatic lung + lesion segmentation (``quant.segmentation.segment``, run in the helper
+    process of :mod:`desktop.segment_process`) with progress 40..100; returns its
+    SegmentationResult. Cancel raises ``OperationCancelled``."""
+    from desktop.segment_process import server
 
-    def on_step(*args: Any) -> None:
-        # quant reports (fraction) or (done, total[, text]); map onto the 40..100 band.
-        if len(args) >= 2 and isinstance(args[1], (int, float)) and args[1]:
-            frac = float(args[0]) / float(args[1])
-            text = args[2] if len(args) > 2 and isinstance(args[2], str) else None
-        else:
-            frac = float(args[0]) if args and isinstance(args[0], (int, float)) else 0.0
-            text = next((a for a in args if isinstance(a, str)), None)
-        frac = min(max(frac, 0.0), 1.0)
-        progress(40 + int(60 * frac), 100, f"Automatic segmentation: {text}…" if text
-                 else "Automatic segmentation…")
+    def on_step(fraction: float, text: str) -> None:
+        frac = min(max(float(fraction), 0.0), 1.0)
+        progress(40 + int(60 * frac), 100,
+                 f"Automatic segmentation: {text}…" if text and text != "done" else "Automatic segmentation…")
 
-    return segment(volume, progress=on_step, cancel=cancelled)
+    return server().run(volume, on_step, cancelled)
 
 
 def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[..., None],

@@ -97,6 +97,11 @@ class Launcher(QObject):
     def _probe(self) -> None:
         from PySide6.QtWidgets import QApplication
 
+        # Count until the window is really mapped and painted on the X server.
+        handle = self.login.windowHandle() if self.login is not None else None
+        deadline = time.perf_counter() + 5.0
+        while handle is not None and not handle.isExposed() and time.perf_counter() < deadline:
+            QApplication.processEvents()
         QApplication.processEvents()
         heavy = [m for m in ("vtkmodules", "sqlalchemy", "scipy") if m in sys.modules]
         print(f"login-shown {time.perf_counter() - _T0:.3f} heavy={','.join(heavy) or 'none'}",
@@ -139,8 +144,10 @@ def launch(*, url: str | None = None, demo: bool = False, subjects: int = 8, vis
     launcher = Launcher(context, demo=demo, subjects=subjects, visits=visits, seed=seed, reset=reset)
     QTimer.singleShot(0, launcher.start)
     code = int(app.exec())
+    from desktop.segment_process import shutdown
     from desktop.workers import stop_all
 
+    shutdown()  # terminates a running segmentation, so the workers below finish at once
     stop_all()
     return code
 

@@ -57,6 +57,9 @@ class ReadingWorkspace(QWidget):
         self.autosaver.failed.connect(self._autosave_failed)
         self._build()
         self._shortcuts()
+        from desktop.segment_process import prewarm
+
+        prewarm()  # the first case opens without the helper's start-up time
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:

@@ -149,3 +149,17 @@ def wait_laid_out(qtbot, case_views) -> None:
     qtbot.wait(100)
     qtbot.waitUntil(lambda: [v.vtk_widget.size() for v in views] == sizes)
     QApplication.processEvents()
+
+
+import pytest  # noqa: E402  (fixture below is imported by the desktop test modules)
+
+
+@pytest.fixture(autouse=True)
+def restore_app_theme(qapp):
+    """The desktop tests theme the shared QApplication (Fusion + dark stylesheet); put the previous
+    style back afterwards so other packages' GUI tests in the same session see an untouched app."""
+    style, sheet, palette = qapp.style().name(), qapp.styleSheet(), qapp.palette()
+    yield
+    qapp.setStyleSheet(sheet)
+    qapp.setStyle(style)
+    qapp.setPalette(palette)

@@ -25,6 +25,8 @@ from tests.desktop_helpers import (
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
+from tests.desktop_helpers import restore_app_theme  # noqa: E402,F401  (autouse fixture)
+
 PASSWORD = "lungread"
 PHI = {
     "PatientName": "Zyxwv^Plantedname",

@@ -7,6 +7,8 @@ import pytest
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
+from tests.desktop_helpers import restore_app_theme  # noqa: E402,F401  (autouse fixture)
+
 
 def test_demo_first_run_shows_progress_at_once_then_login(qapp, qtbot, monkeypatch):
     from PySide6.QtWidgets import QApplication, QProgressDialog

@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt
 
 pytestmark = pytest.mark.gui
 
+from tests.desktop_helpers import restore_app_theme  # noqa: E402,F401  (autouse fixture)
+
 
 @pytest.fixture
 def app(qapp):

@@ -18,6 +18,8 @@ from tests.desktop_helpers import double_click_row, wait_laid_out, wait_workers_
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
+from tests.desktop_helpers import restore_app_theme  # noqa: E402,F401  (autouse fixture)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

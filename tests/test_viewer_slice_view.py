@@ -15,14 +15,9 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def case(request):
-    try:
-        import quant.phantom as phantom
-
-        has_phantom = hasattr(phantom, "make_scan")
-    except ImportError:
-        has_phantom = False
-    return editable_case(request.getfixturevalue("small_phantom") if has_phantom else None)
+def case(small_phantom):
+    """An editable copy of the small phantom (labels copied, so edits stay in the test)."""
+    return editable_case(small_phantom)
 
 
 def _send_mouse(widget, kind, pos, button, buttons, modifiers=None):
