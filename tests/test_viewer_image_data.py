@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer_cases import vtk_errors_fail_test  # noqa: F401 (fixture override)
 
 
 def test_live_image_shares_memory_with_numpy():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from tests.test_viewer_slice_view import case, drag, pixels, wheel  # noqa: F401 (fixture)
-from tests.viewer_cases import vtk_errors_fail_test  # noqa: F401 (fixture override)
 
 pytestmark = pytest.mark.gui
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer_cases import editable_case, vtk_errors_fail_test  # noqa: F401 (fixture override)
+from tests.viewer_cases import editable_case
 
 pytestmark = pytest.mark.gui
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.viewer_cases import vtk_errors_fail_test  # noqa: F401 (fixture override)
 
 ROOT = Path(__file__).resolve().parents[1]
 

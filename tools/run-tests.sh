@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh
 echo "[tests] layering contracts (import-linter)"
 .venv/bin/lint-imports --no-cache
-echo "[tests] pytest"
+echo "[tests] pytest (under Xvfb)"
 set +e
-.venv/bin/python -m pytest "$@"
+# One Xvfb for the whole run, outliving every Qt connection (pytest-xvfb would stop its server
+# while Qt still holds a connection, and Qt then aborts the process at exit).
+xvfb-run -a -s "-screen 0 1920x1200x24 -nolisten tcp" .venv/bin/python -m pytest -p no:xvfb "$@"
 rc=$?
 set -e
 # pytest exits 5 when it collected no test: an empty selection is not a failure.
