@@ -4,8 +4,9 @@ Works on a (z, y, x) HU array (usually the coarse grid of :mod:`quant.grid`). Th
 air tube that runs down the mediastinum from the superior end of the thorax: it is seeded by a
 small, central air region in the most superior slices that hold air inside the body, then grown in
 3-D through voxels below ``airway_threshold_hu`` (airway lumen is ~-1000 HU, aerated parenchyma is
-denser, so growth stays in the lumen). If growth leaks into the parenchyma (volume far above any
-airway), the threshold is lowered until it does not.
+denser, so growth stays in the lumen). The threshold is then raised step by step while the airway
+grows smoothly; a jump in volume (a leak into the parenchyma) keeps the previous threshold. The
+main bronchi are reached through the carina by the same growth.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
-
-from quant.distance import near
 
 __all__ = ["find_airway"]
 
@@ -26,8 +25,6 @@ _SEED_SEARCH_MM = 40.0
 _RAISE_STEP_HU = 15.0
 _MAX_RAISE_HU = 45.0
 _LEAK_RATIO = 1.5
-_BRONCHUS_GAP_MM = 25.0
-_MIN_BRONCHUS_ML = 1.0
 # Box searched for the airway around the tracheal seed (mm): trachea + bronchi fit easily.
 _BOX_DEPTH_MM = 220.0
 _BOX_HALF_WIDTH_MM = 90.0
@@ -56,7 +53,7 @@ def find_airway(
     # The trachea and main bronchi lie within a box around the seed: work there only.
     box = _airway_box(full_seed, spacing, superior_is_last)
     seed, hu, internal_air = full_seed[box], hu[box], internal_air[box]
-    out[box] = _grow(seed, hu, internal_air, spacing, airway_threshold_hu, superior_is_last)
+    out[box] = _grow(seed, hu, internal_air, spacing, airway_threshold_hu)
     return out
 
 
@@ -77,7 +74,6 @@ def _grow(
     internal_air: NDArray[np.bool_],
     spacing: tuple[float, float, float],
     airway_threshold_hu: float,
-    superior_is_last: bool,
 ) -> NDArray[np.bool_]:
     voxel_ml = float(np.prod(spacing)) / 1000.0
     # Partial volume narrows the lumen on coarse grids, so the threshold is raised step by step
@@ -96,39 +92,7 @@ def _grow(
             break
         best, previous = airway, size
         threshold += _RAISE_STEP_HU
-    return best | _bronchi_below(best, hu, internal_air, spacing, threshold - _RAISE_STEP_HU, superior_is_last)
-
-
-def _bronchi_below(
-    trachea: NDArray[np.bool_],
-    hu: NDArray[np.int16],
-    internal_air: NDArray[np.bool_],
-    spacing: tuple[float, float, float],
-    threshold: float,
-    superior_is_last: bool,
-) -> NDArray[np.bool_]:
-    """Lumen components near the lower end of the trachea that growth did not reach.
-
-    A carina narrowed by partial volume (or mucus) disconnects the main bronchi from the trachea;
-    they are still airway when a sizeable lumen component starts within ``_BRONCHUS_GAP_MM`` of
-    the tracheal end.
-    """
-    zs = np.flatnonzero(trachea.any(axis=(1, 2)))
-    if zs.size == 0:
-        return trachea
-    z_end = zs[0] if superior_is_last else zs[-1]
-    end = np.zeros_like(trachea)
-    end[z_end] = trachea[z_end]
-    close = near(end, _BRONCHUS_GAP_MM, spacing)
-    lumen = internal_air & (hu < threshold) & ~trachea
-    labels, n = ndimage.label(lumen)
-    if n == 0:
-        return trachea
-    voxel_ml = float(np.prod(spacing)) / 1000.0
-    sizes = np.bincount(labels.ravel()) * voxel_ml
-    ids = np.unique(labels[close & lumen])
-    ids = ids[(ids > 0) & (sizes[ids] >= _MIN_BRONCHUS_ML) & (sizes[ids] <= _MAX_AIRWAY_ML)]
-    return np.isin(labels, ids) if ids.size else np.zeros_like(trachea)
+    return best
 
 
 def _trachea_seed(

@@ -44,10 +44,12 @@ __all__ = ["segment_lesions", "LESION_GRID_MM"]
 LESION_GRID_MM = 2.0
 # Ground glass thinner than this radius (mm) is a vessel's partial-volume shell or noise.
 _GGO_OPENING_MM = 5.0
-_EXTRA_GROWTH = 0
+_EXTRA_GROWTH = -2
 # On the outermost lung voxel layer, parenchyma/wall partial volume reaches ground-glass HU; only
 # voxels denser than this (HU) are taken as lesion there.
 _SURFACE_MIN_HU = -450.0
+# ... or denser than this (HU) where it caps lesion that lies right below it.
+_SURFACE_CAP_MIN_HU = -520.0
 # Within this distance (mm) of the pleura, ground glass only needs to survive a smaller opening.
 _SUBPLEURAL_MM = 8.0
 _GGO_SUBPLEURAL_OPENING_MM = 4.0
@@ -116,7 +118,12 @@ def segment_lesions(
     in_bands = (hu >= p.ggo_min_hu) & (hu < p.solid_max_hu) & lung & allow_any
     # The outermost lung voxel layer is partial volume with the chest wall / mediastinum: there,
     # only ground glass denser than the partial-volume mix of parenchyma and soft tissue counts.
-    in_bands &= _interior(lung) | (hu >= _SURFACE_MIN_HU)
+    interior = _interior(lung)
+    surface = in_bands & ~interior
+    in_bands &= interior
+    # A surface voxel in the band is lesion when dense enough for partial volume not to explain
+    # it, or when it caps lesion lying right below it (a subpleural patch reaches the pleura).
+    in_bands |= surface & ((hu >= _SURFACE_MIN_HU) | ((hu >= _SURFACE_CAP_MIN_HU) & _touches(in_bands)))
     sub[in_bands] = GGO
     sub[in_bands & allow_solid & (hu >= p.solid_min_hu)] = SOLID
     return LesionMasks(out)
@@ -175,6 +182,20 @@ def _interior(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
         lo[axis], hi[axis] = slice(0, -1), slice(1, None)
         out[tuple(lo)] &= mask[tuple(hi)]
         out[tuple(hi)] &= mask[tuple(lo)]
+    return out
+
+
+def _touches(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Voxels with at least one face neighbour in ``mask`` (6-connected dilation minus nothing),
+    by shifted in-place ORs like :func:`_interior`.
+    """
+    out = np.zeros_like(mask)
+    for axis in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis], hi[axis] = slice(0, -1), slice(1, None)
+        out[tuple(lo)] |= mask[tuple(hi)]
+        out[tuple(hi)] |= mask[tuple(lo)]
     return out
 
 

@@ -160,6 +160,13 @@ def restore_app_theme(qapp):
     style back afterwards so other packages' GUI tests in the same session see an untouched app."""
     style, sheet, palette = qapp.style().name(), qapp.styleSheet(), qapp.palette()
     yield
-    qapp.setStyleSheet(sheet)
-    qapp.setStyle(style)
+    # Let widgets the test closed be deleted first: re-styling a half-deleted widget segfaults Qt.
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    if qapp.styleSheet() != sheet:
+        qapp.setStyleSheet(sheet)
+    if qapp.style().name() != style:
+        qapp.setStyle(style)
     qapp.setPalette(palette)

@@ -23,8 +23,8 @@ def test_demo_first_run_shows_progress_at_once_then_login(qapp, qtbot, monkeypat
     launcher.start()
     # Before any event processing: the progress window already exists and is visible.
     progress = [w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog) and w.isVisible()]
-    assert progress, "the first-run progress window is shown at once"
-    assert "demo trial" in progress[0].windowTitle()
+    # (Other tests in the session may leave their own progress dialogs around: look for ours.)
+    assert any("demo trial" in w.windowTitle() for w in progress), "the first-run progress window is shown at once"
     qtbot.waitUntil(lambda: launcher.login is not None and launcher.login.isVisible(), timeout=240000)
     root = demo_root()
     assert is_ready(root)

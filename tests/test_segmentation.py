@@ -58,20 +58,27 @@ def test_lung_dice(results):
         assert dice(res.lungs.labels == LEFT_LUNG, scan.lung_labels == LEFT_LUNG) >= 0.96
 
 
-def test_lesion_dice(results):
-    # Acceptance asks >= 0.85 wherever truth lesion > 1 mL; reached from ~8 % burden up. At 2 %
-    # burden the lesions are thin subpleural patches one or two 2.7 mm voxels thick, which the
-    # vessel/partial-volume filter partly removes (known gap, reported), so lower floors apply.
-    checked = 0
-    for scan, res in results:
-        if scan.truth["lesion_ml"] <= 1.0:
-            continue
-        pct = scan.truth["lesion_pct"]
-        floor = 0.85 if pct >= 10.0 else (0.8 if pct >= 5.0 else 0.35)
-        value = dice(res.lesions.labels > 0, scan.lesion)
-        assert value >= floor, (scan.truth["lesion_pct"], value)
-        checked += 1
-    assert checked >= 9
+LESION_DICE_CASES = [
+    pytest.param(
+        i, id=f"seed{seed}-{pct:g}pct",
+        marks=[pytest.mark.xfail(
+            strict=True,
+            reason="known gap: at 2 % burden the patches are ~1 cm thick, 3-4 voxels of 2.7 mm, "
+            "and partial volume at their edges and along vessels caps Dice near 0.7",
+        )] if pct == 2.0 else [],
+    )
+    for i, (seed, pct, _cons) in enumerate(CASES)
+    if pct > 0
+]
+
+
+@pytest.mark.parametrize("index", LESION_DICE_CASES)
+def test_lesion_dice(results, index):
+    # Acceptance: lesion Dice >= 0.85 wherever truth lesion > 1 mL.
+    scan, res = results[index]
+    assert scan.truth["lesion_ml"] > 1.0
+    value = dice(res.lesions.labels > 0, scan.lesion)
+    assert value >= 0.85, (scan.truth["lesion_pct"], value)
 
 
 def test_lesion_and_solid_percentages(results):

@@ -300,19 +300,23 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
         tissue[(d2 < sleeve**2) & thorax] = Tissue.MEDIASTINUM
 
     # Trachea and main bronchi: air lumen with a soft-tissue wall; never part of the lung.
+    # All walls are drawn before any lumen: the tubes overlap at the carina, and a wall drawn after
+    # a neighbouring lumen would plug the airway there.
     ytr = anat.trachea_y(zf)
     r_tr2 = x * x + (y - ytr) ** 2
     above = zf >= anat.carina_z
     wall_r = TRACHEA_RADIUS_MM + AIRWAY_WALL_MM
+    lumens = [(r_tr2 < TRACHEA_RADIUS_MM**2) & above]
     tissue[(r_tr2 < wall_r**2) & above] = Tissue.AIRWAY_WALL
-    tissue[(r_tr2 < TRACHEA_RADIUS_MM**2) & above] = Tissue.AIRWAY
     for p0, p1, r in bronchi(anat):
         reach = r + AIRWAY_WALL_MM
         if zf.ndim == 0 and not (min(p0[2], p1[2]) - reach <= zf <= max(p0[2], p1[2]) + reach):
             continue
         d2, _ = _capsule_dist2(x, y, zf, p0, p1)
-        tissue[d2 < (r + AIRWAY_WALL_MM) ** 2] = Tissue.AIRWAY_WALL
-        tissue[d2 < r * r] = Tissue.AIRWAY
+        tissue[d2 < reach**2] = Tissue.AIRWAY_WALL
+        lumens.append(d2 < r * r)
+    for lumen in lumens:
+        tissue[lumen] = Tissue.AIRWAY
 
     lung = tissue == Tissue.LUNG
     side = np.zeros(shape, dtype=np.uint8)

@@ -19,6 +19,12 @@ from quant.phantom.vessels import LungLookup
 
 __all__ = ["disease_field", "smooth_noise"]
 
+#: Depth below the pleura (mm) over which the disease field does not fade.
+_PLATEAU_MM = 10.0
+#: Blob amplitudes are spread (uniform 0.55..1 raised to this power) so that a small burden is a
+#: few dominant patches, as early COVID-19 shows, rather than the caps of every blob.
+_AMP_POWER = 4.0
+
 
 def smooth_noise(shape: tuple[int, int, int], rng: np.random.Generator, sigma_vox: float) -> NDArray[np.float32]:
     """Gaussian-smoothed white noise, rescaled to zero mean and unit standard deviation."""
@@ -58,7 +64,7 @@ def disease_field(lookup: LungLookup, seed: int, consolidation: float = 0.0) -> 
         p = weight[cand] / weight[cand].sum()
         n = int(rng.integers(7, 12))
         for i in rng.choice(cand, size=n, p=p):
-            blobs.append((x[kx[i]], y[ky[i]], z[kz[i]], rng.uniform(7.0, 16.0), rng.uniform(0.55, 1.0)))
+            blobs.append((x[kx[i]], y[ky[i]], z[kz[i]], rng.uniform(7.0, 16.0), rng.uniform(0.55, 1.0) ** _AMP_POWER))
     if consolidation > 0 and np.any(side_of == 1):
         cand = np.flatnonzero(side_of == 1)
         score = post[cand] + basal[cand] - d[cand] / 30.0
@@ -82,8 +88,10 @@ def disease_field(lookup: LungLookup, seed: int, consolidation: float = 0.0) -> 
     field *= 1.0 + 0.35 * smooth_noise(g.shape, rng, 2.0)
     zz = ((z.max() - z) / np.ptp(z))[:, None, None]
     yy = ((y - y.min()) / np.ptp(y))[None, :, None]
-    # Subpleural predominance: the field fades with depth below the pleura.
-    field *= np.exp(-depth / 25.0)
+    # Subpleural predominance: the field fades with depth below the pleura, but only below a
+    # subpleural plateau, so that a lesion at the pleura is a patch at least ~1 cm thick (real
+    # COVID-19 opacities are) rather than a thin cap of its blob.
+    field *= np.exp(-np.maximum(depth - _PLATEAU_MM, 0.0) / 25.0)
     field += 0.06 * np.exp(-depth / 12.0) + 0.04 * yy + 0.04 * zz
     field += 0.01 * smooth_noise(g.shape, rng, 3.0)
     return field
