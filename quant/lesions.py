@@ -44,7 +44,7 @@ __all__ = ["segment_lesions", "LESION_GRID_MM"]
 LESION_GRID_MM = 2.0
 # Ground glass thinner than this radius (mm) is a vessel's partial-volume shell or noise.
 _GGO_OPENING_MM = 5.0
-_EXTRA_GROWTH = -2
+_EXTRA_GROWTH = 0
 # On the outermost lung voxel layer, parenchyma/wall partial volume reaches ground-glass HU; only
 # voxels denser than this (HU) are taken as lesion there.
 _SURFACE_MIN_HU = -450.0
@@ -103,7 +103,9 @@ def segment_lesions(
     # in either band that is not a vessel's partial-volume shell, plus one block for the edge.
     lung_c = lung_share > 0.5
     band = lung_c & (mean_hu >= p.ggo_min_hu) & (mean_hu < p.solid_max_hu)
-    band &= ~ndimage.binary_dilation(lung_c & (mean_hu >= p.vessel_min_hu), structure=_CUBE)
+    solid_zone = near(solid_c, 2.0 * max(sp), sp)
+    vessel_c = lung_c & (mean_hu >= p.vessel_min_hu) | (lung_c & (mean_hu >= p.solid_min_hu) & ~solid_zone)
+    band &= ~ndimage.binary_dilation(vessel_c, structure=_CUBE)
     steps = int(np.ceil(_GGO_OPENING_MM / float(np.mean(sp)))) + _EXTRA_GROWTH
     grown = ndimage.binary_dilation(any_c, iterations=steps, mask=band) | any_c
     # One upsampled code: bit 0 = lesion may be here, bit 1 = solid may be here.
