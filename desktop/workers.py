@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
@@ -134,8 +135,12 @@ def run_with_progress(
     worker = Worker(fn, name=title, parent=None)
     worker.dialog = dialog  # type: ignore[attr-defined]
 
+    def screen_gone() -> bool:
+        # The dialog dies with its parent: the screen that asked for the work was closed.
+        return not shiboken6.isValid(dialog)
+
     def progressed(done: int, total: int, text: str) -> None:
-        if worker.abandoned:
+        if worker.abandoned or screen_gone():
             return  # setValue would show the hidden dialog again
         if total > 0:
             dialog.setMaximum(total)
@@ -144,18 +149,22 @@ def run_with_progress(
             dialog.setLabelText(text)
 
     def close() -> None:
+        if screen_gone():
+            return
         dialog.reset()
         dialog.hide()
         dialog.deleteLater()
 
     def succeeded(result: Any) -> None:
+        gone = screen_gone()
         close()
-        if on_success is not None and not worker.abandoned:
+        if on_success is not None and not worker.abandoned and not gone:
             on_success(result)
 
     def failed(exc: BaseException) -> None:
+        gone = screen_gone()
         close()
-        if worker.abandoned:
+        if worker.abandoned or gone:
             return
         if on_error is not None:
             on_error(exc)
@@ -165,8 +174,9 @@ def run_with_progress(
             show_exception(parent, exc, modal=False)
 
     def cancelled() -> None:
+        gone = screen_gone()
         close()
-        if on_cancel is not None and not worker.abandoned:
+        if on_cancel is not None and not worker.abandoned and not gone:
             on_cancel()
 
     def user_cancel() -> None:

@@ -22,7 +22,8 @@ Two scales:
 2. **Delineation** at full resolution: lung voxels near a detection (grown through band voxels
    for as far as the opening may have shaved off, plus one block) take the band of their own HU,
    so the lesion edge is exact to the voxel. On the outermost lung layer (partial volume with the
-   wall) only HU above ``_SURFACE_MIN_HU`` counts.
+   wall) only HU above ``_SURFACE_MIN_HU`` counts, or above ``_SURFACE_CAP_MIN_HU`` where the
+   voxel caps lesion lying right below it (a subpleural patch reaches the pleura).
 """
 
 from __future__ import annotations
@@ -103,9 +104,7 @@ def segment_lesions(
     # in either band that is not a vessel's partial-volume shell, plus one block for the edge.
     lung_c = lung_share > 0.5
     band = lung_c & (mean_hu >= p.ggo_min_hu) & (mean_hu < p.solid_max_hu)
-    solid_zone = near(solid_c, 2.0 * max(sp), sp)
-    vessel_c = lung_c & (mean_hu >= p.vessel_min_hu) | (lung_c & (mean_hu >= p.solid_min_hu) & ~solid_zone)
-    band &= ~ndimage.binary_dilation(vessel_c, structure=_CUBE)
+    band &= ~ndimage.binary_dilation(lung_c & (mean_hu >= p.vessel_min_hu), structure=_CUBE)
     steps = int(np.ceil(_GGO_OPENING_MM / float(np.mean(sp)))) + _EXTRA_GROWTH
     grown = ndimage.binary_dilation(any_c, iterations=steps, mask=band) | any_c
     # One upsampled code: bit 0 = lesion may be here, bit 1 = solid may be here.
@@ -188,8 +187,8 @@ def _interior(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
 
 
 def _touches(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Voxels with at least one face neighbour in ``mask`` (6-connected dilation minus nothing),
-    by shifted in-place ORs like :func:`_interior`.
+    """Voxels with at least one face neighbour in ``mask`` (not counting themselves), by shifted
+    in-place ORs like :func:`_interior`.
     """
     out = np.zeros_like(mask)
     for axis in range(3):
