@@ -8,52 +8,28 @@ first ``user add`` needs no login (bootstrap) and must create a manager.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from typing import Any
 
-from quant.errors import LungReadError
+from desktop.commands.common import (
+    NEW_PASSWORD_ENV,
+    CommandError,
+    add_database_options,
+    export_subcommands,
+    login,
+    open_database,
+    read_password,
+    tqdm_progress,
+)
 
-PASSWORD_ENV = "LUNGREAD_PASSWORD"
-NEW_PASSWORD_ENV = "LUNGREAD_NEW_PASSWORD"
 ROLES = ("reader", "adjudicator", "manager", "statistician")
-
-
-class CommandError(LungReadError):
-    """Bad command-line usage (missing password source, missing --user...)."""
-
-
-def _password(prompt: str, env: str = PASSWORD_ENV, *, confirm: bool = False) -> str:
-    value = os.environ.get(env)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise CommandError(f"no password: set {env} (stdin is not a terminal, so there is no prompt)")
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat the password: ") != first:
-        raise CommandError("the two passwords differ")
-    return first
-
-
-def _open(args: argparse.Namespace) -> Any:
-    import db
-
-    return db.connect(args.db)
-
-
-def _login(database: Any, args: argparse.Namespace) -> Any:
-    from db.services import authenticate
-
-    if not args.user:
-        raise CommandError("give --user NAME (the account that performs this action)")
-    return authenticate(database, args.user, _password(f"Password for {args.user}: "))
 
 
 def _db_init(args: argparse.Namespace) -> int:
     from db.migrations import current_revision
 
-    database = _open(args)
+    database = open_database(args)
     print(f"database ready at schema revision {current_revision(database)}: {database.url}")
     return 0
 
@@ -61,41 +37,30 @@ def _db_init(args: argparse.Namespace) -> int:
 def _user_add(args: argparse.Namespace) -> int:
     from db.services import create_user, user_count
 
-    database = _open(args)
+    database = open_database(args)
     if user_count(database) == 0 and not args.user:
         if args.role != "manager":
             raise CommandError("the first account of a new database must be a manager: use --role manager")
         actor = None
-        new_pw = os.environ.get(NEW_PASSWORD_ENV) or _password(f"New password for {args.name}: ", confirm=True)
+        new_pw = os.environ.get(NEW_PASSWORD_ENV) or read_password(f"New password for {args.name}: ", confirm=True)
     else:
         if not args.user:
             raise CommandError("only a manager may add users: give --user MANAGER (the login-free "
                                "bootstrap is only for the first account of an empty database)")
-        actor = _login(database, args)
-        new_pw = _password(f"New password for {args.name}: ", NEW_PASSWORD_ENV, confirm=True)
+        actor = login(database, args)
+        new_pw = read_password(f"New password for {args.name}: ", NEW_PASSWORD_ENV, confirm=True)
     user = create_user(database, actor, args.name, args.role, new_pw)
     print(f"created {user.role} {user.username} (id {user.user_id})")
     return 0
 
 
 def _trial_import(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from db.services import import_manifest
 
-    database = _open(args)
-    actor = _login(database, args)
-    bar = tqdm(desc="checking series", unit="row", file=sys.stderr, disable=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    try:
+    database = open_database(args)
+    actor = login(database, args)
+    with tqdm_progress("checking series", "row") as progress:
         report = import_manifest(database, actor, args.manifest, progress=progress)
-    finally:
-        bar.close()
     if not report.ok:
         for err in report.errors:
             print(f"{args.manifest}: row {err.row}: {err.message}", file=sys.stderr)
@@ -109,8 +74,8 @@ def _trial_import(args: argparse.Namespace) -> int:
 def _worklist_generate(args: argparse.Namespace) -> int:
     from db.services import generate_worklist
 
-    database = _open(args)
-    actor = _login(database, args)
+    database = open_database(args)
+    actor = login(database, args)
     readers = [r.strip() for r in args.readers.split(",")] if args.readers else None
     report = generate_worklist(database, actor, args.seed, readers=readers)
     print(f"worklist: {report.n_scans} scan(s), {report.n_tasks} task(s), seed {report.seed}")
@@ -122,8 +87,8 @@ def _worklist_generate(args: argparse.Namespace) -> int:
 def _worklist_show(args: argparse.Namespace) -> int:
     from db.services import adjudication_queue, worklist
 
-    database = _open(args)
-    actor = _login(database, args)
+    database = open_database(args)
+    actor = login(database, args)
     if actor.role == "adjudicator":
         for item in adjudication_queue(database, actor):
             print(f"adjudication\t{item.case_code}\t{item.status}")
@@ -137,8 +102,8 @@ def _worklist_show(args: argparse.Namespace) -> int:
 def _lock(args: argparse.Namespace) -> int:
     from db.services import lock_database
 
-    database = _open(args)
-    actor = _login(database, args)
+    database = open_database(args)
+    actor = login(database, args)
     view = lock_database(database, actor, args.override_reason)
     print(f"database locked at {view.locked_at} by {view.locked_by}"
           + (f" with {view.open_tasks} open task(s): {view.override_reason}" if view.open_tasks else ""))
@@ -148,8 +113,8 @@ def _lock(args: argparse.Namespace) -> int:
 def _unblind(args: argparse.Namespace) -> int:
     from db.services import unblind
 
-    database = _open(args)
-    actor = _login(database, args)
+    database = open_database(args)
+    actor = login(database, args)
     report = unblind(database, actor, args.randomization)
     arms = ", ".join(f"{arm} {n}" for arm, n in sorted(report.arms.items()))
     print(f"unblinded {report.n_subjects} subject(s): {arms}")
@@ -161,7 +126,7 @@ def _unblind(args: argparse.Namespace) -> int:
 def _audit_verify(args: argparse.Namespace) -> int:
     from db.services import verify_audit_trail
 
-    result = verify_audit_trail(_open(args))
+    result = verify_audit_trail(open_database(args))
     print(result.describe())
     return 0 if result.ok else 1
 
@@ -170,18 +135,11 @@ def _export_reads(args: argparse.Namespace) -> int:
     from db.export import dictionary_path
     from db.services import export_reads_csv
 
-    database = _open(args)
-    actor = _login(database, args)
+    database = open_database(args)
+    actor = login(database, args)
     out = export_reads_csv(database, actor, args.out)
     print(f"wrote {out} and {dictionary_path(out)}")
     return 0
-
-
-def _common(p: argparse.ArgumentParser, *, user: bool = True) -> None:
-    p.add_argument("--db", metavar="URL", default=None,
-                   help="database URL or SQLite file (default: lungread.sqlite in the user data folder)")
-    if user:
-        p.add_argument("--user", metavar="NAME", help=f"account performing the action (password: prompt or ${PASSWORD_ENV})")
 
 
 def register(subparsers: Any) -> None:
@@ -190,7 +148,7 @@ def register(subparsers: Any) -> None:
     for name, text in (("init", "create a new database (or open an existing one)"),
                        ("upgrade", "run the schema migrations up to the newest revision")):
         p = db_sub.add_parser(name, help=text)
-        _common(p, user=False)
+        add_database_options(p, user=False)
         p.set_defaults(handler=_db_init)
 
     p_user = subparsers.add_parser("user", help="manage accounts")
@@ -198,14 +156,14 @@ def register(subparsers: Any) -> None:
     p = user_sub.add_parser("add", help="add an account (the first one, a manager, needs no login)")
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES)
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_user_add)
 
     p_trial = subparsers.add_parser("trial", help="trial scans")
     trial_sub = p_trial.add_subparsers(dest="trial_command", metavar="ACTION", required=True)
     p = trial_sub.add_parser("import", help="import scans from a manifest CSV (manager)")
     p.add_argument("manifest")
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_trial_import)
 
     p_wl = subparsers.add_parser("worklist", help="reading worklist")
@@ -213,31 +171,31 @@ def register(subparsers: Any) -> None:
     p = wl_sub.add_parser("generate", help="assign every scan to 2 readers in shuffled order (manager)")
     p.add_argument("--seed", type=int, default=None, help="shuffle seed (stored; random if omitted)")
     p.add_argument("--readers", default=None, help="comma-separated usernames (default: all reader accounts)")
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_worklist_generate)
     p = wl_sub.add_parser("show", help="what a reader may see: their own case codes and states")
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_worklist_show)
 
     p = subparsers.add_parser("lock", help="lock the database (manager; every task done or an override reason)")
     p.add_argument("--override-reason", default=None)
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_lock)
 
     p = subparsers.add_parser("unblind", help="load the randomization list (statistician, after the lock)")
     p.add_argument("randomization")
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_unblind)
 
     p_audit = subparsers.add_parser("audit", help="audit trail")
     audit_sub = p_audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     p = audit_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 broken (prints the first broken event)")
-    _common(p, user=False)
+    add_database_options(p, user=False)
     p.set_defaults(handler=_audit_verify)
 
-    p_export = subparsers.add_parser("export", help="export data")
-    export_sub = p_export.add_subparsers(dest="export_command", metavar="WHAT", required=True)
-    p = export_sub.add_parser("reads", help="every signed read to CSV, with a data dictionary (manager)")
+    export_sub = export_subcommands(subparsers)
+    p = export_sub.add_parser("reads", help="every read revision to CSV (superseded ones flagged), with a "
+                                            "data dictionary (manager; statistician after unblinding)")
     p.add_argument("out")
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_export_reads)

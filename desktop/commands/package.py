@@ -10,29 +10,18 @@ import argparse
 import sys
 from typing import Any
 
-from desktop.commands.database import _common, _login, _open
+from desktop.commands.common import add_database_options, login, open_database, tqdm_progress
 
 __all__ = ["register"]
 
 
 def _export(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from db.package_export import export_package
 
-    database = _open(args)
-    actor = _login(database, args)
-    bar = tqdm(desc="de-identifying", unit="file", file=sys.stderr, disable=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    try:
+    database = open_database(args)
+    actor = login(database, args)
+    with tqdm_progress("de-identifying", "file") as progress:
         report = export_package(database, actor, args.reader, args.out, zip_package=args.zip, progress=progress)
-    finally:
-        bar.close()
     print(f"package {report.package_id} for {report.reader}: {report.n_tasks} case(s), {report.n_files} file(s) "
           f"-> {report.path}")
     if report.skipped_signed:
@@ -43,8 +32,8 @@ def _export(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from db.package_import import import_package
 
-    database = _open(args)
-    actor = _login(database, args)
+    database = open_database(args)
+    actor = login(database, args)
     report = import_package(database, actor, args.package, progress=lambda msg: print(msg, file=sys.stderr))
     print(report.describe())
     return 0
@@ -72,11 +61,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reader", required=True, metavar="NAME", help="the reader the package is for")
     p.add_argument("--out", required=True, metavar="PACKAGE", help="new package folder (or zip with --zip)")
     p.add_argument("--zip", action="store_true", help="write one .zip file instead of a folder")
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_export)
     p = sub.add_parser("import", help="verify a returned package and merge its signed reads (all or nothing)")
     p.add_argument("package", metavar="PACKAGE", help="package folder or .zip")
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=_import)
 
     p = subparsers.add_parser("open", help="read a package offline in the application")

@@ -1,9 +1,8 @@
 """``lungread stats`` (every table, figure and the report) and the ``export adqct`` / ``export masks``
 subcommands.
 
-``lungread export`` itself and ``export reads`` belong to :mod:`desktop.commands.database`; this
-module adds its subcommands to that ``export`` parser (it registers after it), or creates the
-``export`` parser when the database commands are absent. Identity: ``--user`` with the password from
+``export reads`` belongs to :mod:`desktop.commands.database`; both add to the one ``export``
+group (:func:`desktop.commands.common.export_subcommands`). Identity: ``--user`` with the password from
 ``LUNGREAD_PASSWORD`` (or a terminal prompt), as for the database commands. Who may export what is
 decided by the services (:mod:`db.exports`), not here.
 """
@@ -15,38 +14,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from desktop.commands.common import add_database_options, export_subcommands, login, open_database, tqdm_progress
+
 __all__ = ["register", "run_stats", "run_export_adqct", "run_export_masks"]
 
 _MASK_CHOICES = {"seg": ("seg",), "nifti": ("nifti",), "both": ("seg", "nifti")}
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    from desktop.commands.database import _common as common
-
-    common(p)
-
-
 def _login(args: argparse.Namespace) -> tuple[Any, Any]:
-    import db
-
-    from desktop.commands.database import _login as login
-
     # Exports only read: no schema migration check (importing Alembic and scanning its scripts
     # costs ~0.4 s CPU of the 2 s budget). A database that is not LungRead's is still refused.
-    database = db.connect(args.db, upgrade=False)
+    database = open_database(args, upgrade=False)
     return database, login(database, args)
-
-
-def _export_parser(subparsers: Any) -> Any:
-    """The ``export`` command's subparsers action (created here if database.py did not)."""
-    parser = subparsers.choices.get("export")
-    if parser is None:
-        parser = subparsers.add_parser("export", help="export data")
-        return parser.add_subparsers(dest="export_command", metavar="WHAT", required=True)
-    for action in parser._actions:  # argparse keeps no public handle on a parser's subparsers
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return parser.add_subparsers(dest="export_command", metavar="WHAT", required=True)
 
 
 def _mask_args(p: argparse.ArgumentParser, *, flag: str, default: str | None) -> None:
@@ -69,14 +48,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-report", action="store_true", help="skip the PDF report")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     _mask_args(p, flag="--masks", default=None)
-    _common(p)
+    add_database_options(p)
     p.set_defaults(handler=run_stats)
 
-    export_sub = _export_parser(subparsers)
+    export_sub = export_subcommands(subparsers)
     if "adqct" not in export_sub.choices:
         p = export_sub.add_parser("adqct", help="adqct.csv, endpoints.csv, agreement.csv with dictionaries (statistician)")
         p.add_argument("out", metavar="DIR")
-        _common(p)
+        add_database_options(p)
         p.set_defaults(handler=run_export_adqct)
     if "masks" not in export_sub.choices:
         p = export_sub.add_parser("masks", help="read masks as DICOM SEG and/or NIfTI (manager; statistician after unblinding)")
@@ -84,26 +63,16 @@ def register(subparsers: Any) -> None:
         _mask_args(p, flag="--format", default="both")
         p.add_argument("--read", type=int, action="append", default=None, metavar="ID",
                        help="only this read id (repeatable; with --per read)")
-        _common(p)
+        add_database_options(p)
         p.set_defaults(handler=run_export_masks)
 
 
 def _masks(database: Any, actor: Any, out: Path, formats: tuple[str, ...], per: str,
            read_ids: list[int] | None = None) -> list[Any]:
-    from tqdm import tqdm
-
     from db.mask_exports import export_masks
 
-    bar = tqdm(total=0, desc="masks", unit="read", file=sys.stderr, leave=False)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
+    with tqdm_progress("masks", "read", leave=False) as progress:
         return export_masks(database, actor, out, per=per, formats=formats, read_ids=read_ids, progress=progress)
-    finally:
-        bar.close()
 
 
 def run_stats(args: argparse.Namespace) -> int:
