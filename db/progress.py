@@ -29,13 +29,32 @@ def progress_dashboard(db: Database, actor: Actor) -> ProgressView:
             by_reader[names.get(reader_id, "?")][status] += n
         adj = Counter(dict(s.execute(select(AdjudicationTask.status, func.count(AdjudicationTask.id))
                                      .group_by(AdjudicationTask.status)).all()))
+        adjudication_by_reader = _adjudication_by_reader(s, names)
         unassigned = s.scalar(select(func.count(AdjudicationTask.id)).where(
             AdjudicationTask.status == "open", AdjudicationTask.adjudicator_id.is_(None))) or 0
         return ProgressView(
             n_scans=s.scalar(select(func.count(Scan.id))) or 0, tasks_by_status=dict(by_status),
             tasks_by_reader={k: dict(v) for k, v in by_reader.items()}, adjudications_by_status=dict(adj),
             unassigned_adjudications=int(unassigned), locked=lock_of(s, trial) is not None,
-            unblinded=unblinding_of(s, trial) is not None,
+            unblinded=unblinding_of(s, trial) is not None, adjudication_by_reader=adjudication_by_reader,
         )
 
     return db.read(work)
+
+
+def _adjudication_by_reader(s: Session, names: dict[int, str]) -> dict[str, tuple[int, int]]:
+    """Per reader: of their scans whose two reads are both signed, how many went to adjudication
+    (cancelled adjudications, e.g. after a reopen, do not count)."""
+    signed: dict[int, list[int]] = defaultdict(list)
+    for scan_id, reader_id in s.execute(select(ReadTask.scan_id, ReadTask.reader_id).where(ReadTask.status == "signed")):
+        signed[scan_id].append(reader_id)
+    adjudicated = set(s.scalars(select(AdjudicationTask.scan_id).where(AdjudicationTask.status != "cancelled")))
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for scan_id, readers in signed.items():
+        if len(readers) < 2:
+            continue
+        for reader_id in readers:
+            entry = out[names.get(reader_id, "?")]
+            entry[1] += 1
+            entry[0] += scan_id in adjudicated
+    return {k: (v[0], v[1]) for k, v in out.items()}

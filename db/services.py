@@ -13,6 +13,8 @@ from .audit import AuditVerification, verify_audit_trail
 from .charter import Charter
 from .endpoints import endpoint_table, endpoint_value
 from .errors import AuthenticationError, PermissionDenied, WorkflowError
+from .analysis_dataset import analysis_dataset
+from .exports import export_analysis, export_reads
 from .exports import export_reads as export_reads_csv
 from .lock import lock_database, lock_status, unblind
 from .progress import progress_dashboard
@@ -36,7 +38,8 @@ __all__ = [
     "MAX_FAILED_LOGINS", "authenticate", "create_user", "list_users", "reauthenticate", "unlock_user", "user_count",
     "adjudication_queue", "assign_adjudicator", "decide_adjudication", "discordance", "open_adjudication",
     "AuditVerification", "verify_audit_trail", "Charter", "endpoint_table", "endpoint_value",
-    "AuthenticationError", "PermissionDenied", "WorkflowError", "export_reads_csv", "lock_database",
+    "AuthenticationError", "PermissionDenied", "WorkflowError", "analysis_dataset", "export_analysis", "export_reads",
+    "export_reads_csv", "lock_database",
     "lock_status", "unblind", "progress_dashboard", "reopen_read", "save_draft", "sign_read", "create_trial",
     "get_trial", "import_manifest", "Actor", "AdjudicationDecision", "AdjudicationTaskView", "AdjudicationView",
     "CaseView", "EndpointValue", "ImportReport", "ReadInput", "ReadView", "TaskView", "generate_worklist",

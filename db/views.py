@@ -213,6 +213,8 @@ class ProgressView:
     unassigned_adjudications: int
     locked: bool
     unblinded: bool
+    # reader -> (scans of theirs sent to adjudication, their scans with both reads signed)
+    adjudication_by_reader: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

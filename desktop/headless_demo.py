@@ -208,7 +208,7 @@ def run_pipeline(
 
 
 def _finish(db: Any, actors: dict[str, Any], trial: Any, out: Path, n_adj: int) -> DemoResult:
-    from db.exports import export_analysis, export_reads
+    from db.services import export_analysis, export_reads
     from db.mask_exports import export_masks
     from db.services import lock_database, unblind
     from quant.analysis import run_analysis

@@ -112,17 +112,13 @@ class ManagerScreen(QTabWidget):
             _fill(self.progress_table, [])
             return
         self.dashboard = view
-        pairs = self._read_pairs()
         rows = []
         for reader, counts in sorted(view.tasks_by_reader.items()):
             done = int(counts.get("signed", 0))
             total = int(sum(counts.values()))
-            # Adjudication rate: of this reader's double-read scans with both reads signed, the share
-            # that went to adjudication.
-            mine = [p for p in pairs if reader in (p.reader_a, p.reader_b)]
-            adjudicated = sum(1 for p in mine if p.adjudicated)
-            rate = f"{100 * adjudicated / len(mine):.0f} % of {len(mine)}" if mine else "—"
-            rows.append([reader, done, total - done, total, adjudicated if mine else "—", rate])
+            adjudicated, paired = view.adjudication_by_reader.get(reader, (0, 0))
+            rate = f"{100 * adjudicated / paired:.0f} % of {paired}" if paired else "—"
+            rows.append([reader, done, total - done, total, adjudicated if paired else "—", rate])
         _fill(self.progress_table, rows)
         adj = view.adjudications_by_status
         state = "LOCKED" if view.locked else "open"
@@ -139,17 +135,6 @@ class ManagerScreen(QTabWidget):
             self.lock_button.setEnabled(not view.locked)
             self.lock_state.setText("The database is locked: no read can change any more."
                                     if view.locked else "The database is open for reading.")
-
-    def _read_pairs(self) -> list[Any]:
-        """Double-read pairs (blinded: no arms) for the adjudication rates."""
-        from db.analysis_dataset import analysis_dataset
-
-        from quant.errors import LungReadError
-
-        try:
-            return list(analysis_dataset(self._db(), self.context.actor).pairs)
-        except LungReadError:
-            return []
 
     # --- trial setup ---------------------------------------------------------------------------
     def _trial_tab(self) -> QWidget:

@@ -37,7 +37,7 @@ def analysis_from_database(database: Any, actor: Any) -> tuple[Any, list[Any]]:
     pairs; arms only for a statistician after unblinding) comes from ``db.analysis_dataset``; the
     statistics from ``quant.analysis.run_analysis``.
     """
-    from db.analysis_dataset import analysis_dataset
+    from db.services import analysis_dataset
 
     from quant.analysis import run_analysis
 
@@ -134,7 +134,7 @@ class StatisticianScreen(QWidget):
         lock = services.lock_status(self.context.database())
         self.locked = lock is not None
         if not self.unblinded and self.locked:
-            from db.analysis_dataset import analysis_dataset
+            from db.services import analysis_dataset
 
             from quant.errors import LungReadError
 
@@ -253,7 +253,7 @@ class StatisticianScreen(QWidget):
         database, actor = self.context.database(), self.context.actor
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
-            from db.exports import export_analysis
+            from db.services import export_analysis
 
             progress(0, 0, "Writing tables, figures and the report…")
             return export_analysis(database, actor, out)
@@ -269,7 +269,7 @@ class StatisticianScreen(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export reads", "reads.csv", "CSV (*.csv)")
         if not path:
             return None
-        from db.exports import export_reads
+        from db.services import export_reads
 
         written = export_reads(self.context.database(), self.context.actor, Path(path))
         self.status_message.emit(f"Reads exported to {written}.")

@@ -114,7 +114,10 @@ def test_unassigned_adjudication_and_reopen_cancels_it(tmp_path):
     with database.session() as s:
         adj_task = s.scalars(select(AdjudicationTask)).one()
         assert adj_task.adjudicator_id is None and adj_task.status == "open"
-    assert progress_dashboard(database, a["boss"]).unassigned_adjudications == 1
+    dashboard = progress_dashboard(database, a["boss"])
+    assert dashboard.unassigned_adjudications == 1
+    # one scan, both reads signed, discordant: each reader has 1 of 1 sent to adjudication
+    assert dashboard.adjudication_by_reader == {"r1": (1, 1), "adj": (1, 1)}
     assert adjudication_queue(database, a["adj"]) == []
     with pytest.raises(PermissionDenied, match="read this scan"):
         assign_adjudicator(database, a["boss"], adj_task.id, "adj")
