@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer
 from desktop.app import create_application, install_exception_hook
 from desktop.session import AppContext
 
-__all__ = ["Launcher", "launch"]
+__all__ = ["Launcher", "launch", "package_url"]
 
 # Set by benchmarks/startup.py: print "login-shown <seconds>" once the login dialog is visible, then quit.
 PROBE_ENV = "LUNGREAD_STARTUP_PROBE"
@@ -121,6 +121,7 @@ class Launcher(QObject):
 
         self.main_window = MainWindow(self.context)
         self.main_window.signed_out.connect(self._signed_out)
+        self.main_window.package_opened.connect(self.open_database)
         self.main_window.closed.connect(QApplication.quit)
         self.main_window.show()
         self.login = None
@@ -132,6 +133,30 @@ class Launcher(QObject):
         if window is not None:
             window.deleteLater()
         self.show_login()
+
+    def open_database(self, url: str) -> None:
+        """Leave the current database (the main window already closed itself) and sign in to ``url``,
+        e.g. a reading package's database (File → Open reading package)."""
+        window = self.main_window
+        self.main_window = None
+        if window is not None:
+            window.deleteLater()
+        self.context = AppContext(url=_normalise_url(url))
+        self.show_login()
+
+
+def package_url(package: str | Path) -> str:
+    """The database URL of a reading package folder or ``.zip`` (what ``lungread open`` opens).
+
+    Checks that it is a package, extracts a zip once beside itself and points the package's scans
+    at where it now lies (:func:`db.package_open.open_package`); raises ``PackageError`` otherwise.
+    """
+    from db.package_manifest import DATABASE_NAME
+    from db.package_open import open_package, package_root
+
+    root = package_root(package)
+    open_package(root).dispose()
+    return str(_normalise_url(str(root / DATABASE_NAME)))
 
 
 def launch(*, url: str | None = None, demo: bool = False, subjects: int = 8, visits: int = 4,

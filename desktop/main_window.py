@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
     """Top-level window for one signed-in user."""
 
     signed_out = Signal()
+    package_opened = Signal(str)  # database URL of a reading package: the launcher signs in to it
     closed = Signal()  # the user closed the window (not a sign-out): the launcher quits
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
@@ -90,6 +91,10 @@ class MainWindow(QMainWindow):
         open_dicom.setShortcut(QKeySequence("Ctrl+O"))
         open_dicom.triggered.connect(self.open_dicom_folder)
         file_menu.addAction(open_dicom)
+        open_package = QAction("Open reading package…", self)
+        open_package.setStatusTip("Read an offline reading package: sign in to its database")
+        open_package.triggered.connect(lambda: self.open_package())
+        file_menu.addAction(open_package)
         file_menu.addSeparator()
         sign_out = QAction("Sign out", self)
         sign_out.triggered.connect(self.sign_out)
@@ -132,6 +137,32 @@ class MainWindow(QMainWindow):
         window.show()
         window.start()
         return window
+
+    def open_package(self, path: str | None = None) -> object:
+        """Check a reading package (folder or .zip) in a worker, then leave this database and sign in
+        to the package's (``package_opened``); returns the worker."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open reading package (choose its manifest.json or the .zip)", "",
+                "Reading package (manifest.json *.zip)")
+        if not path:
+            return None
+        from pathlib import Path
+
+        from desktop.launcher import package_url
+        from desktop.workers import run_with_progress
+
+        package = Path(path).parent if Path(path).name == "manifest.json" else Path(path)
+
+        def opened(url: str) -> None:
+            if not self._leave_screen():
+                return
+            self._signing_out = True
+            self.close()
+            self.package_opened.emit(url)
+
+        return run_with_progress(self, "Open reading package", "Checking the reading package…",
+                                 lambda p, c: package_url(package), on_success=opened, cancellable=False)
 
     def sign_out(self) -> None:
         if not self._leave_screen():

@@ -69,6 +69,7 @@ class ManagerScreen(QTabWidget):
         self.addTab(self._users_tab(), "Users")
         self.addTab(self._worklist_tab(), "Worklist")
         self.addTab(self._lock_tab(), "Lock database")
+        self.addTab(self._packages_tab(), "Reading packages")
         self._worker = None
         QTimer.singleShot(0, self.refresh)
 
@@ -84,6 +85,15 @@ class ManagerScreen(QTabWidget):
     def refresh(self) -> None:
         self.refresh_progress()
         self.refresh_users()
+        self.packages.refresh_readers()
+
+    def _packages_tab(self) -> QWidget:
+        from desktop.package_screen import PackageTab
+
+        self.packages = PackageTab(self.context)
+        self.packages.status_message.connect(self.status_message)
+        self.packages.imported.connect(lambda _report: self.refresh_progress())
+        return self.packages
 
     # --- progress ------------------------------------------------------------------------------
     def _progress_tab(self) -> QWidget:
@@ -235,6 +245,7 @@ class ManagerScreen(QTabWidget):
         self.new_user.clear()
         self.new_password.clear()
         self.refresh_users()
+        self.packages.refresh_readers()
 
     def unlock_selected(self) -> None:
         row = self.users_table.currentRow()

@@ -216,7 +216,7 @@ class StatisticianScreen(QWidget):
         self.figure_choice.blockSignals(True)
         self.figure_choice.clear()
         self.figure_choice.addItems(["Lesion % by visit", "Solid % by visit", "Lesion % change",
-                                     "Solid % change"])
+                                     "Solid % change", "Bland–Altman: reader agreement (lesion %)"])
         self.figure_choice.blockSignals(False)
         self._show_figure()
         self.analysis_ready.emit()
@@ -226,11 +226,12 @@ class StatisticianScreen(QWidget):
             return
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 
-        from quant.report import visit_figure
+        from quant.report import bland_altman_figure, visit_figure
 
-        choice = [("LESPCT", "AVAL"), ("SOLPCT", "AVAL"), ("LESPCT", "CHG"), ("SOLPCT", "CHG")]
-        param, variable = choice[max(self.figure_choice.currentIndex(), 0)]
-        figure = visit_figure(self.result, param, variable)
+        choice = [("LESPCT", "AVAL"), ("SOLPCT", "AVAL"), ("LESPCT", "CHG"), ("SOLPCT", "CHG"), None]
+        picked = choice[max(self.figure_choice.currentIndex(), 0)]
+        # The double reads' agreement comes from the read pairs, not from the arm comparisons.
+        figure = bland_altman_figure(self.pairs) if picked is None else visit_figure(self.result, *picked)
         if self.figure_canvas is not None:
             self.figure_canvas.hide()
             self.figure_canvas.deleteLater()

@@ -40,18 +40,9 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _open_package(args: argparse.Namespace) -> int:
-    from db.package_manifest import DATABASE_NAME
-    from db.package_open import open_package, package_root
+    from desktop.launcher import launch, package_url
 
-    root = package_root(args.package)
-    open_package(root).dispose()  # checks it and points its scans at this folder
-    try:
-        from desktop.launcher import launch
-    except ImportError as exc:  # pragma: no cover - a build without the desktop application
-        print(f"lungread: error: the desktop application is not available ({exc}); the package database is "
-              f"{root / DATABASE_NAME}", file=sys.stderr)
-        return 2
-    return launch(url=str(root / DATABASE_NAME))
+    return launch(url=package_url(args.package))  # same path as File -> Open reading package
 
 
 def register(subparsers: Any) -> None:
