@@ -239,3 +239,8 @@ class Randomization(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), unique=True)
     arm: Mapped[str] = mapped_column(String(64))
+
+
+# The reading-package tables share this metadata (Alembic revision 0002); imported last, since
+# that module imports Base from here.
+from . import package_models  # noqa: E402,F401

@@ -44,7 +44,7 @@ from .errors import WorkflowError
 from .models import ReadTask, Scan, Subject, Trial, User, Visit
 from .package_errors import PackageError
 from .package_manifest import DATABASE_NAME, FORMAT, IMAGES_DIR, PROTOCOL_NAME, file_sha256, write_manifest
-from .package_models import ReadingPackage, ensure_package_tables
+from .package_models import ReadingPackage
 from .views import Actor
 
 __all__ = ["export_package", "ExportReport", "PLACEHOLDER_SUBJECT", "PROTOCOL_NAME"]
@@ -210,7 +210,6 @@ def export_package(
     target = out if not zip_package or out.suffix == ".zip" else out.with_name(out.name + ".zip")
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise PackageError(f"{target} already exists; choose a new package name")
-    ensure_package_tables(db)
     plan = _plan(db, actor, reader)
     package_id = secrets.token_hex(16)
     key = secrets.token_bytes(32)

@@ -42,7 +42,7 @@ from .engine import Database
 from .models import AdjudicationTask, Read, ReadTask, User
 from .package_errors import PackageError, PackageRefused
 from .package_manifest import read_manifest
-from .package_models import PackageReadImport, ReadingPackage, ensure_package_tables
+from .package_models import PackageReadImport, ReadingPackage
 from .package_verify import PackageContents, SignedRead, inspect_package
 from .reads import store_mask
 from .views import Actor
@@ -154,7 +154,6 @@ def import_package(
     Raises :class:`PackageRefused` listing every bad file or read and every per-task conflict;
     the master database is then unchanged. ``progress(message)`` reports the phases.
     """
-    ensure_package_tables(db)
     db.read(lambda s: (require_role(s, actor, ("manager",), _RULE), refuse_if_locked(s, "importing a package")))
     say = progress or (lambda _msg: None)
     with unpacked(package) as root:

@@ -1,12 +1,7 @@
 """Master-database tables of reading packages: the per-package HMAC key and the import provenance.
 
-These tables live on their **own** SQLAlchemy metadata (:data:`PackageBase`), not on
-:class:`db.models.Base`: the Alembic revision of the core schema is checked against
-``db.models.Base.metadata`` (tests/test_db_storage.py), and these tables are not in that revision
-yet. :func:`ensure_package_tables` creates them on first use (idempotent, ``CREATE TABLE IF NOT
-EXISTS``). They hold no foreign keys to the core tables for the same reason; ids are checked by
-the package services. A later Alembic revision should create the same two tables (see
-:data:`PACKAGE_TABLES`) and then these classes can move onto ``db.models.Base``.
+They live on :class:`db.models.Base` and are created by Alembic revision 0002. They hold no
+foreign keys to the core tables: ids are checked by the package services.
 
 The HMAC key never leaves the master database: a package only carries the manifest's MAC.
 """
@@ -16,18 +11,14 @@ from __future__ import annotations
 from typing import Optional
 
 from sqlalchemy import Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from .engine import Database
+from .models import Base
 
-__all__ = ["PackageBase", "ReadingPackage", "PackageReadImport", "ensure_package_tables", "PACKAGE_TABLES"]
-
-
-class PackageBase(DeclarativeBase):
-    pass
+__all__ = ["ReadingPackage", "PackageReadImport", "PACKAGE_TABLES"]
 
 
-class ReadingPackage(PackageBase):
+class ReadingPackage(Base):
     """One exported package: who it is for, its secret key, and how far its import has got."""
 
     __tablename__ = "reading_packages"
@@ -45,7 +36,7 @@ class ReadingPackage(PackageBase):
     last_import_at: Mapped[Optional[str]] = mapped_column(String(40), nullable=True)
 
 
-class PackageReadImport(PackageBase):
+class PackageReadImport(Base):
     """Provenance of one merged read: which package read became which master read."""
 
     __tablename__ = "package_read_imports"
@@ -62,9 +53,3 @@ class PackageReadImport(PackageBase):
 
 
 PACKAGE_TABLES = (ReadingPackage.__table__, PackageReadImport.__table__)
-
-
-def ensure_package_tables(db: Database) -> None:
-    """Create the package tables in ``db`` if they are missing (safe to call every time)."""
-    with db.engine.begin() as conn:
-        PackageBase.metadata.create_all(conn, tables=list(PACKAGE_TABLES), checkfirst=True)

@@ -72,7 +72,7 @@ def test_sqlite_engine_settings_and_migrations(tmp_path):
     from db.models import Base
 
     database = db.connect(tmp_path / "x.sqlite")
-    assert current_revision(database) == head_revision() == "0001"
+    assert current_revision(database) == head_revision() == "0002"
     with database.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -102,3 +102,29 @@ def test_identical_masks_are_stored_once(tmp_path):
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(MaskBlob)) == 1
     database.dispose()
+
+
+def test_upgrade_from_0001_keeps_package_tables_created_on_first_use(tmp_path):
+    """Databases from before revision 0002 may already hold the package tables (they used to be
+    created on first use): upgrading keeps them and their rows."""
+    from alembic import command
+
+    from db.migrations import alembic_config, current_revision
+    from db.package_models import PACKAGE_TABLES
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        PACKAGE_TABLES[0].metadata.create_all(conn, tables=list(PACKAGE_TABLES))
+        conn.exec_driver_sql(
+            "INSERT INTO reading_packages VALUES ('p1', 1, 'k', 1, 't', '[]', 'm', 0, 0, NULL)")
+    engine.dispose()
+    upgraded = db.connect(tmp_path / "old.sqlite")
+    assert current_revision(upgraded) == "0002"
+    with upgraded.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT package_id FROM reading_packages").scalar() == "p1"
+    upgraded.dispose()
