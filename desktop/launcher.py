@@ -90,6 +90,7 @@ class Launcher(QObject):
         self.login = LoginDialog(self.context)
         self.login.accepted.connect(self._signed_in)
         self.login.rejected.connect(self._login_closed)
+        self.login.package_opened.connect(self.open_database)
         self.login.show()
         if os.environ.get(PROBE_ENV):
             QTimer.singleShot(0, self._probe)
@@ -141,6 +142,11 @@ class Launcher(QObject):
         self.main_window = None
         if window is not None:
             window.deleteLater()
+        if self.login is not None:  # opened from the login dialog: drop it without quitting
+            old, self.login = self.login, None
+            old.rejected.disconnect(self._login_closed)
+            old.close()
+            old.deleteLater()
         self.context = AppContext(url=_normalise_url(url))
         self.show_login()
 
@@ -154,6 +160,9 @@ def package_url(package: str | Path) -> str:
     from db.package_manifest import DATABASE_NAME
     from db.package_open import open_package, package_root
 
+    package = Path(package)
+    if package.name == "manifest.json":  # what the file dialogs let the user pick in a folder
+        package = package.parent
     root = package_root(package)
     open_package(root).dispose()
     return str(_normalise_url(str(root / DATABASE_NAME)))

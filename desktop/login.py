@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +30,7 @@ class LoginDialog(QDialog):
     """Asks for credentials; on success ``actor`` holds the ``db.services.Actor`` and it accepts."""
 
     signed_in = Signal(object)
+    package_opened = Signal(str)  # database URL of a checked reading package
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,7 +67,12 @@ class LoginDialog(QDialog):
         self.sign_in.clicked.connect(self._submit)
         cancel = QPushButton("Quit")
         cancel.clicked.connect(self.reject)
+        open_package = QPushButton("Open reading package…")
+        open_package.setObjectName("openPackage")
+        open_package.setToolTip("Read offline from the reading package (folder or .zip) the core lab sent you")
+        open_package.clicked.connect(self._choose_package)
         buttons = QHBoxLayout()
+        buttons.addWidget(open_package)
         buttons.addStretch(1)
         buttons.addWidget(cancel)
         buttons.addWidget(self.sign_in)
@@ -89,6 +96,29 @@ class LoginDialog(QDialog):
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         self.username.setFocus()
+
+    def _choose_package(self) -> None:
+        self.open_package()
+
+    def open_package(self, path: str | None = None) -> Any:
+        """Check a reading package in a worker, then hand its database URL to the launcher
+        (``package_opened``), which shows a new login for it; returns the worker."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open reading package (choose its manifest.json or the .zip)", "",
+                "Reading package (manifest.json *.zip)")
+        if not path:
+            return None
+        from desktop.launcher import package_url
+        from desktop.workers import run_with_progress
+
+        def opened(url: str) -> None:
+            # Hand over on the next event-loop turn: the launcher deletes this dialog, which must
+            # not happen inside the worker's own finished handling (its progress dialog is our child).
+            QTimer.singleShot(0, lambda: self.package_opened.emit(url))
+
+        return run_with_progress(None, "Open reading package", "Checking the reading package…",
+                                 lambda _p, _c: package_url(path), on_success=opened, cancellable=False)
 
     def _submit(self) -> None:
         user = self.username.text().strip()

@@ -147,12 +147,8 @@ class MainWindow(QMainWindow):
                 "Reading package (manifest.json *.zip)")
         if not path:
             return None
-        from pathlib import Path
-
         from desktop.launcher import package_url
         from desktop.workers import run_with_progress
-
-        package = Path(path).parent if Path(path).name == "manifest.json" else Path(path)
 
         def opened(url: str) -> None:
             if not self._leave_screen():
@@ -162,7 +158,7 @@ class MainWindow(QMainWindow):
             self.package_opened.emit(url)
 
         return run_with_progress(self, "Open reading package", "Checking the reading package…",
-                                 lambda p, c: package_url(package), on_success=opened, cancellable=False)
+                                 lambda p, c: package_url(path), on_success=opened, cancellable=False)
 
     def sign_out(self) -> None:
         if not self._leave_screen():

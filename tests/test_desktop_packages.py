@@ -9,7 +9,9 @@ import json
 import shutil
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 pytestmark = pytest.mark.gui
 
@@ -176,6 +178,32 @@ def test_file_open_reading_package_signs_in_to_the_package_database(app, qtbot, 
     reader_window.closed.disconnect()
     reader_window._signing_out = True
     reader_window.close()
+    launcher.context.database().dispose()
+
+
+def test_login_dialog_opens_a_reading_package_without_signing_in_first(app, qtbot, master, tmp_path):
+    """A reader whose default database has no account for them opens the package from the login."""
+    from db.package_export import export_package
+
+    from desktop.launcher import Launcher
+    from desktop.login import LoginDialog
+
+    report = export_package(master.db, master.boss, "r1", tmp_path / "pkg1", zip_package=False)
+    launcher = Launcher(_context(master.db, master.boss))
+    launcher.show_login()
+    first = launcher.login
+    qtbot.waitUntil(first.isVisible)
+    assert first.findChild(QPushButton, "openPackage") is not None
+    first.open_package(str(report.path / "manifest.json"))  # what the file dialog returns
+    qtbot.waitUntil(lambda: launcher.login is not first and isinstance(launcher.login, LoginDialog)
+                    and launcher.login.isVisible(), timeout=30000)
+    assert launcher.context.url.endswith("pkg1/reading.sqlite"), launcher.context.url
+    assert not shiboken6.isValid(first) or not first.isVisible()  # the first dialog is gone
+    second = launcher.login
+    second.rejected.disconnect(launcher._login_closed)  # closing it must not quit the test's app
+    second.close()
+    second.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(second))
     launcher.context.database().dispose()
 
 
