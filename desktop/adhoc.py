@@ -77,12 +77,7 @@ class AdhocViewer(QMainWindow):
         layout.addLayout(top)
         layout.addLayout(body, 1)
         self.setCentralWidget(central)
-        self.palette.tool_changed.connect(lambda t: self.views and self.views.tools.set_mode(t))
-        self.palette.radius_changed.connect(lambda r: self.views and self.views.tools.set_brush_radius(r))
-        self.palette.label_changed.connect(lambda v: self.views and setattr(self.views.editor, "label", v))
-        self.palette.shape_changed.connect(lambda v: self.views and setattr(self.views.editor, "brush_shape", v))
-        self.palette.undo_requested.connect(lambda: self.views and self.views.tools.undo())
-        self.palette.redo_requested.connect(lambda: self.views and self.views.tools.redo())
+        self.palette.bind(lambda: self.views)
         restore_geometry(self, "adhoc")
 
     def start(self) -> None:
@@ -149,7 +144,7 @@ class AdhocViewer(QMainWindow):
         self.views = build_case_views(self.volume, lungs, lesions, editable=True, parent=self)
         self.holder.addWidget(self.views.widget)
         self.views.tools.metricsChanged.connect(self.metrics.show_metrics)
-        self.views.tools.set_brush_radius(self.palette.radius.value())
+        self.palette.apply_to(self.views)
         self.metrics.show_metrics(self.views.tracker.metrics)
 
     def run_segmentation(self) -> None:
@@ -165,13 +160,9 @@ class AdhocViewer(QMainWindow):
             on_success=lambda r: self._show(r.lungs, r.lesions), on_error=self._failed)
 
     def apply_preset(self, name: str) -> None:
-        if self.views is None:
-            return
-        from viewer.display import display_settings
-
-        preset = display_settings().presets[name]
-        self.views.set_window_level(preset.level, preset.width)
-        self.wl_bar.mark(name)
+        if self.views is not None:
+            self.views.apply_preset(name)
+            self.wl_bar.mark(name)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         save_geometry(self, "adhoc")

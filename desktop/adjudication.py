@@ -162,12 +162,7 @@ class AdjudicationScreen(QWidget):
         ol.setContentsMargins(0, 0, 0, 0)
         ol.addLayout(self.own_views_holder, 1)
         ol.addWidget(side)
-        self.palette.tool_changed.connect(lambda t: self.own and self.own.tools.set_mode(t))
-        self.palette.radius_changed.connect(lambda r: self.own and self.own.tools.set_brush_radius(r))
-        self.palette.label_changed.connect(lambda v: self.own and setattr(self.own.editor, "label", v))
-        self.palette.shape_changed.connect(lambda v: self.own and setattr(self.own.editor, "brush_shape", v))
-        self.palette.undo_requested.connect(lambda: self.own and self.own.tools.undo())
-        self.palette.redo_requested.connect(lambda: self.own and self.own.tools.redo())
+        self.palette.bind(lambda: self.own)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(compare)
@@ -278,7 +273,7 @@ class AdjudicationScreen(QWidget):
             if panel.view is not None:
                 panel.view.set_window_level(preset.level, preset.width)
         if self.own is not None:
-            self.own.set_window_level(preset.level, preset.width)
+            self.own.apply_preset(name)
         self.wl_bar.mark(name)
 
     # ------------------------------------------------------------------ own read
@@ -292,7 +287,7 @@ class AdjudicationScreen(QWidget):
         self.own = build_case_views(self.volume, lungs, lesions, editable=True, parent=self.own_page)
         self.own_views_holder.addWidget(self.own.widget)
         self.own.tools.metricsChanged.connect(self.own_metrics.show_metrics)
-        self.own.tools.set_brush_radius(self.palette.radius.value())
+        self.palette.apply_to(self.own)
         self.own_metrics.show_metrics(self.own.tracker.metrics)
         self.own_form.set_state(FormState())
         self.pages.setCurrentIndex(1)

@@ -36,6 +36,13 @@ class CaseViews:
         for view in self.views.values():
             view.set_window_level(level, width)
 
+    def apply_preset(self, name: str) -> None:
+        """Apply a window/level preset of ``resources/display.toml`` ("lung", "mediastinum", "bone")."""
+        from viewer.display import display_settings
+
+        preset = display_settings().presets[name]
+        self.set_window_level(preset.level, preset.width)
+
     def render_all(self) -> None:
         for view in self.views.values():
             view.request_render()

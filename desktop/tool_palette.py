@@ -6,6 +6,9 @@ tools and to ``quant.editing.MaskEditor`` settings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -22,6 +25,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from quant.labels import GGO, SOLID
 
 __all__ = ["ToolPalette", "WindowLevelBar", "TOOLS", "WL_PRESETS"]
 
@@ -94,8 +99,6 @@ class ToolPalette(QGroupBox):
         self.solid = QRadioButton("Solid")
         self.solid.setObjectName("labelSolid")
         self.ggo.setChecked(True)
-        from quant.labels import GGO, SOLID
-
         self.ggo.toggled.connect(lambda on: on and self.label_changed.emit(GGO))
         self.solid.toggled.connect(lambda on: on and self.label_changed.emit(SOLID))
         labels = QHBoxLayout()
@@ -145,6 +148,34 @@ class ToolPalette(QGroupBox):
             if button.isChecked():
                 return tool
         return "navigate"
+
+    def current_label(self) -> int:
+        return SOLID if self.solid.isChecked() else GGO
+
+    def bind(self, current: Callable[[], Any]) -> None:
+        """Drive the editing tools of whatever case views ``current()`` returns (None: no case)."""
+
+        def tools() -> Any:
+            views = current()
+            return views.tools if views is not None and views.tools is not None else None
+
+        def editor() -> Any:
+            views = current()
+            return views.editor if views is not None else None
+
+        self.tool_changed.connect(lambda t: (x := tools()) and x.set_mode(t))
+        self.radius_changed.connect(lambda r: (x := tools()) and x.set_brush_radius(r))
+        self.label_changed.connect(lambda v: (e := editor()) and setattr(e, "label", v))
+        self.shape_changed.connect(lambda v: (e := editor()) and setattr(e, "brush_shape", v))
+        self.undo_requested.connect(lambda: (x := tools()) and x.undo())
+        self.redo_requested.connect(lambda: (x := tools()) and x.redo())
+
+    def apply_to(self, views: Any) -> None:
+        """Give freshly built, editable case views the palette's tool, brush and label."""
+        views.tools.set_brush_radius(self.radius.value())
+        views.editor.label = self.current_label()
+        views.editor.brush_shape = "sphere" if self.sphere.isChecked() else "disk"
+        views.tools.set_mode(self.current_tool())
 
     def set_history(self, undo_label: str | None, redo_label: str | None) -> None:
         """Show what Undo/Redo would do ("Undo Paint solid, 3 mm")."""

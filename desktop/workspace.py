@@ -92,12 +92,7 @@ class ReadingWorkspace(QWidget):
         self.view_layout.addWidget(self.placeholder)
 
         self.palette = ToolPalette()
-        self.palette.tool_changed.connect(self.set_tool)
-        self.palette.radius_changed.connect(self._radius_changed)
-        self.palette.label_changed.connect(self._label_changed)
-        self.palette.shape_changed.connect(self._shape_changed)
-        self.palette.undo_requested.connect(self.undo)
-        self.palette.redo_requested.connect(self.redo)
+        self.palette.bind(lambda: self.views)  # disabled while read-only
         self.metrics = MetricsPanel()
         self.form = ReadForm()
         self.form.changed.connect(self.autosaver.mark_dirty)
@@ -216,10 +211,7 @@ class ReadingWorkspace(QWidget):
             self.views.tools.metricsChanged.connect(self.metrics.show_metrics)
             self.views.tools.stepRecorded.connect(self._step_recorded)
             self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
-            self.views.tools.set_brush_radius(self.palette.radius.value())
-            self.views.editor.label = self._current_label()
-            self.views.editor.brush_shape = "sphere" if self.palette.sphere.isChecked() else "disk"
-            self.set_tool(self.palette.current_tool())
+            self.palette.apply_to(self.views)
         self.metrics.show_metrics(self.views.tracker.metrics)
         self._update_history()
         draft = self.case.draft
@@ -280,41 +272,16 @@ class ReadingWorkspace(QWidget):
         return True
 
     # ------------------------------------------------------------------ tools
-    def _current_label(self) -> int:
-        from quant.labels import GGO, SOLID
-
-        return SOLID if self.palette.solid.isChecked() else GGO
-
-    def set_tool(self, tool: str) -> None:
-        if self.views is not None and self.views.tools is not None:
-            self.views.tools.set_mode(tool)
-
-    def _radius_changed(self, radius: float) -> None:
-        if self.views is not None and self.views.tools is not None:
-            self.views.tools.set_brush_radius(radius)
-
     def _radius_from_view(self, radius: float) -> None:
         if abs(self.palette.radius.value() - radius) > 1e-6:
             self.palette.radius.blockSignals(True)
             self.palette.radius.setValue(radius)
             self.palette.radius.blockSignals(False)
 
-    def _label_changed(self, label: int) -> None:
-        if self.views is not None and self.views.editor is not None:
-            self.views.editor.label = label
-
-    def _shape_changed(self, shape: str) -> None:
-        if self.views is not None and self.views.editor is not None:
-            self.views.editor.brush_shape = shape
-
     def apply_preset(self, name: str) -> None:
-        if self.views is None:
-            return
-        from viewer.display import display_settings
-
-        preset = display_settings().presets[name]
-        self.views.set_window_level(preset.level, preset.width)
-        self.wl_bar.mark(name)
+        if self.views is not None:
+            self.views.apply_preset(name)
+            self.wl_bar.mark(name)
 
     def undo(self) -> None:
         if self.views is not None and self.views.tools is not None and not self.read_only:

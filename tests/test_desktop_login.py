@@ -250,8 +250,14 @@ def test_open_dicom_folder_reviews_a_series_without_a_database(app, qtbot, datab
     qtbot.waitUntil(lambda: viewer.views is not None, timeout=60000)
     assert viewer.volume.shape == small_phantom.volume.shape
     assert "ad-hoc" in viewer.windowTitle()
+    # Palette choices made before segmentation carry over to the new case views' editor.
+    qtbot.mouseClick(viewer.palette.solid, Qt.MouseButton.LeftButton)
+    viewer.palette.sphere.setChecked(True)
     qtbot.mouseClick(viewer.segment_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: viewer.views.tracker.metrics.lung_ml > 100, timeout=60000)
+    from quant.labels import SOLID
+
+    assert viewer.views.editor.label == SOLID and viewer.views.editor.brush_shape == "sphere"
     truth = small_phantom.truth["lung_ml"]
     assert abs(viewer.views.tracker.metrics.lung_ml - truth) / truth < 0.1
     assert viewer.metrics.text_of("lung_ml") == f"{viewer.views.tracker.metrics.lung_ml:.0f}"
