@@ -1,4 +1,5 @@
-"""Corner and edge text of a slice view, as cheap cached text actors.
+"""Annotations of a slice view: corner and edge text as cheap cached text actors, and the line
+actors of the crosshair and brush outline.
 
 ``vtkCornerAnnotation`` re-fits its font size to the viewport on every render, which costs tens
 of milliseconds per frame with software OpenGL. Here each slot is a plain ``vtkTextActor`` with
@@ -11,9 +12,11 @@ Slots follow vtkCornerAnnotation's numbering: 0 lower-left, 1 lower-right, 2 upp
 
 from __future__ import annotations
 
-from vtkmodules.vtkRenderingCore import vtkRenderer, vtkTextActor
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkTextActor
 
-__all__ = ["ViewText", "LOWER_LEFT", "LOWER_RIGHT", "UPPER_LEFT", "UPPER_RIGHT", "BOTTOM", "RIGHT",
+__all__ = ["ViewText", "line_actor", "LOWER_LEFT", "LOWER_RIGHT", "UPPER_LEFT", "UPPER_RIGHT", "BOTTOM", "RIGHT",
            "LEFT", "TOP"]
 
 LOWER_LEFT, LOWER_RIGHT, UPPER_LEFT, UPPER_RIGHT, BOTTOM, RIGHT, LEFT, TOP = range(8)
@@ -71,3 +74,28 @@ class ViewText:
     def set_visible(self, visible: bool) -> None:
         for actor in self.actors.values():
             actor.SetVisibility(visible and bool(actor.GetInput()))
+
+
+def line_actor(n_points: int, segments, color) -> tuple[vtkActor, vtkPoints]:
+    """An unpickable 1-px line actor over ``n_points`` points (moved later through the returned
+    ``vtkPoints``), joined by the (a, b) index pairs of ``segments``."""
+    points = vtkPoints()
+    points.SetNumberOfPoints(n_points)
+    for i in range(n_points):
+        points.SetPoint(i, 0.0, 0.0, 0.0)
+    lines = vtkCellArray()
+    for a, b in segments:
+        lines.InsertNextCell(2)
+        lines.InsertCellPoint(a)
+        lines.InsertCellPoint(b)
+    poly = vtkPolyData()
+    poly.SetPoints(points)
+    poly.SetLines(lines)
+    mapper = vtkPolyDataMapper()
+    mapper.SetInputData(poly)
+    actor = vtkActor()
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetColor(*color)
+    actor.GetProperty().SetLineWidth(1.0)
+    actor.PickableOff()
+    return actor, points

@@ -24,17 +24,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 from vtkmodules.util.numpy_support import numpy_to_vtk
-from vtkmodules.vtkCommonCore import vtkPoints
-from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
+from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkRenderingCore import (
-    vtkActor,
     vtkImageSlice,
     vtkImageSliceMapper,
-    vtkPolyDataMapper,
     vtkRenderer,
 )
 
-from viewer.annotations import ViewText
+from viewer.annotations import ViewText, line_actor
 from viewer.image_data import Box
 from viewer.slice_composite import compose, rgba_table
 from viewer.layers import ViewerLayers
@@ -123,11 +120,11 @@ class SliceScene:
         # --- lines: crosshair and brush ----------------------------------------------
         # Opaque lines on purpose: any translucent prop sends the frame through VTK's
         # translucent pass, which costs ~8 ms per frame in software GL.
-        self.crosshair_actor, self._crosshair_points = self._line_actor(
+        self.crosshair_actor, self._crosshair_points = line_actor(
             4, [(0, 1), (2, 3)], layers.settings.crosshair
         )
         n = 64
-        self.brush_actor, self._brush_points = self._line_actor(
+        self.brush_actor, self._brush_points = line_actor(
             n, [(i, (i + 1) % n) for i in range(n)], layers.settings.brush
         )
         self.brush_actor.VisibilityOff()
@@ -148,28 +145,6 @@ class SliceScene:
         self.set_slice(self.slice_index, force=True)
 
     # ------------------------------------------------------------------ construction
-    def _line_actor(self, n_points: int, segments, color):
-        points = vtkPoints()
-        points.SetNumberOfPoints(n_points)
-        for i in range(n_points):
-            points.SetPoint(i, 0.0, 0.0, 0.0)
-        lines = vtkCellArray()
-        for a, b in segments:
-            lines.InsertNextCell(2)
-            lines.InsertCellPoint(a)
-            lines.InsertCellPoint(b)
-        poly = vtkPolyData()
-        poly.SetPoints(points)
-        poly.SetLines(lines)
-        mapper = vtkPolyDataMapper()
-        mapper.SetInputData(poly)
-        actor = vtkActor()
-        actor.SetMapper(mapper)
-        actor.GetProperty().SetColor(*color)
-        actor.GetProperty().SetLineWidth(1.0)
-        actor.PickableOff()
-        return actor, points
-
     def _setup_camera(self) -> None:
         extent_mm = (self.shape_xyz - 1) * self.spacing_xyz
         self._center = extent_mm / 2.0
