@@ -21,6 +21,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,9 @@ from .errors import PermissionDenied, WorkflowError
 from .export import DATA_DICTIONARY, METRIC_COLUMNS
 from .models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, User, Visit
 from .views import Actor
+
+if TYPE_CHECKING:
+    from quant.report_pool import ReportPool
 
 __all__ = [
     "READS_DICTIONARY",
@@ -210,13 +214,15 @@ def export_analysis(
     report: bool = True,
     treatment: str = "MSC",
     control: str = "Placebo",
+    report_pool: "ReportPool | None" = None,
 ) -> AnalysisExport:
     """Compute the endpoint analysis and write it into ``out_dir``.
 
     Files: ``adqct.csv``, ``endpoints.csv``, ``agreement.csv`` and their ``*.dictionary.csv``
     (:func:`quant.analysis_export.write_analysis_csvs`); with ``figures`` the PNG figures in
     ``out_dir/figures``; with ``report`` ``out_dir/report.pdf`` (figures drawn once for both).
-    Access: see the module docstring.
+    ``report_pool`` draws the figures and the PDF in worker processes (``lungread stats``);
+    without it they are drawn here. Access: see the module docstring.
 
     Raises:
         WorkflowError: the database is not locked.
@@ -236,19 +242,23 @@ def export_analysis(
     figure_files: dict[str, Path] = {}
     pdf: Path | None = None
     if figures or report:
-        from quant import report as reporting
-
-        fig_dir = out_dir / "figures"
+        fig_dir = out_dir / "figures" if figures else None
+        pdf_path = out_dir / "report.pdf" if report else None
         title = f"{dataset.studyid}: LungRead endpoint report" + ("" if dataset.unblinded else " (BLINDED)")
-        if report:
-            pdf = reporting.write_report(result, dataset.pairs, out_dir / "report.pdf", title=title,
-                                         png_dir=fig_dir if figures else None)
-            files["report"] = pdf
+        if report_pool is not None:
+            figure_files, pdf = report_pool.write(result, dataset.pairs, png_dir=fig_dir, pdf_path=pdf_path,
+                                                  title=title)
         else:
-            reporting.write_figures(result, dataset.pairs, fig_dir)
-        if figures:
-            figure_files = {name: fig_dir / f"{name}.png" for name in reporting.FIGURE_NAMES}
-            files.update({f"figure:{k}": v for k, v in figure_files.items()})
+            from quant import report as reporting
+
+            if pdf_path is not None:  # draws the figures once for both the PDF and the PNGs
+                pdf = reporting.write_report(result, dataset.pairs, pdf_path, title=title, png_dir=fig_dir)
+                figure_files = {n: fig_dir / f"{n}.png" for n in reporting.FIGURE_NAMES} if fig_dir else {}
+            else:
+                figure_files = reporting.write_figures(result, dataset.pairs, fig_dir)
+        if pdf is not None:
+            files["report"] = pdf
+        files.update({f"figure:{k}": v for k, v in figure_files.items()})
     audit_export(db, user, "analysis", out_dir, {
         "files": sorted(p.name for p in files.values()), "unblinded": dataset.unblinded,
         "n_records": len(dataset.records), "n_pending": dataset.n_pending,

@@ -112,19 +112,26 @@ def bland_altman_figure(pairs: Sequence[ReadPair]) -> Figure:
     return fig
 
 
-def _all_figures(result: AnalysisResult, pairs: Sequence[ReadPair]) -> dict[str, Figure]:
-    return {
-        "lespct_by_visit": visit_figure(result, "LESPCT", "AVAL"),
-        "solpct_by_visit": visit_figure(result, "SOLPCT", "AVAL"),
-        "lespct_change": visit_figure(result, "LESPCT", "CHG"),
-        "solpct_change": visit_figure(result, "SOLPCT", "CHG"),
-        "bland_altman": bland_altman_figure(pairs),
+def _all_figures(result: AnalysisResult, pairs: Sequence[ReadPair],
+                 names: Sequence[str] = FIGURE_NAMES) -> dict[str, Figure]:
+    makers = {
+        "lespct_by_visit": lambda: visit_figure(result, "LESPCT", "AVAL"),
+        "solpct_by_visit": lambda: visit_figure(result, "SOLPCT", "AVAL"),
+        "lespct_change": lambda: visit_figure(result, "LESPCT", "CHG"),
+        "solpct_change": lambda: visit_figure(result, "SOLPCT", "CHG"),
+        "bland_altman": lambda: bland_altman_figure(pairs),
     }
+    unknown = set(names) - set(makers)
+    if unknown:
+        raise ValueError(f"unknown figure name(s) {sorted(unknown)}; known: {', '.join(FIGURE_NAMES)}")
+    return {name: makers[name]() for name in names}
 
 
-def write_figures(result: AnalysisResult, pairs: Sequence[ReadPair], out_dir: Path, dpi: int = 110) -> dict[str, Path]:
-    """Write the five PNG figures (see module docstring) into out_dir; returns name -> path."""
-    return _save_pngs(_all_figures(result, pairs), Path(out_dir), dpi)
+def write_figures(result: AnalysisResult, pairs: Sequence[ReadPair], out_dir: Path, dpi: int = 110,
+                  names: Sequence[str] = FIGURE_NAMES) -> dict[str, Path]:
+    """Write the PNG figures ``names`` (default: all five, see module docstring) into out_dir;
+    returns name -> path."""
+    return _save_pngs(_all_figures(result, pairs, names), Path(out_dir), dpi)
 
 
 def _save_pngs(figures: dict[str, Figure], out_dir: Path, dpi: int) -> dict[str, Path]:

@@ -48,3 +48,40 @@ def test_report_of_blinded_data(tmp_path):
     assert path.read_bytes().startswith(b"%PDF")
     paths = write_figures(res, [], tmp_path)
     assert all(p.stat().st_size > 1000 for p in paths.values())
+
+
+def test_unknown_figure_name_is_refused(tmp_path, analysis):
+    with pytest.raises(ValueError, match="unknown figure name"):
+        write_figures(analysis, _pairs(), tmp_path, names=["lespct_by_visit", "histogram"])
+
+
+def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
+    """The worker processes of `lungread stats` write the same PNGs (byte for byte: Agg is
+    deterministic) and a PDF with the same pages as drawing in this process."""
+    from quant.report_pool import ReportPool
+
+    serial = write_figures(analysis, _pairs(), tmp_path / "serial")
+    with ReportPool() as pool:
+        pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "pool", pdf_path=tmp_path / "r.pdf",
+                               title="T")
+        assert pool._pool is not None, "the workers did not start: nothing was drawn in parallel"
+        only_pngs, no_pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "pool2", pdf_path=None, title="T")
+    assert list(pngs) == list(FIGURE_NAMES) and list(only_pngs) == list(FIGURE_NAMES) and no_pdf is None
+    for name in FIGURE_NAMES:
+        assert pngs[name].read_bytes() == serial[name].read_bytes() == only_pngs[name].read_bytes(), name
+    counts = [int(m) for m in re.findall(rb"/Count (\d+)", pdf.read_bytes())]
+    assert max(counts) == 1 + 5 + 4
+
+
+def test_report_pool_falls_back_when_a_worker_dies(tmp_path, analysis):
+    from quant.report_pool import ReportPool
+
+    with ReportPool() as pool:
+        pool._started.wait()
+        for process in list(pool._pool._processes.values()):
+            process.kill()
+            process.join()
+        pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf", title="T")
+    assert pool._pool is None
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs.values()) and len(pngs) == 5
+    assert pdf.read_bytes().startswith(b"%PDF")

@@ -77,13 +77,25 @@ def _masks(database: Any, actor: Any, out: Path, formats: tuple[str, ...], per: 
 
 def run_stats(args: argparse.Namespace) -> int:
     """Write every table, figure and the report (and masks with ``--masks``) into ``--out``."""
+    from contextlib import nullcontext
+
+    from quant.report_pool import ReportPool
+
+    drawing = not (args.no_figures and args.no_report)
+    # Started before the heavy imports below: the workers import matplotlib meanwhile.
+    with ReportPool() if drawing else nullcontext() as pool:
+        return _run_stats(args, pool)
+
+
+def _run_stats(args: argparse.Namespace, pool: Any) -> int:
     from db.errors import PermissionDenied
     from db.exports import export_analysis, export_reads
     from quant.analysis_export import format_endpoint_table
 
     database, actor = _login(args)
     out = Path(args.out)
-    analysis = export_analysis(database, actor, out, figures=not args.no_figures, report=not args.no_report)
+    analysis = export_analysis(database, actor, out, figures=not args.no_figures, report=not args.no_report,
+                               report_pool=pool)
     written = list(analysis.files.values())
     try:
         reads = export_reads(database, actor, out / "reads.csv")
