@@ -23,6 +23,7 @@ from db.package_open import open_package, package_root
 from db.services import authenticate, open_task, verify_audit_trail, worklist
 from tests.db_trial_helpers import PASSWORD
 from tests.package_helpers import build_master, scan_of_case, sign_offline, snapshot
+from tests.postgres_server import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +33,21 @@ def phantom_trial(tmp_path_factory: pytest.TempPathFactory):
     return make_trial(tmp_path_factory.mktemp("trial"), subjects=2, visits=("BASELINE", "DAY10"), seed=5, workers=1)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def master_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """The master database: a SQLite file, or a fresh database on the test PostgreSQL server
+    (packages themselves are always SQLite)."""
+    if request.param == "sqlite":
+        return tmp_path / "master.sqlite"
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.mark.slow  # make_trial writes 4 phantom series (~128x128x80) and both packages de-identify them
-def test_round_trip_two_readers(phantom_trial, tmp_path: Path) -> None:
+def test_round_trip_two_readers(phantom_trial, master_url, tmp_path: Path) -> None:
     from quant.dicom import load_series
 
-    master = build_master(tmp_path / "master.sqlite", phantom_trial.manifest)
+    master = build_master(master_url, phantom_trial.manifest)
+    assert master.db.dialect == ("sqlite" if isinstance(master_url, Path) else "postgresql")
     case_scan = scan_of_case(master.db)
     p1 = export_package(master.db, master.boss, "r1", tmp_path / "pkg_r1")
     p2 = export_package(master.db, master.boss, "r2", tmp_path / "pkg_r2", zip_package=True)
