@@ -30,7 +30,7 @@ from quant.analysis import AnalysisResult, run_analysis
 
 from .access import current_trial, lock_of, require_role, unblinding_of
 from .analysis_dataset import AnalysisDataset, collect_dataset
-from .audit import append_event
+from .audit import AuditAnchor, append_event, write_anchor
 from .engine import Database
 from .errors import PermissionDenied, WorkflowError
 from .export import DATA_DICTIONARY, METRIC_COLUMNS
@@ -118,14 +118,18 @@ def analysis_access(s: Session, actor: Actor) -> tuple[User, bool]:
     return user, unblinded
 
 
-def audit_export(db: Database, user: User, what: str, out: Path, details: dict[str, object]) -> None:
-    """Append one ``export`` event (who exported what, where) in its own transaction."""
+def audit_export(db: Database, user: User, what: str, out: Path, details: dict[str, object]) -> Path:
+    """Append one ``export`` event (who exported what, where) in its own transaction, then anchor
+    the audit trail at that event: ``audit_anchor.json`` in the export's folder (see
+    :mod:`db.audit`). Returns the anchor file."""
 
-    def work(s: Session) -> None:
-        append_event(s, user_id=user.id, username=user.username, action="export", entity=what,
-                     entity_id=None, new={"path": str(out), **details})
+    def work(s: Session) -> AuditAnchor:
+        ev = append_event(s, user_id=user.id, username=user.username, action="export", entity=what,
+                          entity_id=None, new={"path": str(out), **details})
+        return AuditAnchor(ev.id, ev.hash, ev.ts, db.url)
 
-    db.write(work)
+    anchor = db.write(work)
+    return write_anchor(anchor, out if out.is_dir() else out.parent)
 
 
 def _read_rows(s: Session, with_arms: bool) -> list[dict[str, object]]:
@@ -259,7 +263,7 @@ def export_analysis(
         if pdf is not None:
             files["report"] = pdf
         files.update({f"figure:{k}": v for k, v in figure_files.items()})
-    audit_export(db, user, "analysis", out_dir, {
+    files["audit_anchor"] = audit_export(db, user, "analysis", out_dir, {
         "files": sorted(p.name for p in files.values()), "unblinded": dataset.unblinded,
         "n_records": len(dataset.records), "n_pending": dataset.n_pending,
     })

@@ -11,7 +11,8 @@ from sqlalchemy import select, text
 import db
 from db.audit import GENESIS, canonical_json
 from db.models import AuditEvent
-from db.services import generate_worklist, import_manifest, next_task, save_draft, sign_read, verify_audit_trail
+from db.services import (authenticate, generate_worklist, import_manifest, next_task, save_draft, sign_read,
+                         verify_audit_trail)
 from desktop.cli import main as cli_main
 from tests.db_trial_helpers import PASSWORD, make_accounts, read_input, write_mini_trial
 
@@ -85,3 +86,61 @@ def test_deleting_or_inserting_a_row_is_caught(audited_db):
         conn.execute(text("DELETE FROM audit_events WHERE id = 5"))
     result = verify_audit_trail(database)
     assert not result.ok and result.first_broken_id == 6 and "missing" in result.problem
+
+
+def _delete_newest(database: db.Database, n: int) -> None:
+    with database.engine.begin() as conn:
+        top = conn.execute(text("SELECT MAX(id) FROM audit_events")).scalar_one()
+        conn.execute(text("DELETE FROM audit_events WHERE id > :i"), {"i": top - n})
+
+
+def test_anchor_of_an_export_catches_deleted_newest_events(audited_db, tmp_path, capsys):
+    """Deleting the newest events leaves a shorter chain that verifies on its own; the anchor that
+    every export writes beside its files (and `audit anchor`) proves the events are gone."""
+    from db.audit import ANCHOR_FILE, read_anchor
+    from db.exports import export_reads
+
+    database, url = audited_db
+    boss = authenticate(database, "boss", PASSWORD)
+    csv_path = export_reads(database, boss, tmp_path / "exp" / "reads.csv")
+    anchor = read_anchor(csv_path.parent / ANCHOR_FILE)
+    head = database.read(lambda s: s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one())
+    assert (anchor.event_id, anchor.hash) == (head.id, head.hash) and head.action == "export"
+    assert verify_audit_trail(database, anchor).ok
+    assert cli_main(["audit", "anchor", "--db", url, "--out", str(tmp_path / "a.json")]) == 0
+    assert cli_main(["audit", "verify", "--db", url, "--anchor", str(tmp_path / "a.json")]) == 0
+    assert "anchor event" in capsys.readouterr().out
+
+    _delete_newest(database, 3)
+    assert verify_audit_trail(database).ok  # the gap the anchor closes
+    result = verify_audit_trail(database, anchor)
+    assert not result.ok and result.first_broken_id == anchor.event_id - 2 and "gone" in result.problem
+    assert cli_main(["audit", "verify", "--db", url, "--anchor", str(csv_path.parent)]) == 1
+    assert f"events {anchor.event_id - 2} to {anchor.event_id} are gone" in capsys.readouterr().out
+
+
+def test_anchor_catches_a_rewritten_tail(audited_db, tmp_path):
+    """Delete the newest events and append new ones with valid hashes: the chain verifies, but the
+    anchored event id now holds a different hash."""
+    from db.audit import append_event, audit_anchor
+
+    database, _ = audited_db
+    anchor = audit_anchor(database)
+    _delete_newest(database, 2)
+    for i in range(2):
+        database.write(lambda s: append_event(s, user_id=None, username="mallory", action="note", entity="x",
+                                              entity_id=i))
+    assert verify_audit_trail(database).ok
+    result = verify_audit_trail(database, anchor)
+    assert not result.ok and result.first_broken_id == anchor.event_id and "differs from the anchor" in result.problem
+
+
+def test_bad_anchor_file_is_a_clear_error(audited_db, tmp_path, capsys):
+    _, url = audited_db
+    bad = tmp_path / "anchor.json"
+    bad.write_text('{"event_id": "five"}')
+    assert cli_main(["audit", "verify", "--db", url, "--anchor", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "not a LungRead audit anchor" in err and "Traceback" not in err
+    assert cli_main(["audit", "verify", "--db", url, "--anchor", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read audit anchor" in capsys.readouterr().err

@@ -124,11 +124,23 @@ def _unblind(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from db.audit import read_anchor
     from db.services import verify_audit_trail
 
-    result = verify_audit_trail(open_database(args))
+    anchor = read_anchor(args.anchor) if args.anchor else None  # a bad file: exit 2 before opening the db
+    result = verify_audit_trail(open_database(args), anchor)
     print(result.describe())
     return 0 if result.ok else 1
+
+
+def _audit_anchor(args: argparse.Namespace) -> int:
+    from db.audit import audit_anchor, write_anchor
+
+    anchor = audit_anchor(open_database(args))
+    path = write_anchor(anchor, args.out)
+    print(f"audit trail anchored at event {anchor.event_id} ({anchor.hash[:16]}...) in {path}; "
+          "keep it outside the database and check later with `lungread audit verify --anchor`")
+    return 0
 
 
 def _export_reads(args: argparse.Namespace) -> int:
@@ -190,8 +202,15 @@ def register(subparsers: Any) -> None:
     p_audit = subparsers.add_parser("audit", help="audit trail")
     audit_sub = p_audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     p = audit_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 broken (prints the first broken event)")
+    p.add_argument("--anchor", metavar="FILE", help="also check the trail still holds the event anchored in FILE "
+                   "(audit_anchor.json of an export, or `audit anchor`): catches deleted newest events")
     add_database_options(p, user=False)
     p.set_defaults(handler=_audit_verify)
+    p = audit_sub.add_parser("anchor", help="write the trail's newest event id and hash to a file kept outside "
+                                            "the database (exports write one too)")
+    p.add_argument("--out", required=True, metavar="FILE", help="anchor file (a folder gets audit_anchor.json)")
+    add_database_options(p, user=False)
+    p.set_defaults(handler=_audit_anchor)
 
     export_sub = export_subcommands(subparsers)
     p = export_sub.add_parser("reads", help="every read revision to CSV (superseded ones flagged), with a "
