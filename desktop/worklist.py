@@ -1,7 +1,9 @@
 """The reader's worklist: anonymous case codes, their status, and "n of N done".
 
 It shows only what ``db.services.worklist`` returns for the signed-in reader (case code, status,
-order): no subject, visit, date or arm ever reaches this widget.
+order): no subject, visit, date or arm ever reaches this widget. A signed read can be reopened
+from here, with a reason; ``db.services.reopen_read`` decides whether that is still allowed
+(before the lock, not after a decided adjudication).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -60,6 +63,12 @@ class WorklistWidget(QWidget):
         self.open_next.clicked.connect(self._open_next)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
+        self.reopen = QPushButton("Reopen signed read…")
+        self.reopen.setObjectName("reopenButton")
+        self.reopen.setToolTip("Reopen the selected signed read to correct it; the reason goes into the audit "
+                               "trail and the read must be signed again (not after the database lock)")
+        self.reopen.setEnabled(False)
+        self.reopen.clicked.connect(lambda: self.reopen_selected())
 
         top = QHBoxLayout()
         top.addWidget(heading)
@@ -68,6 +77,7 @@ class WorklistWidget(QWidget):
         top.addWidget(self.progress)
         top.addStretch(1)
         top.addWidget(refresh)
+        top.addWidget(self.reopen)
         top.addWidget(self.open_next)
 
         self.table = QTableWidget(0, 3)
@@ -84,6 +94,7 @@ class WorklistWidget(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.cellDoubleClicked.connect(lambda row, _col: self._open_row(row))
         self.table.activated.connect(lambda index: self._open_row(index.row()))
+        self.table.itemSelectionChanged.connect(self._selection_changed)
 
         hint = QLabel("Double-click a case to open it. Cases are shown by code only; reading order "
                       "is randomised for each reader.")
@@ -118,12 +129,51 @@ class WorklistWidget(QWidget):
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
         self.open_next.setEnabled(done < total)
+        self._selection_changed()
 
     def row_of_task(self, task_id: int) -> int:
         for row, task in enumerate(self.tasks):
             if int(task.task_id) == int(task_id):
                 return row
         raise KeyError(task_id)
+
+    def _selected_task(self) -> Any | None:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        return self.tasks[rows.pop()] if len(rows) == 1 and 0 <= min(rows) < len(self.tasks) else None
+
+    def _selection_changed(self) -> None:
+        task = self._selected_task()
+        self.reopen.setEnabled(task is not None and _status(task) == "signed")
+
+    def reopen_selected(self, reason: str | None = None) -> bool:
+        """Reopen the selected signed read; without ``reason`` the reader is asked for one.
+        Refusals (locked database, decided adjudication, ...) are shown as errors. Returns True
+        when the read was reopened."""
+        from db import services
+        from quant.errors import LungReadError
+
+        task = self._selected_task()
+        if task is None or _status(task) != "signed":
+            return False
+        if reason is None:
+            reason, ok = QInputDialog.getText(self, "Reopen signed read",
+                                              f"Why reopen case {task.case_code}? (recorded in the audit trail)")
+            if not ok:
+                return False
+        if not reason.strip():
+            from desktop.app import show_error
+
+            show_error(self, "A reason is needed to reopen a signed read.", "Type why the read must be corrected.")
+            return False
+        try:
+            services.reopen_read(self.context.database(), self.context.actor, int(task.task_id), reason)
+        except LungReadError as exc:
+            from desktop.app import show_exception
+
+            show_exception(self, exc)
+            return False
+        self.refresh()
+        return True
 
     def _open_row(self, row: int) -> None:
         if 0 <= row < len(self.tasks):
