@@ -16,7 +16,9 @@ the task's random case code. No subject code, visit name or date, site, arm, oth
 or read, and no DICOM PHI is written. Tasks already signed in the master are not exported, and
 master drafts are not carried (the reader starts from the automatic segmentation offline).
 The export is audited in the master trail; the package gets its own audit chain, whose first
-event (``create package``) is anchored in the authenticated manifest.
+event (``create package``) is anchored in the authenticated manifest. The manifest also holds the
+scrypt hash of the package's unlock code (:mod:`db.package_unlock`), for a reader locked out
+offline.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from .models import ReadTask, Scan, Subject, Trial, User, Visit
 from .package_errors import PackageError
 from .package_manifest import DATABASE_NAME, FORMAT, IMAGES_DIR, PROTOCOL_NAME, file_sha256, write_manifest
 from .package_models import ReadingPackage
+from .package_unlock import UNLOCK_HASH_KEY, unlock_code
+from .passwords import hash_password
 from .views import Actor
 
 __all__ = ["export_package", "ExportReport", "PLACEHOLDER_SUBJECT", "PROTOCOL_NAME"]
@@ -63,6 +67,7 @@ class ExportReport:
     n_tasks: int
     n_files: int
     skipped_signed: int
+    unlock_code: str = ""  # for the reader's locked account, see db.package_unlock
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,7 @@ def export_package(
             "trial": plan.trial_name, "protocol_hash": default_protocol().hash, "tasks": tasks, "files": files,
             "database": {"name": DATABASE_NAME, "sha256_at_export": file_sha256(stage / DATABASE_NAME),
                          "anchor_event_hash": anchor},
+            UNLOCK_HASH_KEY: hash_password(unlock_code(key, package_id)),
         }
         manifest_sha = write_manifest(stage, body, key)
         codes = [t["case_code"] for t in tasks]
@@ -258,4 +264,5 @@ def export_package(
             raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return ExportReport(package_id, target, plan.username, len(codes), len(files), plan.skipped_signed)
+    return ExportReport(package_id, target, plan.username, len(codes), len(files), plan.skipped_signed,
+                        unlock_code(key, package_id))

@@ -1,11 +1,13 @@
 """Login dialog: username and password, clear failure and lockout messages.
 
 Authentication (scrypt, and the first database connection) runs in a worker thread, so the dialog
-paints at once and never freezes.
+paints at once and never freezes. In a reading package (offline, no manager at hand) a locked
+account can be unlocked with the manager's unlock code (:mod:`db.package_unlock`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -71,8 +74,15 @@ class LoginDialog(QDialog):
         open_package.setObjectName("openPackage")
         open_package.setToolTip("Read offline from the reading package (folder or .zip) the core lab sent you")
         open_package.clicked.connect(self._choose_package)
+        self.unlock = QPushButton("Unlock with code…")
+        self.unlock.setObjectName("unlockPackage")
+        self.unlock.setToolTip("Your account in this reading package is locked: enter the unlock code your "
+                               "core-lab manager gives you")
+        self.unlock.clicked.connect(lambda: self.unlock_with_code())
+        self.unlock.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(open_package)
+        buttons.addWidget(self.unlock)
         buttons.addStretch(1)
         buttons.addWidget(cancel)
         buttons.addWidget(self.sign_in)
@@ -159,8 +169,50 @@ class LoginDialog(QDialog):
         what, _todo = describe_exception(exc)
         what = what[:1].upper() + what[1:]
         text = what
-        if "lock" in what.lower():
+        locked = "locked" in what.lower()
+        if locked and self.package_root() is not None:
+            text = (f"{what.split('a manager must unlock it')[0].rstrip(' ;(')}.\nThis is a reading package: ask your core-lab manager for "
+                    "its unlock code, then press “Unlock with code…”.")
+            self.unlock.show()
+        elif locked:
             text = what if "manager" in what.lower() else f"{what}\nAsk your trial manager to unlock the account."
         self.message.setText(text)
         self.password.selectAll()
         self.password.setFocus()
+
+    def package_root(self) -> Path | None:
+        """The reading package folder when this dialog signs into a package database, else None."""
+        url = self.context.url or ""
+        if not url.startswith("sqlite:///"):
+            return None
+        folder = Path(url[len("sqlite:///"):]).parent
+        return folder if (folder / "manifest.json").is_file() else None
+
+    def unlock_with_code(self, code: str | None = None) -> bool:
+        """Unlock the typed user's package account with the manager's code (asked for when
+        ``code`` is None); returns True when unlocked."""
+        from db.package_unlock import unlock_package_account
+        from quant.errors import LungReadError
+
+        root = self.package_root()
+        user = self.username.text().strip()
+        if root is None or not user:
+            self.message.setText("Enter your user name first.")
+            return False
+        if code is None:
+            code, ok = QInputDialog.getText(self, "Unlock account", f"Unlock code for {user} (from your core-lab manager):")
+            if not ok:
+                return False
+        try:
+            unlock_package_account(self.context.database(), root, user, code)
+        except LungReadError as exc:
+            self.message.setText(str(exc))
+            return False
+        self.unlock.hide()
+        self.message.setObjectName("metricName")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.setText(f"Account {user} unlocked. Sign in with your password.")
+        self.password.clear()
+        self.password.setFocus()
+        return True

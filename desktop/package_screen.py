@@ -46,6 +46,9 @@ def describe_export(report: Any) -> str:
     if report.skipped_signed:
         lines.append(f"  {report.skipped_signed} case(s) already signed were not exported.")
     lines.append("Give this package to the reader; import it here when it comes back signed.")
+    if getattr(report, "unlock_code", ""):
+        lines.append(f"Unlock code (only if the reader's account locks in the package; give it by phone, not with "
+                     f"the package): {report.unlock_code}")
     return "\n".join(lines)
 
 

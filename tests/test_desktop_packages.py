@@ -94,6 +94,10 @@ def test_manager_exports_then_refuses_a_tampered_and_merges_a_clean_package(app,
     assert n_cases == r1_tasks > 0
     assert body["package_id"] in text and f"cases: {n_cases}" in text and str(pkg) in text
     assert f"files: {len(body['files'])}" in text
+    from db.package_unlock import package_unlock_code
+
+    assert "Unlock code (only if the reader's account locks" in text
+    assert package_unlock_code(master.db, master.boss, body["package_id"]) in text
     assert tab.export_button.isEnabled() and tab.import_button.isEnabled()
 
     # --- the reader signs offline; a copy has one DICOM file replaced ---------------------------

@@ -26,6 +26,31 @@ def _export(args: argparse.Namespace) -> int:
           f"-> {report.path}")
     if report.skipped_signed:
         print(f"({report.skipped_signed} case(s) already signed were not exported)")
+    print(f"unlock code, should {report.reader}'s account lock in the package: {report.unlock_code} "
+          f"(shown again by `lungread package unlock-code {report.package_id}`)")
+    return 0
+
+
+def _unlock_code(args: argparse.Namespace) -> int:
+    from db.package_unlock import package_unlock_code
+
+    database = open_database(args)
+    actor = login(database, args)
+    print(package_unlock_code(database, actor, args.package_id))
+    return 0
+
+
+def _unlock(args: argparse.Namespace) -> int:
+    from db.package_open import open_package, package_root
+    from db.package_unlock import unlock_package_account
+
+    root = package_root(args.package)
+    database = open_package(root)
+    try:
+        unlock_package_account(database, root, args.user, args.code)
+    finally:
+        database.dispose()
+    print(f"account {args.user!r} unlocked in {root}; sign in with your password")
     return 0
 
 
@@ -58,6 +83,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("package", metavar="PACKAGE", help="package folder or .zip")
     add_database_options(p)
     p.set_defaults(handler=_import)
+
+    p = sub.add_parser("unlock-code", help="show the unlock code of an exported package (manager, master database)")
+    p.add_argument("package_id", metavar="PACKAGE_ID", help="the id printed by `package export`")
+    add_database_options(p)
+    p.set_defaults(handler=_unlock_code)
+    p = sub.add_parser("unlock", help="reader: unlock your locked account in a package with the manager's code")
+    p.add_argument("package", metavar="PACKAGE", help="package folder or .zip")
+    p.add_argument("--user", required=True, metavar="NAME", help="your account name")
+    p.add_argument("--code", required=True, metavar="CODE", help="the unlock code from your core-lab manager")
+    p.set_defaults(handler=_unlock)
 
     p = subparsers.add_parser("open", help="read a package offline in the application")
     p.add_argument("package", metavar="PACKAGE", help="package folder or .zip (extracted beside it)")
