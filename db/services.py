@@ -12,6 +12,7 @@ from .adjudication import adjudication_queue, assign_adjudicator, decide_adjudic
 from .audit import AuditVerification, verify_audit_trail
 from .charter import Charter
 from .endpoints import endpoint_table, endpoint_value
+from .charter_edit import set_charter
 from .errors import AuthenticationError, PermissionDenied, WorkflowError
 from .analysis_dataset import analysis_dataset
 from .exports import export_analysis, export_reads
@@ -41,7 +42,7 @@ __all__ = [
     "AuthenticationError", "PermissionDenied", "WorkflowError", "analysis_dataset", "export_analysis", "export_reads",
     "export_reads_csv", "lock_database",
     "lock_status", "unblind", "progress_dashboard", "reopen_read", "save_draft", "sign_read", "create_trial",
-    "get_trial", "import_manifest", "Actor", "AdjudicationDecision", "AdjudicationTaskView", "AdjudicationView",
+    "set_charter", "get_trial", "import_manifest", "Actor", "AdjudicationDecision", "AdjudicationTaskView", "AdjudicationView",
     "CaseView", "EndpointValue", "ImportReport", "ReadInput", "ReadView", "TaskView", "generate_worklist",
     "next_task", "open_task", "worklist",
 ]

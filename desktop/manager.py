@@ -86,6 +86,7 @@ class ManagerScreen(QTabWidget):
         self.refresh_progress()
         self.refresh_users()
         self.packages.refresh_readers()
+        self.charter.load()
 
     def _packages_tab(self) -> QWidget:
         from desktop.package_screen import PackageTab
@@ -167,17 +168,22 @@ class ManagerScreen(QTabWidget):
         buttons.addWidget(create)
         buttons.addWidget(import_button)
         buttons.addStretch(1)
+        from desktop.charter_editor import CharterEditor
+
+        self.charter = CharterEditor(self.context)
         layout = QVBoxLayout(page)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.import_result)
         layout.addWidget(QLabel("Validation report (bad rows):"))
         layout.addWidget(self.bad_rows, 1)
+        layout.addWidget(self.charter)
         return page
 
     def create_trial(self) -> None:
         view = self._services().create_trial(self._db(), self.context.actor, self.trial_name.text().strip())
         self.status_message.emit(f"Trial “{view.name}” created.")
+        self.charter.load()
 
     def import_manifest(self, path: str | None = None) -> Any:
         if not path:
@@ -206,6 +212,7 @@ class ManagerScreen(QTabWidget):
             self.import_result.setText(f"Nothing was imported: {len(report.errors)} of {report.n_rows} "
                                        "rows have problems (listed below). Fix them and import again.")
         self.refresh_progress()
+        self.charter.load()
 
     # --- users ---------------------------------------------------------------------------------
     def _users_tab(self) -> QWidget:

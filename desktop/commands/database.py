@@ -71,6 +71,41 @@ def _trial_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe_charter(charter: Any) -> str:
+    visits = ", ".join(charter.visits) or "any visit name"
+    normal = "yes" if charter.adjudicate_normal_disagreement else "no"
+    return (f"visits: {visits}\nadjudication when |delta lesion %| > {charter.adjudication_threshold_pct:g} "
+            f"percentage points\nadjudication when the normal-CT calls differ: {normal}\n"
+            f"concordant pair resolved by: {charter.concordant_rule}")
+
+
+def _trial_charter(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from db.services import get_trial, set_charter
+
+    database = open_database(args)
+    trial = get_trial(database)
+    changes: dict[str, Any] = {}
+    if args.threshold is not None:
+        changes["adjudication_threshold_pct"] = args.threshold
+    if args.normal_disagreement is not None:
+        changes["adjudicate_normal_disagreement"] = args.normal_disagreement == "yes"
+    if args.concordant is not None:
+        changes["concordant_rule"] = args.concordant
+    if args.visits is not None:
+        changes["visits"] = tuple(v.strip() for v in args.visits.split(",") if v.strip())
+    if changes:
+        if not args.reason:
+            raise CommandError("give --reason TEXT: a charter change is audited with its reason")
+        trial = set_charter(database, login(database, args), replace(trial.charter, **changes), args.reason)
+        print(f"charter of {trial.name} changed:")
+    else:
+        print(f"charter of {trial.name}:")
+    print(_describe_charter(trial.charter))
+    return 0
+
+
 def _worklist_generate(args: argparse.Namespace) -> int:
     from db.services import generate_worklist
 
@@ -171,12 +206,22 @@ def register(subparsers: Any) -> None:
     add_database_options(p)
     p.set_defaults(handler=_user_add)
 
-    p_trial = subparsers.add_parser("trial", help="trial scans")
+    p_trial = subparsers.add_parser("trial", help="trial scans and reading charter")
     trial_sub = p_trial.add_subparsers(dest="trial_command", metavar="ACTION", required=True)
     p = trial_sub.add_parser("import", help="import scans from a manifest CSV (manager)")
     p.add_argument("manifest")
     add_database_options(p)
     p.set_defaults(handler=_trial_import)
+    p = trial_sub.add_parser("charter", help="show the reading charter, or change it before the first signed read "
+                                             "(manager, with --reason)")
+    p.add_argument("--threshold", type=float, metavar="POINTS",
+                   help="adjudicate when |delta lesion %%| is above this many percentage points")
+    p.add_argument("--normal-disagreement", choices=("yes", "no"), help="adjudicate when the normal-CT calls differ")
+    p.add_argument("--concordant", choices=("mean", "reader1"), help="endpoint value of a concordant pair")
+    p.add_argument("--visits", metavar="V1,V2,...", help="visit schedule in order (empty string: any visit)")
+    p.add_argument("--reason", metavar="TEXT", help="why the charter changes (audited)")
+    add_database_options(p)
+    p.set_defaults(handler=_trial_charter)
 
     p_wl = subparsers.add_parser("worklist", help="reading worklist")
     wl_sub = p_wl.add_subparsers(dest="worklist_command", metavar="ACTION", required=True)
