@@ -43,7 +43,7 @@ from .access import charter_of, current_trial, refuse_if_locked, require_role
 from .audit import append_event, utc_now
 from .engine import Database, connect
 from .errors import WorkflowError
-from .models import ReadTask, Scan, Subject, Trial, User, Visit
+from .models import MaskBlob, Read, ReadTask, Scan, Subject, Trial, User, Visit
 from .package_errors import PackageError
 from .package_manifest import DATABASE_NAME, FORMAT, IMAGES_DIR, PROTOCOL_NAME, file_sha256, write_manifest
 from .package_models import ReadingPackage
@@ -68,6 +68,7 @@ class ExportReport:
     n_files: int
     skipped_signed: int
     unlock_code: str = ""  # for the reader's locked account, see db.package_unlock
+    carried_drafts: int = 0  # tasks that went out with the reader's master draft
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,25 @@ class _Task:
     folder: Path
     files: tuple[str, ...]
     display_json: str
+    draft: dict[str, Any] | None = None  # the reader's latest master draft: Read columns
+    masks: tuple[dict[str, Any], ...] = ()  # its MaskBlob rows
+
+
+_DRAFT_COLUMNS = ("metrics_json", "lesion_pct", "solid_pct", "normal_ct", "confidence", "comment",
+                  "not_evaluable_reason", "algorithm_version", "protocol_hash", "lung_mask_sha", "lesion_mask_sha",
+                  "saved_at", "revision")
+_BLOB_COLUMNS = ("sha256", "codec", "shape", "dtype", "n_runs", "data")
+
+
+def _master_draft(s: Session, task: ReadTask) -> tuple[dict[str, Any] | None, tuple[dict[str, Any], ...]]:
+    """The task's latest revision when it is a draft (columns), and the mask blobs it refers to."""
+    row = s.scalars(select(Read).where(Read.task_id == task.id).order_by(Read.revision.desc()).limit(1)).first()
+    if row is None or row.status != "draft":
+        return None, ()
+    shas = [sha for sha in (row.lung_mask_sha, row.lesion_mask_sha) if sha]
+    blobs = tuple({c: getattr(b, c) for c in _BLOB_COLUMNS}
+                  for b in s.scalars(select(MaskBlob).where(MaskBlob.sha256.in_(shas))))
+    return {c: getattr(row, c) for c in _DRAFT_COLUMNS}, blobs
 
 
 @dataclass(frozen=True)
@@ -106,7 +126,7 @@ def _plan(db: Database, actor: Actor, reader: str) -> _Plan:
                          .where(ReadTask.reader_id == user.id).order_by(ReadTask.order_index)).all()
         tasks = tuple(
             _Task(t.case_code, t.reader_slot, t.order_index, Path(sc.folder), tuple(json.loads(sc.files_json)),
-                  sc.display_json)
+                  sc.display_json, *_master_draft(s, t))
             for t, sc in rows if t.status != "signed"
         )
         if not tasks:
@@ -178,14 +198,33 @@ def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[
                             files_json=json.dumps(entry["files"]), display_json=src.display_json, created_at=now)
                 s.add(scan)
                 s.flush()
-                s.add(ReadTask(scan_id=scan.id, reader_id=user.id, reader_slot=src.reader_slot,
-                               case_code=src.case_code, order_index=src.order_index, status="new", created_at=now))
+                task = ReadTask(scan_id=scan.id, reader_id=user.id, reader_slot=src.reader_slot,
+                                case_code=src.case_code, order_index=src.order_index,
+                                status="draft" if src.draft else "new", created_at=now)
+                s.add(task)
+                s.flush()
+                if src.draft:
+                    _carry_draft(s, src, task, user)
             s.flush()
             return anchor.hash
 
         return pkg.write(work)
     finally:
         pkg.dispose()
+
+
+def _carry_draft(s: Session, src: _Task, task: ReadTask, user: User) -> None:
+    assert src.draft is not None
+    for blob in src.masks:
+        if s.get(MaskBlob, blob["sha256"]) is None:
+            s.add(MaskBlob(**blob))
+    fields = {k: v for k, v in src.draft.items() if k != "revision"}
+    read = Read(task_id=task.id, scan_id=task.scan_id, author_id=user.id, revision=1, status="draft", **fields)
+    s.add(read)
+    s.flush()
+    append_event(s, user_id=None, username=None, action="carry_draft", entity="read", entity_id=read.id,
+                 new={"case_code": src.case_code, "master_revision": src.draft["revision"],
+                      "lesion_pct": read.lesion_pct, "solid_pct": read.solid_pct})
 
 
 def _zip(folder: Path, target: Path) -> None:
@@ -265,4 +304,4 @@ def export_package(
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return ExportReport(package_id, target, plan.username, len(codes), len(files), plan.skipped_signed,
-                        unlock_code(key, package_id))
+                        unlock_code(key, package_id), sum(t.draft is not None for t in plan.tasks))

@@ -45,6 +45,8 @@ def describe_export(report: Any) -> str:
     ]
     if report.skipped_signed:
         lines.append(f"  {report.skipped_signed} case(s) already signed were not exported.")
+    if getattr(report, "carried_drafts", 0):
+        lines.append(f"  {report.carried_drafts} case(s) carry the reader's draft.")
     lines.append("Give this package to the reader; import it here when it comes back signed.")
     if getattr(report, "unlock_code", ""):
         lines.append(f"Unlock code (only if the reader's account locks in the package; give it by phone, not with "

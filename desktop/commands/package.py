@@ -26,6 +26,8 @@ def _export(args: argparse.Namespace) -> int:
           f"-> {report.path}")
     if report.skipped_signed:
         print(f"({report.skipped_signed} case(s) already signed were not exported)")
+    if report.carried_drafts:
+        print(f"({report.carried_drafts} case(s) carry the reader's draft from this database)")
     print(f"unlock code, should {report.reader}'s account lock in the package: {report.unlock_code} "
           f"(shown again by `lungread package unlock-code {report.package_id}`)")
     return 0
