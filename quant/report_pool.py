@@ -8,8 +8,11 @@ matplotlib on the second core while the caller imports SQLAlchemy and computes t
 PNGs and the PDF are then drawn at the same time by two workers forked from it.
 
 The forkserver is started from a background thread, because starting the first worker blocks
-until the server has finished its preload. Where ``forkserver`` does not exist (Windows) or a
-worker dies, :meth:`ReportPool.write` draws in this process instead: slower, same files.
+until the server has finished its preload. Where ``forkserver`` does not exist (Windows), the
+other cores are busy (less than 3/4 of a core idle over 50 ms besides this process, read from
+``/proc/stat`` on Linux: three processes sharing busy cores are slower than one), or a worker
+dies, :meth:`ReportPool.write`
+draws in this process instead: slower on idle cores, same files.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +36,25 @@ __all__ = ["ReportPool"]
 
 _log = logging.getLogger(__name__)
 _WORKERS = 2
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(idle, total) jiffies of all cores from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
+
+
+def _idle_cores(sample_s: float = 0.05) -> float:
+    """Cores idle over the next ``sample_s`` seconds (this process's own busy core counts as
+    busy); 0 where it cannot be measured."""
+    try:
+        idle0, total0 = _cpu_times()
+        time.sleep(sample_s)
+        idle1, total1 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return (os.cpu_count() or 1) * (idle1 - idle0) / max(total1 - total0, 1)
 
 
 def _ready() -> int:
@@ -56,15 +79,21 @@ class ReportPool:
     :meth:`write` once the analysis is computed, and :meth:`close` (or use it as a context
     manager)."""
 
-    def __init__(self) -> None:
+    def __init__(self, parallel: bool | None = None) -> None:
+        """``parallel``: True to use worker processes where the platform allows, False never,
+        None (default) when there are idle cores (see the module docstring)."""
         self._pool: ProcessPoolExecutor | None = None
         self._started = threading.Event()
-        if "forkserver" not in multiprocessing.get_all_start_methods():
+        if parallel is False or "forkserver" not in multiprocessing.get_all_start_methods():
             self._started.set()
             return
-        threading.Thread(target=self._start, name="report-pool-start", daemon=True).start()
+        threading.Thread(target=self._start, args=(parallel is None,), name="report-pool-start", daemon=True).start()
 
-    def _start(self) -> None:
+    def _start(self, only_if_idle: bool) -> None:
+        if only_if_idle and _idle_cores() < 0.75:
+            _log.info("no idle core: drawing the report in this process")
+            self._started.set()
+            return
         try:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["quant.report"])

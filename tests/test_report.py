@@ -61,7 +61,7 @@ def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
     from quant.report_pool import ReportPool
 
     serial = write_figures(analysis, _pairs(), tmp_path / "serial")
-    with ReportPool() as pool:
+    with ReportPool(parallel=True) as pool:
         pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "pool", pdf_path=tmp_path / "r.pdf",
                                title="T")
         assert pool._pool is not None, "the workers did not start: nothing was drawn in parallel"
@@ -76,7 +76,7 @@ def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
 def test_report_pool_falls_back_when_a_worker_dies(tmp_path, analysis):
     from quant.report_pool import ReportPool
 
-    with ReportPool() as pool:
+    with ReportPool(parallel=True) as pool:
         pool._started.wait()
         for process in list(pool._pool._processes.values()):
             process.kill()
@@ -85,3 +85,24 @@ def test_report_pool_falls_back_when_a_worker_dies(tmp_path, analysis):
     assert pool._pool is None
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs.values()) and len(pngs) == 5
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_report_pool_serial_draws_the_same_files(tmp_path, analysis):
+    from quant.report_pool import ReportPool
+
+    with ReportPool(parallel=False) as pool:
+        pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf", title="T")
+        assert pool._pool is None
+    assert list(pngs) == list(FIGURE_NAMES) and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_idle_core_measure_is_within_the_machine(monkeypatch):
+    import os
+
+    from quant import report_pool
+
+    value = report_pool._idle_cores(0.02)
+    assert 0.0 <= value <= (os.cpu_count() or 1) + 1e-9
+    # Unmeasurable (no /proc/stat): counted as no idle core, so the report is drawn in-process.
+    monkeypatch.setattr(report_pool, "_cpu_times", lambda: (_ for _ in ()).throw(OSError("no /proc")))
+    assert report_pool._idle_cores(0.0) == 0.0
