@@ -3,27 +3,34 @@
 Bands (HU) come from :class:`quant.protocol.LesionParameters`: ground glass ``ggo_min_hu`` ..
 ``ggo_max_hu``, solid ``solid_min_hu`` .. ``solid_max_hu`` (lower bound inclusive).
 
-Two scales:
+Three steps:
 
-1. **Detection** on a ~2 mm grid of block means (averaging is the light smoothing; plus a Gaussian
-   of ``smoothing_sigma_mm`` where the grid is finer than that). Only the lung interior is used,
+1. **Vessels** (:mod:`quant.vessel_ridges`) on a ~2 mm grid of block means: blood-dense voxels and
+   the bright ridges of vessels too thin to reach blood density. A vessel and its one-voxel
+   partial-volume shell are never lesion seeds and never carry lesion growth.
+
+2. **Detection** (seeds) on the same grid (averaging is the light smoothing; plus a Gaussian of
+   ``smoothing_sigma_mm`` where the grid is finer than that). Only the lung interior is used,
    so the partial-volume rim at the pleura is not mistaken for ground glass.
 
-   * Ground glass: band voxels that are not next to vessel blood (``vessel_min_hu``: the
-     partial-volume shell of a vessel has ground-glass HU), kept where a ~5 mm ball fits (thin
-     vessel tangles and noise do not; the pleural side does not erode, and within 8 mm of the
-     pleura a ~4 mm ball is enough, for thin subpleural bands).
+   * Ground glass: band voxels that are not vessel or next to a vessel, kept where a ~5 mm ball
+     fits (thin vessel tangles and noise do not; the pleural side does not erode, and within 8 mm
+     of the pleura a ~4 mm ball is enough, for thin subpleural bands).
    * Solid: vessels are in the solid band too. A solid-band voxel is lesion when it lies in a blob
      thicker than ``vessel_max_diameter_mm`` (a morphological opening with a ball of that
      diameter, which no vessel survives) or within half that distance of ground glass (the solid
      core of a lesion is wrapped in ground glass; a vessel passing by contributes only a stub).
    * Components below ``min_component_ml`` are dropped.
 
-2. **Delineation** at full resolution: lung voxels near a detection (grown through band voxels
-   for as far as the opening may have shaved off, plus one block) take the band of their own HU,
-   so the lesion edge is exact to the voxel. On the outermost lung layer (partial volume with the
-   wall) only HU above ``_SURFACE_MIN_HU`` counts, or above ``_SURFACE_CAP_MIN_HU`` where the
-   voxel caps lesion lying right below it (a subpleural patch reaches the pleura).
+3. **Delineation** at full resolution. Seeds grow through every connected band voxel of the lung
+   interior that is not vessel (so a lesion is found whole, however thin its parts), then one
+   grid voxel further (the pleural rim). Lung voxels there take the band of their own HU, so the
+   edge is exact to the voxel, with one rule for partial volume: a voxel counts only when its HU
+   is past ``edge_fraction`` of the way from the local aerated-lung HU to the local lesion HU
+   (the half-maximum edge, as for the lung surface; a fixed -750 HU threshold would count the
+   blurred rim around every lesion). On the outermost lung layer (partial volume with the wall)
+   only HU above ``_SURFACE_MIN_HU`` counts, or above ``_SURFACE_CAP_MIN_HU`` where the voxel caps
+   lesion lying right below it (a subpleural patch reaches the pleura).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from quant.distance import near, opening
 from quant.grid import coarse_grid
 from quant.labels import GGO, SOLID, LesionMasks, LungMasks
 from quant.protocol import LesionParameters, Protocol, default_protocol
+from quant.vessel_ridges import vessel_mask
 from quant.volume import Volume
 
 __all__ = ["segment_lesions", "LESION_GRID_MM"]
@@ -45,7 +53,6 @@ __all__ = ["segment_lesions", "LESION_GRID_MM"]
 LESION_GRID_MM = 2.0
 # Ground glass thinner than this radius (mm) is a vessel's partial-volume shell or noise.
 _GGO_OPENING_MM = 5.0
-_EXTRA_GROWTH = 0
 # On the outermost lung voxel layer, parenchyma/wall partial volume reaches ground-glass HU; only
 # voxels denser than this (HU) are taken as lesion there.
 _SURFACE_MIN_HU = -450.0
@@ -54,7 +61,15 @@ _SURFACE_CAP_MIN_HU = -520.0
 # Within this distance (mm) of the pleura, ground glass only needs to survive a smaller opening.
 _SUBPLEURAL_MM = 8.0
 _GGO_SUBPLEURAL_OPENING_MM = 4.0
+# Reference levels of the half-maximum lesion edge: confident ground glass is at least this dense
+# (HU; 50 HU above the band's lower bound, clear of the blurred rim) and below the solid band ...
+_CORE_MIN_HU = -700.0
+# ... and both references are local means over this window (detection-grid voxels, ~1 cm).
+_EDGE_WINDOW = 5
+# Aerated lung HU assumed where a lung has no aerated voxel left at all.
+_AERATED_HU = -850.0
 _CUBE = np.ones((3, 3, 3), dtype=bool)
+_FACES = ndimage.generate_binary_structure(3, 1)
 
 Step = Callable[[float, str], None]
 
@@ -91,35 +106,40 @@ def segment_lesions(
     if max(sigma) >= 0.5:
         mean_hu = ndimage.gaussian_filter(mean_hu, sigma, truncate=2.5)
     lung_share = grid.block_mean(lung.view(np.uint8))
+    lung_c = lung_share > 0.5
     inner = ndimage.binary_erosion(lung_share > 0.999, border_value=0)
+    vessel = vessel_mask(mean_hu, inner, p)
     if step:
         step(0.4, "detecting ground glass and consolidation")
-    ggo_c, solid_c = _detect(mean_hu, inner, lung_share > 0.5, sp, p)
+    ggo_c, solid_c = _detect(mean_hu, inner, lung_c, vessel, sp, p)
     if step:
         step(0.7, "delineating lesions")
     any_c = ggo_c | solid_c
     if not any_c.any():
         return LesionMasks(out)
-    # Delineation may reach as far as the ground-glass opening may have shaved off, through lung
-    # in either band that is not a vessel's partial-volume shell, plus one block for the edge.
-    lung_c = lung_share > 0.5
+    interior = _interior(lung)
+    # Growth runs through lung in either band that is neither vessel nor a vessel's partial-volume
+    # shell: through the whole connected lesion in blocks clear of the pleural rim (where partial
+    # volume with the wall is in the band everywhere), then one block into the rim.
     band = lung_c & (mean_hu >= p.ggo_min_hu) & (mean_hu < p.solid_max_hu)
-    band &= ~ndimage.binary_dilation(lung_c & (mean_hu >= p.vessel_min_hu), structure=_CUBE)
-    steps = int(np.ceil(_GGO_OPENING_MM / float(np.mean(sp)))) + _EXTRA_GROWTH
-    grown = ndimage.binary_dilation(any_c, iterations=steps, mask=band) | any_c
+    band &= ~ndimage.binary_dilation(vessel, structure=_FACES)
+    core = _connected_to(any_c, band & (grid.block_mean(interior.view(np.uint8)) > 0.999))
+    grown = ndimage.binary_dilation(core, mask=band) | core
     # One upsampled code: bit 0 = lesion may be here, bit 1 = solid may be here.
     allow = ndimage.binary_dilation(grown).view(np.uint8) | (near(solid_c, 2.0 * max(sp), sp).view(np.uint8) << 1)
     allow = grid.upsample(allow)
     allow_any = (allow & 1).view(bool)
     allow_solid = allow >= 2
+    del allow
+    edge_hu = grid.upsample(_edge_threshold(mean_hu, core, inner, p))
     sub = out[box]
-    # Next to a lesion, a voxel in either band is lesion: ground glass unless it is in the solid
-    # band next to detected solid (partial volume with the chest wall lifts ground glass into the
-    # solid band at the pleura).
-    in_bands = (hu >= p.ggo_min_hu) & (hu < p.solid_max_hu) & lung & allow_any
+    # Next to a lesion, a voxel in either band past the half-maximum edge is lesion: ground glass
+    # unless it is in the solid band next to detected solid (partial volume with the chest wall
+    # lifts ground glass into the solid band at the pleura).
+    in_bands = (hu >= edge_hu) & (hu < p.solid_max_hu) & lung & allow_any
+    del edge_hu
     # The outermost lung voxel layer is partial volume with the chest wall / mediastinum: there,
     # only ground glass denser than the partial-volume mix of parenchyma and soft tissue counts.
-    interior = _interior(lung)
     surface = in_bands & ~interior
     in_bands &= interior
     # A surface voxel in the band is lesion when dense enough for partial volume not to explain
@@ -134,14 +154,14 @@ def _detect(
     hu: NDArray[np.float32],
     inner: NDArray[np.bool_],
     lung: NDArray[np.bool_],
+    vessel: NDArray[np.bool_],
     sp: tuple[float, float, float],
     p: LesionParameters,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Coarse ground-glass and solid lesion masks (see the module docstring)."""
     voxel_ml = float(np.prod(sp)) / 1000.0
     ggo = inner & (hu >= p.ggo_min_hu) & (hu < p.ggo_max_hu)
-    # Partial-volume shells of vessels: ground-glass HU right next to vessel-dense voxels.
-    vessel = inner & (hu >= p.vessel_min_hu)
+    # Vessels and their partial-volume shells: ground-glass HU on or right next to a vessel.
     if vessel.any():
         ggo &= ~ndimage.binary_dilation(vessel, structure=_CUBE)
     # Opening, with everything outside the lung interior counted as ground glass, so that thin
@@ -170,6 +190,47 @@ def _detect(
         ggo &= ~drop
         solid &= ~drop
     return ggo, solid
+
+
+def _connected_to(seeds: NDArray[np.bool_], domain: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """``seeds`` plus every voxel of ``domain`` face-connected to them through ``domain``."""
+    labels, n = ndimage.label(domain | seeds, structure=_FACES)
+    hit = np.zeros(n + 1, dtype=bool)
+    hit[labels[seeds]] = True
+    hit[0] = False
+    return hit[labels]
+
+
+def _edge_threshold(
+    hu: NDArray[np.float32], lesion: NDArray[np.bool_], inner: NDArray[np.bool_], p: LesionParameters
+) -> NDArray[np.int16]:
+    """Per-voxel lowest lesion HU on the detection grid: ``edge_fraction`` of the way from the
+    local aerated-lung HU to the local ground-glass HU, never below ``ggo_min_hu``.
+
+    Local means (window :data:`_EDGE_WINDOW`) of confident ground glass of ``lesion`` and of
+    aerated interior lung away from it; where either has no sample nearby, its global mean, and
+    nominal levels where there is none at all.
+    """
+    glass = lesion & (hu >= _CORE_MIN_HU) & (hu < p.ggo_max_hu)
+    aerated = inner & (hu < p.ggo_min_hu) & ~ndimage.binary_dilation(lesion)
+    lesion_hu = _local_mean(hu, glass, 0.5 * (p.ggo_min_hu + p.ggo_max_hu))
+    lung_hu = _local_mean(hu, aerated, _AERATED_HU)
+    edge = lung_hu + np.float32(p.edge_fraction) * (lesion_hu - lung_hu)
+    np.maximum(edge, np.float32(p.ggo_min_hu), out=edge)
+    return np.ceil(edge).astype(np.int16)
+
+
+def _local_mean(hu: NDArray[np.float32], mask: NDArray[np.bool_], nominal: float) -> NDArray[np.float32]:
+    """Mean of ``hu`` over ``mask`` in a window around each voxel; the global mean where the
+    window holds none of ``mask``; ``nominal`` (HU) everywhere when ``mask`` is empty (float32)."""
+    if not mask.any():
+        return np.full(hu.shape, nominal, dtype=np.float32)
+    weight = mask.astype(np.float32)
+    count = ndimage.uniform_filter(weight, _EDGE_WINDOW)
+    total = ndimage.uniform_filter(hu * weight, _EDGE_WINDOW)
+    fallback = np.float32(hu[mask].mean())
+    ok = count > 1e-3
+    return np.where(ok, total / np.where(ok, count, 1.0), fallback).astype(np.float32)
 
 
 def _interior(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:

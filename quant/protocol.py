@@ -50,6 +50,8 @@ class LesionParameters:
     min_component_ml: float
     vessel_max_diameter_mm: float
     vessel_min_hu: float
+    vessel_ridge_hu: float
+    edge_fraction: float
     smoothing_sigma_mm: float
 
 
@@ -104,6 +106,10 @@ def protocol_from_dict(raw: dict[str, Any], source: str = "protocol") -> Protoco
     les = proto.lesions
     if not (les.ggo_min_hu < les.ggo_max_hu <= les.solid_min_hu < les.solid_max_hu):
         raise ProtocolError(f"{source}: lesion HU bands must be ordered and non-overlapping")
+    if not 0.0 <= les.edge_fraction < 1.0:
+        raise ProtocolError(f"{source}: [lesions] edge_fraction must be in [0, 1), got {les.edge_fraction:g}")
+    if les.vessel_ridge_hu <= 0:
+        raise ProtocolError(f"{source}: [lesions] vessel_ridge_hu must be > 0 HU, got {les.vessel_ridge_hu:g}")
     canonical = json.dumps(proto.as_dict(), sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return Protocol(proto.name, proto.version, proto.lungs, proto.lesions, proto.normal, hash=digest)

@@ -59,16 +59,7 @@ def test_lung_dice(results):
 
 
 LESION_DICE_CASES = [
-    pytest.param(
-        i, id=f"seed{seed}-{pct:g}pct",
-        marks=[pytest.mark.xfail(
-            strict=True,
-            reason="known gap: at 2 % burden the patches are ~1 cm thick, 3-4 voxels of 2.7 mm, "
-            "and partial volume at their edges and along vessels caps Dice near 0.7",
-        )] if pct == 2.0 else [],
-    )
-    for i, (seed, pct, _cons) in enumerate(CASES)
-    if pct > 0
+    pytest.param(i, id=f"seed{seed}-{pct:g}pct") for i, (seed, pct, _cons) in enumerate(CASES) if pct > 0
 ]
 
 

@@ -1,0 +1,102 @@
+"""Lesion segmentation pieces on synthetic volumes with known geometry: vessel ridges, the
+half-maximum lesion edge, and the protocol fields that drive them."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from importlib import resources
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from quant.labels import LungMasks
+from quant.lesions import segment_lesions
+from quant.protocol import ProtocolError, default_protocol, protocol_from_dict
+from quant.vessel_ridges import vessel_mask
+from quant.volume import Volume
+
+SPACING = (3.0, 2.7, 2.7)
+SHAPE = (40, 64, 64)
+
+
+def _chest(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Noise-free labels of a box of aerated lung inside soft tissue, with one ground-glass ball
+    (radius ~11 mm) and one thin vessel (radius 1.4 mm, along z) that ends at the ball.
+
+    Returns (hu int16 after blur and 20 HU noise, lung bool, lesion bool, vessel bool).
+    """
+    z, y, x = np.indices(SHAPE).astype(np.float32)
+    mm = (z * SPACING[0], y * SPACING[1], x * SPACING[2])
+    lung = (z >= 4) & (z < 36) & (y >= 6) & (y < 58) & (x >= 6) & (x < 58)
+    centre = (60.0, 86.0, 86.0)
+    lesion = lung & (sum((a - c) ** 2 for a, c in zip(mm, centre)) < 11.0 ** 2)
+    vessel = lung & ~lesion & ((mm[1] - 86.0) ** 2 + (mm[2] - 120.0) ** 2 < 1.4 ** 2)
+    vessel |= lung & ~lesion & ((mm[1] - 86.0) ** 2 + (mm[2] - 86.0) ** 2 < 1.4 ** 2) & (mm[0] > 60.0)
+    hu = np.full(SHAPE, 40.0, np.float32)
+    hu[lung] = -850.0
+    hu[vessel] = 40.0
+    hu[lesion] = -550.0
+    hu = ndimage.gaussian_filter(hu, (0.6, 0.8, 0.8), mode="nearest")
+    hu += np.random.default_rng(seed).normal(0.0, 20.0, SHAPE).astype(np.float32)
+    return np.rint(hu).astype(np.int16), lung, lesion, vessel
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
+
+
+def test_thin_vessel_is_a_ridge_and_ground_glass_is_not():
+    hu, lung, lesion, vessel = _chest()
+    # A 2.8 mm vessel on a 2.7 mm grid never reaches blood density: partial volume lowers it.
+    assert hu[vessel].max() < default_protocol().lesions.vessel_min_hu
+    inner = ndimage.binary_erosion(lung)
+    found = vessel_mask(hu.astype(np.float32), inner, default_protocol().lesions)
+    assert found[vessel & inner].mean() >= 0.9
+    assert found[lesion].mean() <= 0.02
+    # Nothing far from the vessel (aerated lung, the ball) is called vessel.
+    far = inner & ~ndimage.binary_dilation(vessel, iterations=2)
+    assert found[far].sum() <= 3
+
+
+def test_lesion_edge_is_the_half_maximum_and_the_vessel_is_not_lesion():
+    hu, lung, lesion, vessel = _chest()
+    volume = Volume(hu, SPACING)
+    lungs = LungMasks(lung.astype(np.uint8))
+    half = segment_lesions(volume, lungs).labels > 0
+    assert dice(half, lesion) >= 0.9
+    # The lesion volume is right to within 10 %, where a fixed -750 HU edge counts the blurred rim.
+    assert abs(int(half.sum()) - int(lesion.sum())) <= 0.1 * lesion.sum()
+    p = default_protocol()
+    plain = segment_lesions(volume, lungs, replace(p, lesions=replace(p.lesions, edge_fraction=0.0))).labels > 0
+    assert np.all(plain[half])
+    assert plain.sum() > 1.08 * lesion.sum()
+    # The vessel leaving the ball is not grown into beyond the ball's own rim.
+    off = vessel & ~ndimage.binary_dilation(lesion, iterations=2)
+    assert off.sum() > 10 and not np.any(half & off)
+
+
+def _raw_protocol() -> dict:
+    text = resources.files("resources").joinpath("protocol.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@pytest.mark.parametrize("key, value", [("edge_fraction", 1.0), ("edge_fraction", -0.1), ("vessel_ridge_hu", 0)])
+def test_protocol_rejects_bad_lesion_edge_and_ridge_values(key, value):
+    raw = _raw_protocol()
+    raw["lesions"][key] = value
+    with pytest.raises(ProtocolError, match=key):
+        protocol_from_dict(raw)
+
+
+def test_protocol_hash_covers_the_new_fields():
+    raw = _raw_protocol()
+    base = protocol_from_dict(raw).hash
+    assert base == default_protocol().hash
+    raw["lesions"]["edge_fraction"] = 0.4
+    assert protocol_from_dict(raw).hash != base
+    raw = _raw_protocol()
+    del raw["lesions"]["vessel_ridge_hu"]
+    with pytest.raises(ProtocolError, match="vessel_ridge_hu"):
+        protocol_from_dict(raw)
