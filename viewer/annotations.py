@@ -12,9 +12,16 @@ Slots follow vtkCornerAnnotation's numbering: 0 lower-left, 1 lower-right, 2 upp
 
 from __future__ import annotations
 
+import vtkmodules.vtkRenderingFreeType  # noqa: F401  (text actors need the FreeType renderer)
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
-from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkTextActor
+from vtkmodules.vtkRenderingCore import (
+    vtkActor2D,
+    vtkCoordinate,
+    vtkPolyDataMapper2D,
+    vtkRenderer,
+    vtkTextActor,
+)
 
 __all__ = ["ViewText", "line_actor", "LOWER_LEFT", "LOWER_RIGHT", "UPPER_LEFT", "UPPER_RIGHT", "BOTTOM", "RIGHT",
            "LEFT", "TOP"]
@@ -76,9 +83,13 @@ class ViewText:
             actor.SetVisibility(visible and bool(actor.GetInput()))
 
 
-def line_actor(n_points: int, segments, color) -> tuple[vtkActor, vtkPoints]:
-    """An unpickable 1-px line actor over ``n_points`` points (moved later through the returned
-    ``vtkPoints``), joined by the (a, b) index pairs of ``segments``."""
+def line_actor(n_points: int, segments, color) -> tuple[vtkActor2D, vtkPoints]:
+    """An unpickable 1-px line overlay over ``n_points`` world points (moved later through the
+    returned ``vtkPoints``), joined by the (a, b) index pairs of ``segments``.
+
+    A 2-D actor whose points are world mm projected by the camera, so it is drawn over the slice
+    picture (itself a 2-D actor, :mod:`viewer.slice_image`) in the order the actors were added.
+    """
     points = vtkPoints()
     points.SetNumberOfPoints(n_points)
     for i in range(n_points):
@@ -91,9 +102,12 @@ def line_actor(n_points: int, segments, color) -> tuple[vtkActor, vtkPoints]:
     poly = vtkPolyData()
     poly.SetPoints(points)
     poly.SetLines(lines)
-    mapper = vtkPolyDataMapper()
+    mapper = vtkPolyDataMapper2D()
     mapper.SetInputData(poly)
-    actor = vtkActor()
+    world = vtkCoordinate()
+    world.SetCoordinateSystemToWorld()
+    mapper.SetTransformCoordinate(world)
+    actor = vtkActor2D()
     actor.SetMapper(mapper)
     actor.GetProperty().SetColor(*color)
     actor.GetProperty().SetLineWidth(1.0)

@@ -3,9 +3,9 @@
 The scene draws, in one ``vtkRenderer``:
 
 * the slice image: CT in a HU window, ground-glass and solid lesion colours and the lung outline,
-  composed on the CPU into one RGB texture (:mod:`viewer.slice_composite`) whose numpy buffer is
-  the ``vtkImageData``'s memory; a label edit recomposes only its bounding box on this slice,
-  then marks the image ``Modified()``;
+  composed on the CPU into one RGBA texture (:mod:`viewer.slice_composite`) whose numpy buffer is
+  the texture's memory (:mod:`viewer.slice_image`: one textured quad, neighbour slices composed
+  ahead in idle time); a label edit recomposes only its bounding box on this slice;
 * crosshair lines, the brush outline, and text (:mod:`viewer.annotations`): view name + slice
   number, orientation letters, HU and LPS mm under the cursor, window/level.
 
@@ -23,19 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from vtkmodules.util.numpy_support import numpy_to_vtk
-from vtkmodules.vtkCommonDataModel import vtkImageData
-from vtkmodules.vtkRenderingCore import (
-    vtkImageSlice,
-    vtkImageSliceMapper,
-    vtkRenderer,
-)
+from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkRenderingCore import vtkRenderer
 
 from viewer.annotations import ViewText, line_actor
 from viewer.image_data import Box
-from viewer.slice_composite import compose, rgba_table
 from viewer.layers import ViewerLayers
 from viewer.orientation import Orientation, screen_letters, view_axes
+from viewer.slice_image import SliceImage
 
 __all__ = ["SliceScene"]
 
@@ -79,47 +74,17 @@ class SliceScene:
         wl = layers.settings.default_window
         self._level, self._width = wl.level, wl.width
 
-        # --- the slice image: one RGB texture composed on the CPU --------------------
-        # (see viewer.slice_composite for why). The numpy buffer *is* the VTK image's memory.
-        self._table: NDArray[np.uint32] | None = None  # (label, HU) -> RGBA, see compose
-        self._style_version = -1
-        self._outline_rgba = (0.0, 0.0, 0.0, 0.0)
-        plane_shape = [int(d) for d in self.volume.shape]
-        plane_shape[self.axes.slice_axis] = 1
-        # (z, y, x, rgba) one slice thick; the packed uint32 view is what compose() writes.
-        self._rgb = np.zeros((*plane_shape, 4), np.uint8)
-        self._rgb2d = np.squeeze(self._rgb, axis=self.axes.slice_axis)  # view (rows, cols, 4)
-        self._packed2d = self._rgb2d.view(np.uint32)[..., 0]  # view (rows, cols)
-        dims = [int(d) for d in self.shape_xyz]
-        dims[self.axes.vtk_axis] = 1
-        self.image = vtkImageData()
-        self.image.SetDimensions(*dims)
-        self.image.SetSpacing(*self.spacing_xyz)
-        scalars = numpy_to_vtk(self._rgb.reshape(-1, 4), deep=False)
-        scalars.SetName("rgba")
-        self.image.GetPointData().SetScalars(scalars)
-        self._scalars = scalars
-        self.image_mapper = vtkImageSliceMapper()
-        self.image_mapper.SetInputData(self.image)
-        self.image_mapper.SetOrientation(self.axes.vtk_axis)
-        self.image_mapper.SliceAtFocalPointOff()
-        self.image_mapper.SliceFacesCameraOff()
-        self.image_mapper.SetSliceNumber(0)
-        self.image_actor = vtkImageSlice()
-        self.image_actor.SetMapper(self.image_mapper)
-        prop = self.image_actor.GetProperty()
-        prop.SetColorWindow(255.0)  # RGBA bytes shown as they are
-        prop.SetColorLevel(127.5)
-        prop.SetInterpolationTypeToLinear()
-        self.renderer.AddViewProp(self.image_actor)
-        # Regions to recompose; whoever renders calls compose_pending() first (SliceView.render,
-        # the snapshot). Not a renderer StartEvent observer: a Python callback inside VTK's
-        # render crashed intermittently (EGL, VTK 9.7).
-        self._pending: list[tuple[int, int, int, int]] | None = None
+        # --- the slice image: one RGBA texture composed on the CPU (see viewer.slice_composite
+        # for why, viewer.slice_image for how it is cached and drawn). Whoever renders calls
+        # compose_pending() first (SliceView.render, the snapshot). Not a renderer StartEvent
+        # observer: a Python callback inside VTK's render crashed intermittently (EGL, VTK 9.7).
+        self.picture = SliceImage(layers, self.axes, self._level, self._width)
+        self._rgb2d = self.picture.rgba  # (rows, cols, 4), the texture's memory
+        self.renderer.AddViewProp(self.picture.actor)
 
         # --- lines: crosshair and brush ----------------------------------------------
-        # Opaque lines on purpose: any translucent prop sends the frame through VTK's
-        # translucent pass, which costs ~8 ms per frame in software GL.
+        # 2-D overlays over the picture (viewer.annotations.line_actor). Opaque on purpose: any
+        # translucent prop sends the frame through VTK's translucent pass (~8 ms in software GL).
         self.crosshair_actor, self._crosshair_points = line_actor(
             4, [(0, 1), (2, 3)], layers.settings.crosshair
         )
@@ -128,8 +93,13 @@ class SliceScene:
             n, [(i, (i + 1) % n) for i in range(n)], layers.settings.brush
         )
         self.brush_actor.VisibilityOff()
-        self.renderer.AddActor(self.crosshair_actor)
-        self.renderer.AddActor(self.brush_actor)
+        self._crosshair_xyz = vtk_to_numpy(self._crosshair_points.GetData())  # views (n, 3)
+        self._brush_xyz = vtk_to_numpy(self._brush_points.GetData())
+        self._line_axes = [int(np.argmax(np.abs(v))) for v in (self.axes.right, self.axes.up)]
+        t = np.linspace(0, 2 * np.pi, n, endpoint=False)[:, None]
+        self._unit_ring = np.cos(t) * self.axes.right + np.sin(t) * self.axes.up
+        self.renderer.AddViewProp(self.crosshair_actor)
+        self.renderer.AddViewProp(self.brush_actor)
 
         # --- text -----------------------------------------------------------------------
         self.annotation = ViewText(self.renderer, layers.settings.text, font_size=text_size)
@@ -170,10 +140,7 @@ class SliceScene:
         if index == self.slice_index and not force:
             return False
         self.slice_index = index
-        origin = [0.0, 0.0, 0.0]
-        origin[self.axes.vtk_axis] = self.slice_world()
-        self.image.SetOrigin(*origin)
-        self.invalidate()
+        self.picture.show(index)
         self._update_crosshair()
         self._update_brush()
         self._update_slice_text()
@@ -187,46 +154,19 @@ class SliceScene:
     def invalidate(self, box: Box | None = None) -> None:
         """Mark the whole slice (``box`` None) or the part of it inside voxel ``box`` for
         recomposition; the work happens once, just before the next render."""
-        rows, cols = self._rgb2d.shape[:2]
-        if box is None:
-            self._pending = [(0, rows, 0, cols)]
-            return
-        keep = [a for a in range(3) if a != self.axes.slice_axis]
-        r0, c0 = box[0][keep[0]], box[0][keep[1]]
-        r1, c1 = box[1][keep[0]], box[1][keep[1]]
-        if self._pending is None:
-            self._pending = []
-        self._pending.append((max(r0, 0), min(r1, rows), max(c0, 0), min(c1, cols)))
+        self.picture.invalidate(box)
+
+    def labels_changed(self, box: Box) -> bool:
+        """A label edit inside voxel ``box``; True when the shown slice changed (re-render)."""
+        return self.picture.labels_changed(box)
 
     def compose_pending(self) -> None:
         """Recompose what :meth:`invalidate` marked; call before rendering the scene."""
-        if self.layers.style_version != self._style_version or self._table is None:
-            self._style_version = self.layers.style_version
-            self._table = rgba_table(self._level, self._width, [
-                (0.0, 0.0, 0.0, 0.0), self.layers.rgba("ggo"), self.layers.rgba("solid")])
-            self._outline_rgba = self.layers.rgba("lung")
-            self.invalidate()
-        if not self._pending:
-            return
-        # Views, not np.take copies: compose() copies only the region it needs.
-        plane: list[slice | int] = [slice(None)] * 3
-        plane[self.axes.slice_axis] = self.slice_index
-        at = tuple(plane)
-        hu = self.volume.hu[at]
-        lesion = self.layers.lesions.labels[at]
-        lung = self.layers.lungs.labels[at]
-        rows, cols = hu.shape
-        for r0, r1, c0, c1 in self._pending:
-            if r1 <= r0 or c1 <= c0:
-                continue
-            # One pixel of context so the lung outline is right at the region's border.
-            R0, R1, C0, C1 = max(r0 - 1, 0), min(r1 + 1, rows), max(c0 - 1, 0), min(c1 + 1, cols)
-            margin = (r0 - R0, R1 - r1, c0 - C0, C1 - c1)
-            compose(hu[R0:R1, C0:C1], lesion[R0:R1, C0:C1], lung[R0:R1, C0:C1], self._table,
-                    self._outline_rgba, self._packed2d[r0:r1, c0:c1], margin)
-        self._pending = None
-        self._scalars.Modified()
-        self.image.Modified()
+        self.picture.compose_pending()
+
+    def prefetch_next(self) -> bool:
+        """Idle work: compose one neighbour slice ahead; False when there is nothing left."""
+        return self.picture.prefetch_next()
 
     def slice_rgb(self) -> NDArray[np.uint8]:
         """The composed slice (rows, cols, 3) RGB as it will be drawn (composes pending work)."""
@@ -246,8 +186,7 @@ class SliceScene:
 
     def set_window_level(self, level: float, width: float) -> None:
         self._level, self._width = float(level), max(1.0, float(width))
-        self._table = None  # rebuilt (with the labels' colours) before the next render
-        self.invalidate()
+        self.picture.set_window(self._level, self._width)
         self.annotation.SetText(_LR, f"W {self._width:.0f}  L {self._level:.0f}")
 
     # ------------------------------------------------------------------ camera
@@ -302,10 +241,8 @@ class SliceScene:
         return int(idx[0]), int(idx[1]), int(idx[2])
 
     # ------------------------------------------------------------------ overlays
-    def _plane_offset(self) -> NDArray[np.float64]:
-        # Lines sit a little in front of the image so they are never hidden by it.
-        return -self.axes.normal * 0.25 * float(self.spacing_xyz.min())
-
+    # Lines are 2-D overlays drawn after the picture (viewer.annotations.line_actor), so they
+    # need no depth offset; their vtkPoints are written through numpy views (no per-point calls).
     def set_crosshair(self, point_zyx, visible: bool = True) -> None:
         self.crosshair_zyx = np.asarray(point_zyx, dtype=float).copy()
         self.crosshair_visible = visible
@@ -314,17 +251,11 @@ class SliceScene:
     def _update_crosshair(self) -> None:
         world = self.crosshair_zyx[::-1] * self.spacing_xyz
         world[self.axes.vtk_axis] = self.slice_world()
-        world = world + self._plane_offset()
-        lo = np.full(3, -0.5) * self.spacing_xyz
-        hi = (self.shape_xyz - 0.5) * self.spacing_xyz
-        pts = []
-        for axis_vec in (self.axes.right, self.axes.up):
-            a = int(np.argmax(np.abs(axis_vec)))
-            p0, p1 = world.copy(), world.copy()
-            p0[a], p1[a] = lo[a], hi[a]
-            pts.extend([p0, p1])
-        for i, p in enumerate(pts):
-            self._crosshair_points.SetPoint(i, *p)
+        xyz = self._crosshair_xyz
+        xyz[:] = world
+        for i, a in enumerate(self._line_axes):  # line i spans world axis a, edge to edge
+            xyz[2 * i, a] = -0.5 * self.spacing_xyz[a]
+            xyz[2 * i + 1, a] = (self.shape_xyz[a] - 0.5) * self.spacing_xyz[a]
         self._crosshair_points.Modified()
         self.crosshair_actor.SetVisibility(self.crosshair_visible)
 
@@ -345,14 +276,7 @@ class SliceScene:
             return
         centre = self.cursor_zyx[::-1] * self.spacing_xyz
         centre[self.axes.vtk_axis] = self.slice_world()
-        centre = centre + self._plane_offset()
-        n = self._brush_points.GetNumberOfPoints()
-        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-        ring = centre + self.brush_radius_mm * (
-            np.cos(t)[:, None] * self.axes.right + np.sin(t)[:, None] * self.axes.up
-        )
-        for i, p in enumerate(ring):
-            self._brush_points.SetPoint(i, *p)
+        self._brush_xyz[:] = centre + self.brush_radius_mm * self._unit_ring
         self._brush_points.Modified()
         self.brush_actor.VisibilityOn()
 

@@ -17,25 +17,25 @@ renderer (see :mod:`viewer.slice_scene`).
 Rendering: the view's own interactions render synchronously at the end of the event (lowest
 latency for the view under the mouse). Changes coming from elsewhere (linked views, label edits
 seen by other views, undo) call :meth:`SliceView.request_render`, which coalesces into one render
-on the next event-loop turn, and only when the change crosses this view's slice.
+on the next event-loop turn, and only when the change crosses this view's slice. After a frame,
+idle event-loop turns compose the neighbour slices ahead (:mod:`viewer.slice_image`), so a scroll
+only copies a ready slice. Frame costs with Mesa llvmpipe are measured by
+``benchmarks/interaction.py``.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
-from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
-import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL backend)
-import vtkmodules.vtkRenderingFreeType  # noqa: F401  (text rendering)
 
 from quant.labels import LabelTarget
 from viewer.image_data import Box
 from viewer.layers import ViewerLayers
 from viewer.orientation import Orientation
+from viewer.render_widget import ForwardingInteractor
 from viewer.slice_scene import SliceScene
 
 if TYPE_CHECKING:
@@ -46,66 +46,6 @@ __all__ = ["SliceView"]
 # Window/level drag sensitivity: HU per pixel is this fraction of the window width at drag start.
 _WL_PER_PIXEL = 1.0 / 256.0
 _ZOOM_PER_NOTCH = 1.15
-
-
-class _Interactor(QVTKRenderWindowInteractor):
-    """The VTK render widget; forwards Qt input to its SliceView instead of VTK styles."""
-
-    def __init__(self, owner: "SliceView") -> None:
-        super().__init__(owner)
-        self._owner = weakref.ref(owner)
-        self._Iren.SetInteractorStyle(None)
-
-    def _view(self) -> "SliceView | None":
-        return self._owner()
-
-    def mousePressEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
-        view = self._view()
-        if view is not None:
-            view._mouse_press(ev)
-
-    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
-        view = self._view()
-        if view is not None:
-            view._mouse_release(ev)
-
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
-        view = self._view()
-        if view is not None:
-            view._mouse_move(ev)
-
-    def wheelEvent(self, ev) -> None:  # noqa: N802
-        view = self._view()
-        if view is not None:
-            view._wheel(ev)
-
-    def keyPressEvent(self, ev) -> None:  # noqa: N802
-        view = self._view()
-        if view is not None:
-            view._key_press(ev)
-
-    def keyReleaseEvent(self, ev) -> None:  # noqa: N802
-        pass
-
-    def enterEvent(self, ev) -> None:  # noqa: N802
-        pass
-
-    def leaveEvent(self, ev) -> None:  # noqa: N802
-        view = self._view()
-        if view is not None:
-            view._leave()
-
-    def paintEvent(self, ev) -> None:  # noqa: N802
-        view = self._view()
-        if view is not None:
-            view.scene.compose_pending()
-        super().paintEvent(ev)
-
-    def resizeEvent(self, ev) -> None:  # noqa: N802
-        super().resizeEvent(ev)
-        view = self._view()
-        if view is not None:
-            view._resized()
 
 
 class SliceView(QWidget):
@@ -141,9 +81,12 @@ class SliceView(QWidget):
         super().__init__(parent)
         self.layers = layers
         self.scene = SliceScene(layers, orientation)
-        self.vtk_widget = _Interactor(self)
+        self.vtk_widget = ForwardingInteractor(self)
         self.render_window = self.vtk_widget.GetRenderWindow()
         self.render_window.SetMultiSamples(0)  # images need no MSAA; it costs a resolve per frame
+        # Colour-only blit of each frame to this (VTK-owned) window: the default also copies depth
+        # with a full-screen shader pass nothing reads, ~4 ms CPU per 700x700 frame in llvmpipe.
+        self.render_window.SetFrameBlitModeToBlitToCurrent()
         self.render_window.AddRenderer(self.scene.renderer)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -154,6 +97,11 @@ class SliceView(QWidget):
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(0)
         self._render_timer.timeout.connect(self.render_if_dirty)
+        # Idle work after a frame: compose neighbour slices ahead, one per event-loop turn.
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(0)
+        self._prefetch_timer.timeout.connect(self._prefetch)
         self._drag_button = Qt.MouseButton.NoButton
         self._drag_start = QPointF()
         self._drag_last = QPointF()
@@ -185,6 +133,7 @@ class SliceView(QWidget):
     def close_vtk(self) -> None:
         """Finalize the VTK render window (safe to call twice)."""
         self._render_timer.stop()
+        self._prefetch_timer.stop()
         self.render_window.Finalize()
 
     def render(self) -> None:  # type: ignore[override]
@@ -195,6 +144,13 @@ class SliceView(QWidget):
             self.scene.compose_pending()
             self.render_window.Render()
             self.rendered.emit()
+            self._prefetch_timer.start()
+
+    def _prefetch(self) -> None:
+        if self._dirty or not self.isVisible() or self._drag_button != Qt.MouseButton.NoButton:
+            return  # a render is due, or a drag (stroke, window, pan) goes on: resumed after
+        if self.scene.prefetch_next():
+            self._prefetch_timer.start()
 
     def request_render(self) -> None:
         """Render on the next event-loop turn; many requests make one render."""
@@ -207,10 +163,10 @@ class SliceView(QWidget):
             self.render()
 
     def _labels_changed(self, target: LabelTarget, box: Box) -> None:
-        if not self.scene.intersects(box):
-            return  # the edit is on other slices: nothing to redraw here
-        self.scene.invalidate(box)  # recompose just the changed rectangle of this slice
-        self.request_render()
+        # Recompose just the changed rectangle, here and on cached neighbour slices; redraw
+        # only when the edit crosses the shown slice.
+        if self.scene.labels_changed(box):
+            self.request_render()
 
     # ------------------------------------------------------------------ state
     def set_slice(self, index: int, render: bool = False) -> bool:
@@ -321,6 +277,7 @@ class SliceView(QWidget):
             self.tools.release(self)  # type: ignore[union-attr]
             self.render_if_dirty()
         self._drag_button = Qt.MouseButton.NoButton
+        self._prefetch_timer.start()
 
     def _wheel(self, ev) -> None:
         delta = ev.angleDelta()
