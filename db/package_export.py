@@ -45,7 +45,8 @@ from .engine import Database, connect
 from .errors import WorkflowError
 from .models import MaskBlob, Read, ReadTask, Scan, Subject, Trial, User, Visit
 from .package_errors import PackageError
-from .package_manifest import DATABASE_NAME, FORMAT, IMAGES_DIR, PROTOCOL_NAME, file_sha256, write_manifest
+from .package_images import SeriesJob, write_package_images
+from .package_manifest import DATABASE_NAME, FORMAT, PROTOCOL_NAME, file_sha256, write_manifest
 from .package_models import ReadingPackage
 from .package_unlock import UNLOCK_HASH_KEY, unlock_code
 from .passwords import hash_password
@@ -138,36 +139,9 @@ def _plan(db: Database, actor: Actor, reader: str) -> _Plan:
     return db.read(work)
 
 
-def _write_images(plan: _Plan, stage: Path, key: bytes, progress: Callable[[int, int], None] | None
-                  ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    from pydicom import dcmread
-
-    from quant.deidentify import UidMapper, deidentify_series
-    from quant.dicom import series_content_hash
-
-    uids = UidMapper(key)
-    tasks: list[dict[str, Any]] = []
-    files: dict[str, str] = {}
-    total = sum(len(t.files) for t in plan.tasks)
-    done = 0
-    for task in plan.tasks:
-        sources = [Path(n) if Path(n).is_absolute() else task.folder / n for n in task.files]
-        missing = [p for p in sources if not p.is_file()]
-        if missing:
-            raise PackageError(f"the images of case {task.case_code} are missing: {missing[0]}; "
-                               "restore the trial folder and export again")
-        folder_rel = f"{IMAGES_DIR}/{secrets.token_hex(8)}"
-        written = deidentify_series(sources, stage / folder_rel, uids, patient_label=task.case_code)
-        rel_names = [p.name for p in written]
-        for p in written:
-            files[f"{folder_rel}/{p.name}"] = file_sha256(p)
-        series_uid = str(dcmread(written[0], stop_before_pixels=True).SeriesInstanceUID)
-        tasks.append({"case_code": task.case_code, "folder": folder_rel, "files": rel_names,
-                      "series_uid": series_uid, "content_hash": series_content_hash(written)})
-        done += len(sources)
-        if progress is not None:
-            progress(done, total)
-    return tasks, files
+def _series_jobs(plan: _Plan) -> list[SeriesJob]:
+    return [SeriesJob(t.case_code, tuple(Path(n) if Path(n).is_absolute() else t.folder / n for n in t.files))
+            for t in plan.tasks]
 
 
 def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[str, Any]]) -> str:
@@ -261,7 +235,8 @@ def export_package(
     stage = Path(tempfile.mkdtemp(prefix=".lungread-package-", dir=target.parent))
     try:
         # The UID key is derived from (not equal to) the MAC key, so UIDs reveal nothing about it.
-        tasks, files = _write_images(plan, stage, hmac.new(key, b"dicom-uids", hashlib.sha256).digest(), progress)
+        tasks, files = write_package_images(_series_jobs(plan), stage,
+                                            hmac.new(key, b"dicom-uids", hashlib.sha256).digest(), progress)
         from quant.protocol import default_protocol
 
         (stage / PROTOCOL_NAME).write_text(
