@@ -5,8 +5,9 @@ Bands (HU) come from :class:`quant.protocol.LesionParameters`: ground glass ``gg
 
 Three steps:
 
-1. **Vessels** (:mod:`quant.vessel_ridges`) on a ~2 mm grid of block means: blood-dense voxels and
-   the bright ridges of vessels too thin to reach blood density. A vessel and its one-voxel
+1. **Vessels** (:mod:`quant.vessel_ridges`) on a ~2 mm grid of block means: thin blood-dense
+   structures (a thick one is airless lung: dense consolidation is as dense as blood) and the
+   bright ridges of vessels too thin to reach blood density. A vessel and its one-voxel
    partial-volume shell are never lesion seeds and never carry lesion growth.
 
 2. **Detection** (seeds) on the same grid (averaging is the light smoothing; plus a Gaussian of
@@ -30,7 +31,9 @@ Three steps:
    (the half-maximum edge, as for the lung surface; a fixed -750 HU threshold would count the
    blurred rim around every lesion). On the outermost lung layer (partial volume with the wall)
    only HU above ``_SURFACE_MIN_HU`` counts, or above ``_SURFACE_CAP_MIN_HU`` where the voxel caps
-   lesion lying right below it (a subpleural patch reaches the pleura).
+   lesion lying right below it (a subpleural patch reaches the pleura). Near detected solid, the
+   band's upper bound ``solid_max_hu`` is tested on the denoised (3×3×3 mean) detection-grid HU:
+   dense consolidation (+20..+50 HU) has a fifth of its voxels above +50 HU from noise alone.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ def segment_lesions(
     lung_share = grid.block_mean(lung.view(np.uint8))
     lung_c = lung_share > 0.5
     inner = ndimage.binary_erosion(lung_share > 0.999, border_value=0)
-    vessel = vessel_mask(mean_hu, inner, p)
+    vessel = vessel_mask(mean_hu, inner, p, sp)
     if step:
         step(0.4, "detecting ground glass and consolidation")
     ggo_c, solid_c = _detect(mean_hu, inner, lung_c, vessel, sp, p)
@@ -125,18 +128,28 @@ def segment_lesions(
     band &= ~ndimage.binary_dilation(vessel, structure=_FACES)
     core = _connected_to(any_c, band & (grid.block_mean(interior.view(np.uint8)) > 0.999))
     grown = ndimage.binary_dilation(core, mask=band) | core
-    # One upsampled code: bit 0 = lesion may be here, bit 1 = solid may be here.
-    allow = ndimage.binary_dilation(grown).view(np.uint8) | (near(solid_c, 2.0 * max(sp), sp).view(np.uint8) << 1)
+    # One upsampled code: bit 0 = lesion may be here, bit 1 = solid may be here, bit 2 = the
+    # denoised HU is below the solid band's upper bound (inside dense consolidation, noise puts
+    # single voxels above it; the band bounds tissue HU, not noise).
+    near_solid = near(solid_c, 2.0 * max(sp), sp)
+    below_top = near_solid & (_denoised(mean_hu) < p.solid_max_hu) & ~vessel
+    allow = (
+        ndimage.binary_dilation(grown).view(np.uint8)
+        | (near_solid.view(np.uint8) << 1)
+        | (below_top.view(np.uint8) << 2)
+    )
+    del near_solid, below_top
     allow = grid.upsample(allow)
     allow_any = (allow & 1).view(bool)
-    allow_solid = allow >= 2
+    allow_solid = (allow & 2) != 0
+    below_top = (allow & 4) != 0
     del allow
     edge_hu = grid.upsample(_edge_threshold(mean_hu, core, inner, p))
     sub = out[box]
     # Next to a lesion, a voxel in either band past the half-maximum edge is lesion: ground glass
     # unless it is in the solid band next to detected solid (partial volume with the chest wall
     # lifts ground glass into the solid band at the pleura).
-    in_bands = (hu >= edge_hu) & (hu < p.solid_max_hu) & lung & allow_any
+    in_bands = (hu >= edge_hu) & ((hu < p.solid_max_hu) | below_top) & lung & allow_any
     del edge_hu
     # The outermost lung voxel layer is partial volume with the chest wall / mediastinum: there,
     # only ground glass denser than the partial-volume mix of parenchyma and soft tissue counts.
@@ -172,7 +185,8 @@ def _detect(
     subpleural = near(~lung, _SUBPLEURAL_MM, sp)
     thin = opening(ggo | ~inner, _GGO_SUBPLEURAL_OPENING_MM, sp, centres=ggo & subpleural)
     ggo = thick | thin
-    solid = inner & (hu >= p.solid_min_hu) & (hu < p.solid_max_hu)
+    solid = inner & (hu >= p.solid_min_hu) & ((hu < p.solid_max_hu) | (_denoised(hu) < p.solid_max_hu))
+    solid &= ~vessel
     radius = 0.5 * p.vessel_max_diameter_mm
     if solid.any():
         # As for ground glass, the pleural side does not erode (subpleural consolidation).
@@ -190,6 +204,12 @@ def _detect(
         ggo &= ~drop
         solid &= ~drop
     return ggo, solid
+
+
+def _denoised(hu: NDArray[np.float32]) -> NDArray[np.float32]:
+    """3×3×3 mean of the detection-grid HU: what decides the solid band's upper bound, where noise
+    scatters single voxels of dense consolidation (mean +20..+50 HU) above it."""
+    return ndimage.uniform_filter(hu, size=3)
 
 
 def _connected_to(seeds: NDArray[np.bool_], domain: NDArray[np.bool_]) -> NDArray[np.bool_]:

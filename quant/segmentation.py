@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: Bump whenever a change can alter any automatic mask.
-ALGORITHM_VERSION = "lungread-seg-1.1"
+ALGORITHM_VERSION = "lungread-seg-1.2"
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]

@@ -13,6 +13,11 @@ contrast between neighbours) and a lesion edge has a brighter neighbour on its i
 neither is a ridge; a tube is a ridge along every line that crosses it. Ridge voxels of the vessel
 tree connect into long chains; isolated ridge voxels (fewer than :data:`_MIN_RIDGE_VOXELS`
 connected) are texture or noise peaks inside a lesion and are ignored.
+
+Blood density alone does not make a vessel: airless lung (dense consolidation, +20..+50 HU on real
+CT) is just as dense. Dense voxels are vessel only where the dense structure is thin: those that a
+ball of ``vessel_max_diameter_mm`` fits into (a morphological opening; the pleural side counts as
+dense, so a subpleural consolidation is not eroded from the chest wall) are consolidation.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from quant.distance import opening
 from quant.protocol import LesionParameters
 
 __all__ = ["vessel_mask"]
@@ -35,16 +41,30 @@ _MIN_RIDGE_VOXELS = 3
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 
 
-def vessel_mask(hu: NDArray[np.float32], lung: NDArray[np.bool_], p: LesionParameters) -> NDArray[np.bool_]:
-    """Vessel voxels inside ``lung``: HU >= ``vessel_min_hu``, or ridges of the vessel tree.
+def vessel_mask(
+    hu: NDArray[np.float32],
+    lung: NDArray[np.bool_],
+    p: LesionParameters,
+    spacing: tuple[float, float, float] | None = None,
+) -> NDArray[np.bool_]:
+    """Vessel voxels inside ``lung``: thin structures of HU >= ``vessel_min_hu``, or ridges of the
+    vessel tree.
 
     Args:
         hu: mean HU on the detection grid, axis order (z, y, x).
         lung: lung voxels on the same grid (the lesion segmentation passes the lung interior: the
             pleural rim is partial volume with the chest wall).
-        p: lesion parameters (``vessel_min_hu``, ``vessel_ridge_hu``, ``ggo_min_hu``).
+        p: lesion parameters (``vessel_min_hu``, ``vessel_max_diameter_mm``, ``solid_min_hu``,
+            ``vessel_ridge_hu``, ``ggo_min_hu``).
+        spacing: (z, y, x) mm of the grid; None treats every dense voxel as vessel (no thickness
+            test).
     """
     dense = lung & (hu >= p.vessel_min_hu)
+    if spacing is not None and dense.any():
+        # The ball must fit into the solid band or above (noise puts consolidation voxels below
+        # blood HU, never below the solid band).
+        solid = lung & (hu >= p.solid_min_hu)
+        dense &= ~opening(solid | ~lung, 0.5 * p.vessel_max_diameter_mm, spacing, centres=solid)
     return dense | _ridges(hu, lung & (hu >= p.ggo_min_hu), p.vessel_ridge_hu)
 
 

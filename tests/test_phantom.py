@@ -208,10 +208,35 @@ def test_oblique_rotates_geometry_only():
     assert np.allclose(a.volume.index_to_lps(centre), b.volume.index_to_lps(centre), atol=1e-4)
 
 
-@pytest.mark.parametrize("kwargs", [{"size": "huge"}, {"lesion_pct": -1}, {"lesion_pct": 80}, {"noise_sigma": -3}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"size": "huge"}, {"lesion_pct": -1}, {"lesion_pct": 80}, {"noise_sigma": -3},
+        {"solid_hu": 60.0}, {"solid_hu": -400.0}, {"solid_texture_hu": -1.0},
+    ],
+)
 def test_bad_parameters_raise_phantom_error(kwargs):
     with pytest.raises(PhantomError):
         make_scan(**kwargs)
+
+
+def test_dense_consolidation_hu_is_a_parameter(small_phantom):
+    from quant.phantom.image import DENSE_SOLID_HU, DENSE_SOLID_TEXTURE_HU
+
+    dense = make_scan("small", 7, solid_hu=DENSE_SOLID_HU, solid_texture_hu=DENSE_SOLID_TEXTURE_HU)
+    # Only the solid component changes: same labels, same HU everywhere else.
+    assert np.array_equal(dense.lesion_labels, small_phantom.lesion_labels)
+    assert np.array_equal(dense.lung_labels, small_phantom.lung_labels)
+    far = ~ndimage.binary_dilation(small_phantom.lesion_labels == SOLID, np.ones((3, 3, 3), bool), iterations=3)
+    assert np.array_equal(dense.volume.hu[far], small_phantom.volume.hu[far])
+    solid = _interior(dense.lesion_labels == SOLID)
+    assert solid.sum() > 20
+    # Airless lung at about +30 HU, homogeneous: the noise (20 HU) dominates its spread.
+    assert 15 <= np.median(dense.volume.hu[solid]) <= 40
+    q25, q75 = np.percentile(dense.volume.hu[solid], [25, 75])
+    assert q75 - q25 < 45
+    assert dense.params["solid_hu"] == DENSE_SOLID_HU
+    assert "solid_hu" not in small_phantom.params  # the default is unchanged and not recorded
 
 
 @pytest.mark.slow

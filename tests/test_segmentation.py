@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from quant.labels import LEFT_LUNG, RIGHT_LUNG
 from quant.protocol import default_protocol
@@ -56,6 +57,19 @@ def test_lung_dice(results):
         # right and left are not swapped
         assert dice(res.lungs.labels == RIGHT_LUNG, scan.lung_labels == RIGHT_LUNG) >= 0.96
         assert dice(res.lungs.labels == LEFT_LUNG, scan.lung_labels == LEFT_LUNG) >= 0.96
+
+
+def test_mediastinum_heart_and_great_vessels_stay_out_of_the_lungs(results):
+    # Filling holes and adding dense pathology must not swallow the mediastinum: apart from the
+    # partial-volume layer at the mediastinal pleura, no mediastinal voxel is lung.
+    from quant.phantom.anatomy import Tissue
+
+    for scan, res in results:
+        lung = res.lungs.labels > 0
+        medi = np.isin(scan.tissue, [Tissue.MEDIASTINUM, Tissue.HEART, Tissue.VESSEL, Tissue.ESOPHAGUS])
+        deep = ndimage.binary_erosion(medi)
+        assert (lung & deep).sum() <= 0.015 * deep.sum(), (scan.params["seed"], int((lung & deep).sum()))
+        assert (lung & medi).sum() <= 0.01 * lung.sum(), (scan.params["seed"], int((lung & medi).sum()))
 
 
 LESION_DICE_CASES = [

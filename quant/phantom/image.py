@@ -15,11 +15,18 @@ from scipy import ndimage
 from quant.labels import GGO, SOLID
 from quant.phantom.anatomy import TISSUE_HU
 
-__all__ = ["PARENCHYMA_HU", "GGO_HU", "SOLID_HU", "VESSEL_HU", "slice_hu", "blur_and_noise"]
+__all__ = [
+    "PARENCHYMA_HU", "GGO_HU", "SOLID_HU", "SOLID_TEXTURE_HU", "DENSE_SOLID_HU", "DENSE_SOLID_TEXTURE_HU",
+    "VESSEL_HU", "slice_hu", "blur_and_noise",
+]
 
 PARENCHYMA_HU = -855.0   # mean aerated lung; +-20 HU anterior→posterior gravity gradient
 GGO_HU = -555.0          # mean ground glass: centre of the -750..-300 band
 SOLID_HU = -110.0        # mean solid component / consolidation: inside -300..+50
+SOLID_TEXTURE_HU = 35.0  # texture amplitude (HU per unit texture) of the solid component
+#: Realistic dense consolidation (airless lung: about +20..+50 HU on real CT), fairly homogeneous.
+DENSE_SOLID_HU = 30.0
+DENSE_SOLID_TEXTURE_HU = 12.0
 VESSEL_HU = 40.0         # blood in pulmonary vessels
 
 #: Default blur sigma in voxels (z, y, x): a CT point-spread function of about one voxel FWHM·2.
@@ -33,6 +40,8 @@ def slice_hu(
     vessel: NDArray[np.bool_],
     texture: NDArray[np.float32],
     posterior: NDArray[np.float32],
+    solid_hu: float = SOLID_HU,
+    solid_texture_hu: float = SOLID_TEXTURE_HU,
 ) -> NDArray[np.float32]:
     """Noise-free HU of one axial slice (float32).
 
@@ -43,6 +52,8 @@ def slice_hu(
         vessel: pulmonary vessel voxels (only used inside the lung and outside lesions).
         texture: smooth unit-variance noise (low-frequency texture), same shape.
         posterior: -1 (front) .. +1 (back), for the dependent-density gradient of the lung.
+        solid_hu: mean HU of the solid component / consolidation.
+        solid_texture_hu: its texture amplitude (HU per unit texture, clipped at 16/7 of it).
     """
     hu = TISSUE_HU[tissue]
     if lung.any():
@@ -55,7 +66,8 @@ def slice_hu(
             hu[g] = GGO_HU + np.clip(55.0 * texture[g], -110.0, 110.0)
         s = lesion == SOLID
         if s.any():
-            hu[s] = SOLID_HU + np.clip(35.0 * texture[s], -80.0, 80.0)
+            clip = solid_texture_hu * (80.0 / 35.0)
+            hu[s] = solid_hu + np.clip(solid_texture_hu * texture[s], -clip, clip)
     return hu
 
 

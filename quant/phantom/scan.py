@@ -14,7 +14,7 @@ from quant.errors import LungReadError
 from quant.labels import GGO, LEFT_LUNG, RIGHT_LUNG, SOLID
 from quant.phantom.anatomy import BONE_TISSUES, Anatomy, Tissue, classify
 from quant.phantom.grid import SIZES, Grid, SeparableUpsampler, coarse_grid, grid_for_size
-from quant.phantom.image import blur_and_noise, slice_hu
+from quant.phantom.image import SOLID_HU, SOLID_TEXTURE_HU, blur_and_noise, slice_hu
 from quant.phantom.lesions import disease_field, smooth_noise
 from quant.phantom.vessels import LungLookup, Segment, grow_trees, rasterize
 from quant.volume import Volume
@@ -232,6 +232,8 @@ def make_scan(
     oblique: bool = False,
     solid_share: float | None = None,
     noise_seed: int | None = None,
+    solid_hu: float = SOLID_HU,
+    solid_texture_hu: float = SOLID_TEXTURE_HU,
 ) -> PhantomScan:
     """A synthetic chest CT with lungs, vessels, COVID-like lesions and exact truth.
 
@@ -248,6 +250,9 @@ def make_scan(
             direction).
         solid_share: fraction (0..1) of lesion volume that is solid; None draws 0.12..0.3.
         noise_seed: seed of the noise only (serial scans of one patient differ in noise).
+        solid_hu: mean HU of the solid component / consolidation (-300..+50; real airless lung is
+            about +20..+50, see :data:`quant.phantom.image.DENSE_SOLID_HU`).
+        solid_texture_hu: texture amplitude (HU) of the solid component (0..60).
 
     Returns:
         A :class:`PhantomScan`; its ``truth`` is computed from its final label maps.
@@ -264,6 +269,10 @@ def make_scan(
         raise PhantomError(f"solid share must be between 0 and 1, got {share:g}")
     if noise_sigma < 0:
         raise PhantomError(f"noise sigma must be >= 0 HU, got {noise_sigma:g}")
+    if not -300.0 <= solid_hu <= 50.0 or not 0.0 <= solid_texture_hu <= 60.0:
+        raise PhantomError(
+            f"solid HU must be in -300..+50 and its texture in 0..60 HU, got {solid_hu:g} / {solid_texture_hu:g}"
+        )
 
     grid = grid_for_size(size)
     patient = _patient(int(seed), float(consolidation))
@@ -298,7 +307,7 @@ def make_scan(
     # Dependent (posterior) lung is denser: -1 front .. +1 back of the chest.
     post = np.broadcast_to(np.clip(grid.y / 80.0, -1.0, 1.0).astype(np.float32)[:, None], grid.shape[1:])
     for k, tex in enumerate(up.slice_iter(patient.texture)):
-        hu[k] = slice_hu(tissue[k], side[k] > 0, lesion[k], vessel[k], tex, post)
+        hu[k] = slice_hu(tissue[k], side[k] > 0, lesion[k], vessel[k], tex, post, solid_hu, solid_texture_hu)
     noise_s = int(seed) if noise_seed is None else int(noise_seed)
     body_yx = np.any(tissue != Tissue.AIR, axis=0)
     rows, cols = np.flatnonzero(body_yx.any(axis=1)), np.flatnonzero(body_yx.any(axis=0))
@@ -323,4 +332,6 @@ def make_scan(
         "noise_sigma": float(noise_sigma), "consolidation": float(consolidation), "oblique": bool(oblique),
         "noise_seed": noise_s,
     }
+    if (solid_hu, solid_texture_hu) != (SOLID_HU, SOLID_TEXTURE_HU):
+        params.update(solid_hu=float(solid_hu), solid_texture_hu=float(solid_texture_hu))
     return PhantomScan(volume, side, lesion, bone, airway, truth, params, tissue)
