@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special  # lighter to import than scipy.stats
 
 from quant.samples import as_paired
 
@@ -86,6 +85,7 @@ def icc_a1(ratings: ArrayLike, conf: float = 0.95) -> IccResult:
     Raises:
         ValueError: wrong shape, NaN, or no variance at all (the ICC is undefined).
     """
+    from scipy import special  # here, not at module level: report workers unpickle results without scipy
     r = np.asarray(ratings, dtype=np.float64)
     if r.ndim != 2 or r.shape[0] < 2 or r.shape[1] < 2:
         raise ValueError(f"ratings must be an n_subjects x k_raters matrix with n, k >= 2; got shape {r.shape}")
@@ -171,6 +171,7 @@ def cohen_kappa(a: Sequence[Hashable] | ArrayLike, b: Sequence[Hashable] | Array
         ValueError: empty input, missing values, length mismatch, or only one category used by
             both raters (chance agreement 1: kappa undefined).
     """
+    from scipy import special  # here, not at module level: report workers unpickle results without scipy
     ca = _as_categories(a, "a")
     cb = _as_categories(b, "b")
     if len(ca) != len(cb):

@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special  # not scipy.stats: its import alone costs ~1 s CPU of `lungread stats`
 
 from quant.agreement import BlandAltman, IccResult, KappaResult, bland_altman, cohen_kappa, icc_2_1
 from quant.proportions import (
@@ -198,6 +197,7 @@ def _root(x, y, diffs: NDArray[np.float64], zq: float) -> float:
 
 
 def _normal(x, y, diffs, conf) -> tuple[float, float, float, float]:
+    from scipy import special  # here, not at module level: report workers unpickle results without scipy
     nx, ny = x.size, y.size
     w, ties = _w_statistic(x, y)
     sigma = _sigma(ties, nx, ny)
@@ -269,6 +269,7 @@ def welch_difference(x: ArrayLike, y: ArrayLike, conf: float = 0.95) -> WelchRes
         ValueError: a group with fewer than 2 values, NaN/inf, bad ``conf``, or both groups
             constant (zero standard error).
     """
+    from scipy import special  # here, not at module level: report workers unpickle results without scipy
     xa = as_sample(x, "x", min_n=2)
     ya = as_sample(y, "y", min_n=2)
     if not 0.0 < conf < 1.0:

@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from quant.samples import check_count
 
@@ -71,6 +70,7 @@ def fisher_exact(k1: int, n1: int, k2: int, n2: int) -> FisherResult:
 
 def wilson_interval(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion k/n, without continuity correction."""
+    from scipy import special  # here, not at module level: report workers unpickle results without scipy
     k, n = check_count(k, n, "")
     if not 0.0 < conf < 1.0:
         raise ValueError(f"conf must lie strictly between 0 and 1, got {conf}")

@@ -9,7 +9,7 @@ PNGs and the PDF are then drawn at the same time by two workers forked from it.
 
 The forkserver is started from a background thread, because starting the first worker blocks
 until the server has finished its preload. Where ``forkserver`` does not exist (Windows), the
-other cores are busy (less than 3/4 of a core idle over 50 ms besides this process, read from
+other cores are busy (less than half a core idle over 0.1 s besides this process, read from
 ``/proc/stat`` on Linux: three processes sharing busy cores are slower than one), or a worker
 dies, :meth:`ReportPool.write`
 draws in this process instead: slower on idle cores, same files.
@@ -45,7 +45,7 @@ def _cpu_times() -> tuple[int, int]:
     return fields[3] + fields[4], sum(fields[:8])
 
 
-def _idle_cores(sample_s: float = 0.05) -> float:
+def _idle_cores(sample_s: float = 0.1) -> float:
     """Cores idle over the next ``sample_s`` seconds (this process's own busy core counts as
     busy); 0 where it cannot be measured."""
     try:
@@ -61,11 +61,12 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _draw_pngs(result: "AnalysisResult", pairs: Sequence["ReadPair"], out_dir: Path,
-               names: Sequence[str]) -> dict[str, Path]:
+def _draw_pngs(result: "AnalysisResult", pairs: Sequence["ReadPair"], out_dir: Path, part: int,
+               parts: int) -> dict[str, Path]:
+    """PNG figures number part, part + parts, ... of :data:`quant.report.FIGURE_NAMES`."""
     from quant import report
 
-    return report.write_figures(result, pairs, out_dir, names=names)
+    return report.write_figures(result, pairs, out_dir, names=report.FIGURE_NAMES[part::parts])
 
 
 def _draw_pdf(result: "AnalysisResult", pairs: Sequence["ReadPair"], path: Path, title: str) -> Path:
@@ -90,7 +91,7 @@ class ReportPool:
         threading.Thread(target=self._start, args=(parallel is None,), name="report-pool-start", daemon=True).start()
 
     def _start(self, only_if_idle: bool) -> None:
-        if only_if_idle and _idle_cores() < 0.75:
+        if only_if_idle and _idle_cores() < 0.5:
             _log.info("no idle core: drawing the report in this process")
             self._started.set()
             return
@@ -117,26 +118,23 @@ class ReportPool:
     ) -> tuple[dict[str, Path], Path | None]:
         """Draw the PNG figures into ``png_dir`` and/or the PDF report at ``pdf_path`` (see
         :mod:`quant.report`); returns (figure name -> PNG path, PDF path)."""
-        from quant.report import FIGURE_NAMES
-
+        # quant.report (matplotlib) is not imported here: this process never draws when the
+        # workers run, and the import alone costs ~0.6 s.
         self._started.wait()
         jobs: list[tuple] = []
         if pdf_path is not None:
             jobs.append((_draw_pdf, result, pairs, Path(pdf_path), title))
+        split = 1 if pdf_path is not None else _WORKERS  # beside the PDF the PNGs are one job
         if png_dir is not None:
-            # Alone, the PNGs are split over both workers; beside the PDF they are one job.
-            split = 1 if pdf_path is not None else _WORKERS
-            for k in range(split):
-                jobs.append((_draw_pngs, result, pairs, Path(png_dir), FIGURE_NAMES[k::split]))
+            jobs += [(_draw_pngs, result, pairs, Path(png_dir), k, split) for k in range(split)]
         outputs = self._run(jobs)
+        pdf = outputs.pop(0) if pdf_path is not None else None
         pngs: dict[str, Path] = {}
-        pdf: Path | None = None
-        for out in outputs:
-            if isinstance(out, dict):
-                pngs.update(out)
-            else:
-                pdf = out
-        return {name: pngs[name] for name in FIGURE_NAMES if name in pngs}, pdf
+        parts = [list(out.items()) for out in outputs]
+        for i in range(sum(len(p) for p in parts)):  # back to FIGURE_NAMES order
+            name, path = parts[i % split][i // split]
+            pngs[name] = path
+        return pngs, pdf
 
     def _run(self, jobs: list[tuple]) -> list:
         if self._pool is not None:
