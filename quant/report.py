@@ -38,6 +38,9 @@ _ROWS_PER_PAGE = 32
 # budget of `lungread stats`).
 # Helvetica has no U+2212 (it would print a wrong glyph), so ticks use the ASCII hyphen-minus.
 _PDF_RC = {"pdf.use14corefonts": True, "axes.unicode_minus": False}
+# A fixed title height: by default matplotlib measures every tick label's box to lift the title
+# clear of them, ~35 ms per figure drawn; nothing is drawn above these axes.
+_TITLE_Y = 1.0
 
 
 @contextmanager
@@ -75,10 +78,10 @@ def visit_figure(result: AnalysisResult, paramcd: str = "LESPCT", variable: str 
     if variable == "CHG":
         ax.axhline(0.0, color="grey", lw=0.8)
         ax.set_ylabel("change from baseline (percentage points)")
-        ax.set_title(f"{what}, change from baseline: median (IQR)")
+        ax.set_title(f"{what}, change from baseline: median (IQR)", y=_TITLE_Y)
     else:
         ax.set_ylabel(f"{what} (% of lung volume)")
-        ax.set_title(f"{what}: median (IQR) by arm")
+        ax.set_title(f"{what}: median (IQR) by arm", y=_TITLE_Y)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.2, top=0.92)  # fixed: tight_layout is slow
@@ -103,10 +106,10 @@ def bland_altman_figure(pairs: Sequence[ReadPair]) -> Figure:
         for y, style, text in ((ba.bias, "-", "bias"), (ba.loa_low, "--", "-1.96 SD"), (ba.loa_high, "--", "+1.96 SD")):
             ax.axhline(y, color="k", ls=style, lw=1)
             ax.annotate(f"{text} {y:.2f}", xy=(1.0, y), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
-        ax.set_title(f"Bland-Altman, lesion % (n = {ba.n} read pairs)")
+        ax.set_title(f"Bland-Altman, lesion % (n = {ba.n} read pairs)", y=_TITLE_Y)
     else:
         ax.text(0.5, 0.5, "fewer than 2 complete read pairs", ha="center", va="center", transform=ax.transAxes)
-        ax.set_title("Bland-Altman, lesion %")
+        ax.set_title("Bland-Altman, lesion %", y=_TITLE_Y)
     ax.grid(alpha=0.3)
     fig.subplots_adjust(left=0.13, right=0.97, bottom=0.13, top=0.92)
     return fig
