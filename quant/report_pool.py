@@ -8,11 +8,10 @@ matplotlib on the second core while the caller imports SQLAlchemy and computes t
 PNGs and the PDF are then drawn at the same time by two workers forked from it.
 
 The forkserver is started from a background thread, because starting the first worker blocks
-until the server has finished its preload. Where ``forkserver`` does not exist (Windows), the
-other cores are busy (less than half a core idle over 0.1 s besides this process, read from
-``/proc/stat`` on Linux: three processes sharing busy cores are slower than one), or a worker
-dies, :meth:`ReportPool.write`
-draws in this process instead: slower on idle cores, same files.
+until the server has finished its preload. :meth:`ReportPool.write` draws in this process
+instead (slower on idle cores, same files) where ``forkserver`` does not exist (Windows), where
+the other cores are busy (less than half a core idle over 0.1 s besides this process, read from
+``/proc/stat``: three processes sharing busy cores are slower than one), or when a worker dies.
 """
 
 from __future__ import annotations
