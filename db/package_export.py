@@ -13,8 +13,10 @@ LungRead SQLite database (same schema, made by :func:`db.connect`) holding only:
 The schema requires each Scan to have a Visit and each Visit a Subject (non-null foreign keys), so
 the package has **opaque placeholders**: one Subject ``PACKAGE`` and one Visit per scan, named by
 the task's random case code. No subject code, visit name or date, site, arm, other reader's task
-or read, and no DICOM PHI is written. Tasks already signed in the master are not exported, and
-master drafts are not carried (the reader starts from the automatic segmentation offline).
+or read, and no DICOM PHI is written. Tasks already signed in the master are not exported. A task
+the reader has a master draft of goes out with that draft (metrics, comment, masks) as the
+package's first revision, so work started online continues offline; drafts never come back, only
+signed reads do (:mod:`db.package_import`). Images are written by :mod:`db.package_images`.
 The export is audited in the master trail; the package gets its own audit chain, whose first
 event (``create package``) is anchored in the authenticated manifest. The manifest also holds the
 scrypt hash of the package's unlock code (:mod:`db.package_unlock`), for a reader locked out

@@ -269,10 +269,6 @@ class SliceImage:
                 return True
         return False
 
-    def set_interpolation(self, linear: bool) -> None:
-        """Linear (default) or nearest-neighbour magnification of the texels."""
-        self.texture.SetInterpolate(bool(linear))
-
     def modified(self) -> None:
         """Tell VTK that :attr:`packed` changed (it re-uploads the texture on the next render)."""
         self._scalars.Modified()
