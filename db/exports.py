@@ -38,7 +38,7 @@ from .models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subje
 from .views import Actor
 
 if TYPE_CHECKING:
-    from quant.report_pool import ReportPool
+    from quant.report_pool import ReportDrawing, ReportPool
 
 __all__ = [
     "READS_DICTIONARY",
@@ -47,6 +47,8 @@ __all__ = [
     "analysis_access",
     "export_reads",
     "export_analysis",
+    "begin_analysis_export",
+    "PendingAnalysisExport",
     "audit_export",
 ]
 
@@ -132,8 +134,10 @@ def audit_export(db: Database, user: User, what: str, out: Path, details: dict[s
     return write_anchor(anchor, out if out.is_dir() else out.parent)
 
 
-def _read_rows(s: Session, with_arms: bool) -> list[dict[str, object]]:
-    """Every read revision (drafts, signed, reopened) with its state, in subject/visit/read order."""
+def _read_rows(s: Session, with_arms: bool, status_of: dict[int, tuple[str, tuple[int, ...]]] | None = None,
+               ) -> list[dict[str, object]]:
+    """Every read revision (drafts, signed, reopened) with its state, in subject/visit/read order.
+    ``status_of``: :attr:`AnalysisDataset.endpoint_status`, collected here when not given."""
     arms = dict(s.execute(select(Randomization.subject_id, Randomization.arm)).all()) if with_arms else {}
     names = dict(s.execute(select(User.id, User.username)).all())
     tasks = {tid: (code, slot) for tid, code, slot in
@@ -143,7 +147,8 @@ def _read_rows(s: Session, with_arms: bool) -> list[dict[str, object]]:
     newest: dict[int, int] = {}
     for task_id, revision in s.execute(select(Read.task_id, Read.revision).where(Read.task_id.is_not(None))):
         newest[task_id] = max(revision, newest.get(task_id, 0))
-    status_of = collect_dataset(s, with_arms=False).endpoint_status
+    if status_of is None:
+        status_of = collect_dataset(s, with_arms=False).endpoint_status
     # Plain column tuples, not ORM entities: ~5x faster for the thousands of reads of a trial.
     q = (select(Read.id, Read.task_id, Read.revision, Read.status, Read.author_id, Read.saved_at, Read.signed_at,
                 Read.sign_meaning, Read.lesion_pct, Read.solid_pct, Read.normal_ct, Read.confidence,
@@ -180,9 +185,13 @@ def _read_rows(s: Session, with_arms: bool) -> list[dict[str, object]]:
     return rows
 
 
-def export_reads(db: Database, actor: Actor, out: str | Path) -> Path:
+def export_reads(db: Database, actor: Actor, out: str | Path, *, dataset: AnalysisDataset | None = None) -> Path:
     """Write ``reads.csv`` (every revision of every read, superseded ones flagged) and
     ``reads.dictionary.csv`` beside it. Access: see the module docstring. Returns ``out``.
+
+    ``dataset``: the analysis dataset of this database, taken after it was locked (nothing can
+    change since), to reuse its endpoint status instead of collecting it again; ignored while
+    the database is not locked.
 
     Raises:
         PermissionDenied: a reader or adjudicator, or a statistician before unblinding.
@@ -191,7 +200,8 @@ def export_reads(db: Database, actor: Actor, out: str | Path) -> Path:
 
     def work(s: Session) -> tuple[User, bool, list[dict[str, object]]]:
         user, with_arms = reads_access(s, actor)
-        return user, with_arms, _read_rows(s, with_arms)
+        reuse = dataset is not None and dataset.locked and lock_of(s, current_trial(s)) is not None
+        return user, with_arms, _read_rows(s, with_arms, dataset.endpoint_status if reuse else None)
 
     user, with_arms, rows = db.read(work)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -207,6 +217,77 @@ def export_reads(db: Database, actor: Actor, out: str | Path) -> Path:
             writer.writerow([col, typ, unit, desc])
     audit_export(db, user, "reads", out, {"rows": len(rows), "with_arms": with_arms})
     return out
+
+
+class PendingAnalysisExport:
+    """An endpoint analysis computed and written as CSV whose figures and report may still be
+    drawing (:func:`begin_analysis_export`); :meth:`finish` waits for them, records the export
+    in the audit trail and returns the :class:`AnalysisExport`."""
+
+    def __init__(self, db: Database, user: User, out_dir: Path, result: AnalysisResult, dataset: AnalysisDataset,
+                 files: dict[str, Path], drawing: "ReportDrawing | None") -> None:
+        self.result = result
+        self.dataset = dataset
+        self._db, self._user, self._out_dir = db, user, out_dir
+        self._files = files
+        self._drawing = drawing
+        self._finished: AnalysisExport | None = None
+
+    def finish(self) -> AnalysisExport:
+        """Wait for the drawing, audit the export (once) and return what was written."""
+        if self._finished is not None:
+            return self._finished
+        files = dict(self._files)
+        figure_files: dict[str, Path] = {}
+        pdf: Path | None = None
+        if self._drawing is not None:
+            figure_files, pdf = self._drawing.result()
+            if pdf is not None:
+                files["report"] = pdf
+            files.update({f"figure:{k}": v for k, v in figure_files.items()})
+        files["audit_anchor"] = audit_export(self._db, self._user, "analysis", self._out_dir, {
+            "files": sorted(p.name for p in files.values()), "unblinded": self.dataset.unblinded,
+            "n_records": len(self.dataset.records), "n_pending": self.dataset.n_pending,
+        })
+        self._finished = AnalysisExport(files=files, result=self.result, dataset=self.dataset, figures=figure_files,
+                                        report=pdf)
+        return self._finished
+
+
+def begin_analysis_export(
+    db: Database,
+    actor: Actor,
+    out_dir: str | Path,
+    *,
+    figures: bool = True,
+    report: bool = True,
+    treatment: str = "MSC",
+    control: str = "Placebo",
+    report_pool: "ReportPool | None" = None,
+) -> PendingAnalysisExport:
+    """Compute the endpoint analysis, start drawing its figures and report, and write its CSV
+    files into ``out_dir``; returns before the drawing is done (see :func:`export_analysis`,
+    which takes the same arguments and waits)."""
+    from quant.analysis_export import write_analysis_csvs
+    from quant.report_pool import ReportPool
+
+    out_dir = Path(out_dir)
+
+    def work(s: Session) -> tuple[User, AnalysisDataset]:
+        user, unblinded = analysis_access(s, actor)
+        return user, collect_dataset(s, with_arms=unblinded)
+
+    user, dataset = db.read(work)
+    result = run_analysis(dataset.records, dataset.pairs, treatment, control)
+    drawing = None
+    if figures or report:
+        title = f"{dataset.studyid}: LungRead endpoint report" + ("" if dataset.unblinded else " (BLINDED)")
+        # Without a pool the report is drawn here, in finish() (an unstarted pool never draws elsewhere).
+        pool = report_pool if report_pool is not None else ReportPool(parallel=False)
+        drawing = pool.submit(result, dataset.pairs, png_dir=out_dir / "figures" if figures else None,
+                              pdf_path=out_dir / "report.pdf" if report else None, title=title)
+    files = dict(write_analysis_csvs(result, out_dir, dataset.studyid))  # while the workers draw
+    return PendingAnalysisExport(db, user, out_dir, result, dataset, files, drawing)
 
 
 def export_analysis(
@@ -232,39 +313,5 @@ def export_analysis(
         WorkflowError: the database is not locked.
         PermissionDenied: not a manager/statistician, or a manager after unblinding.
     """
-    from quant.analysis_export import write_analysis_csvs
-
-    out_dir = Path(out_dir)
-
-    def work(s: Session) -> tuple[User, AnalysisDataset]:
-        user, unblinded = analysis_access(s, actor)
-        return user, collect_dataset(s, with_arms=unblinded)
-
-    user, dataset = db.read(work)
-    result = run_analysis(dataset.records, dataset.pairs, treatment, control)
-    files = dict(write_analysis_csvs(result, out_dir, dataset.studyid))
-    figure_files: dict[str, Path] = {}
-    pdf: Path | None = None
-    if figures or report:
-        fig_dir = out_dir / "figures" if figures else None
-        pdf_path = out_dir / "report.pdf" if report else None
-        title = f"{dataset.studyid}: LungRead endpoint report" + ("" if dataset.unblinded else " (BLINDED)")
-        if report_pool is not None:
-            figure_files, pdf = report_pool.write(result, dataset.pairs, png_dir=fig_dir, pdf_path=pdf_path,
-                                                  title=title)
-        else:
-            from quant import report as reporting
-
-            if pdf_path is not None:  # draws the figures once for both the PDF and the PNGs
-                pdf = reporting.write_report(result, dataset.pairs, pdf_path, title=title, png_dir=fig_dir)
-                figure_files = {n: fig_dir / f"{n}.png" for n in reporting.FIGURE_NAMES} if fig_dir else {}
-            else:
-                figure_files = reporting.write_figures(result, dataset.pairs, fig_dir)
-        if pdf is not None:
-            files["report"] = pdf
-        files.update({f"figure:{k}": v for k, v in figure_files.items()})
-    files["audit_anchor"] = audit_export(db, user, "analysis", out_dir, {
-        "files": sorted(p.name for p in files.values()), "unblinded": dataset.unblinded,
-        "n_records": len(dataset.records), "n_pending": dataset.n_pending,
-    })
-    return AnalysisExport(files=files, result=result, dataset=dataset, figures=figure_files, report=pdf)
+    return begin_analysis_export(db, actor, out_dir, figures=figures, report=report, treatment=treatment,
+                                 control=control, report_pool=report_pool).finish()

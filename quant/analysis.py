@@ -165,6 +165,9 @@ class ProportionRow:
 
 @dataclass(frozen=True)
 class AnalysisResult:
+    """Every table of the analysis; ``n_subjects``: subjects in the long dataset (what a report
+    quotes, kept apart from ``long`` so a drawing process can be sent the tables without it)."""
+
     long: list[AnalysisRow]
     summaries: list[Summary]
     comparisons: list[Comparison]
@@ -172,6 +175,7 @@ class AnalysisResult:
     agreement: list[AgreementRow]
     treatment: str
     control: str
+    n_subjects: int
 
 
 def _value(rec: EndpointRecord, paramcd: str) -> float | None:
@@ -364,4 +368,5 @@ def run_analysis(
         agreement=agreement_table(pairs),
         treatment=treatment,
         control=control,
+        n_subjects=len({row.subject for row in long}),
     )

@@ -64,7 +64,7 @@ def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
     with ReportPool(parallel=True) as pool:
         pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "pool", pdf_path=tmp_path / "r.pdf",
                                title="T")
-        assert pool._pool is not None, "the workers did not start: nothing was drawn in parallel"
+        assert pool.parallel, "the workers did not start: nothing was drawn in parallel"
         only_pngs, no_pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "pool2", pdf_path=None, title="T")
     assert list(pngs) == list(FIGURE_NAMES) and list(only_pngs) == list(FIGURE_NAMES) and no_pdf is None
     for name in FIGURE_NAMES:
@@ -77,12 +77,12 @@ def test_report_pool_falls_back_when_a_worker_dies(tmp_path, analysis):
     from quant.report_pool import ReportPool
 
     with ReportPool(parallel=True) as pool:
-        pool._started.wait()
-        for process in list(pool._pool._processes.values()):
+        assert pool.parallel
+        for process in list(pool._executor._processes.values()):
             process.kill()
             process.join()
         pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf", title="T")
-    assert pool._pool is None
+    assert not pool.parallel
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs.values()) and len(pngs) == 5
     assert pdf.read_bytes().startswith(b"%PDF")
 
@@ -92,17 +92,89 @@ def test_report_pool_serial_draws_the_same_files(tmp_path, analysis):
 
     with ReportPool(parallel=False) as pool:
         pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf", title="T")
-        assert pool._pool is None
+        assert not pool.parallel
     assert list(pngs) == list(FIGURE_NAMES) and pdf.read_bytes().startswith(b"%PDF")
 
 
-def test_idle_core_measure_is_within_the_machine(monkeypatch):
+def _spin(seconds: float) -> None:
+    import time
+
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and CPU affinity are Linux's")
+def test_cpu_share_sees_a_competitor_for_the_cpu(monkeypatch):
+    """The pool's busy-machine check: a busy thread that shares its CPU with another busy
+    process gets about half of it; unmeasurable counts as busy (the report is drawn in-process)."""
     import os
+    import subprocess
+    import threading
 
     from quant import report_pool
 
-    value = report_pool._idle_cores(0.02)
-    assert 0.0 <= value <= (os.cpu_count() or 1) + 1e-9
-    # Unmeasurable (no /proc/stat): counted as no idle core, so the report is drawn in-process.
-    monkeypatch.setattr(report_pool, "_cpu_times", lambda: (_ for _ in ()).throw(OSError("no /proc")))
-    assert report_pool._idle_cores(0.0) == 0.0
+    cpu = min(os.sched_getaffinity(0))
+    rival = subprocess.Popen([sys.executable, "-c", f"import os, time\nos.sched_setaffinity(0, {{{cpu}}})\n"
+                              "end = time.perf_counter() + 3\nwhile time.perf_counter() < end: pass"])
+    started = threading.Event()
+
+    def busy() -> None:
+        os.sched_setaffinity(0, {cpu})  # this thread only
+        started.set()
+        _spin(1.2)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    started.wait()
+    try:
+        share = report_pool._cpu_share([], 1, 0.5)
+    finally:
+        thread.join()
+        rival.kill()
+        rival.wait()
+    assert 0.0 < share < report_pool._MIN_CPU_SHARE
+    monkeypatch.setattr(report_pool, "_cpu_ticks", lambda pids: (_ for _ in ()).throw(OSError("no /proc")))
+    assert report_pool._cpu_share([], 1, 0.0) == 0.0
+
+
+_SUBMIT_EARLY = """
+import pickle, sys
+from pathlib import Path
+from quant.report_pool import ReportPool
+result, pairs, out = pickle.loads(sys.stdin.buffer.read())
+with ReportPool(parallel=True) as pool:
+    drawing = pool.submit(result, pairs, png_dir=Path(out) / "png", pdf_path=Path(out) / "r.pdf", title="T")
+    pngs, pdf = drawing.result()
+    print(pool.parallel, "matplotlib" in sys.modules, *sorted(pngs), pdf.name)
+"""
+
+
+def test_report_submitted_before_the_workers_are_up_is_drawn_by_them(tmp_path, analysis):
+    """`lungread stats` submits as soon as its analysis is done, maybe before the workers have
+    imported matplotlib: the jobs still go to the workers, and the submitting process never
+    imports matplotlib (its import alone would cost ~0.6 s of the 2 s budget)."""
+    import pickle
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", _SUBMIT_EARLY], input=pickle.dumps((analysis, _pairs(), str(tmp_path))),
+                          capture_output=True, cwd=root, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().split() == ["True", "False", *sorted(FIGURE_NAMES), "r.pdf"]
+    serial = write_figures(analysis, _pairs(), tmp_path / "serial")
+    for name in FIGURE_NAMES:
+        assert (tmp_path / "png" / f"{name}.png").read_bytes() == serial[name].read_bytes(), name
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_report_drawing_result_is_stable_and_serial_fallback_draws_only_what_is_missing(tmp_path, analysis):
+    from quant.report_pool import ReportPool
+
+    with ReportPool(parallel=False) as pool:
+        drawing = pool.submit(analysis, _pairs(), png_dir=None, pdf_path=tmp_path / "only.pdf", title="T")
+        first = drawing.result()
+        assert drawing.result() is first  # drawn once
+    assert first[0] == {} and first[1].read_bytes().startswith(b"%PDF")
+    assert not (tmp_path / "png").exists()

@@ -89,19 +89,21 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def _run_stats(args: argparse.Namespace, pool: Any) -> int:
     from db.errors import PermissionDenied
-    from db.exports import export_analysis, export_reads
+    from db.exports import begin_analysis_export, export_reads
     from quant.analysis_export import format_endpoint_table
 
     database, actor = _login(args)
     out = Path(args.out)
-    analysis = export_analysis(database, actor, out, figures=not args.no_figures, report=not args.no_report,
-                               report_pool=pool)
-    written = list(analysis.files.values())
-    try:
-        reads = export_reads(database, actor, out / "reads.csv")
+    pending = begin_analysis_export(database, actor, out, figures=not args.no_figures, report=not args.no_report,
+                                    report_pool=pool)
+    written = []
+    try:  # while the report workers draw
+        reads = export_reads(database, actor, out / "reads.csv", dataset=pending.dataset)
         written += [reads, reads.with_name("reads.dictionary.csv")]
     except PermissionDenied as exc:  # e.g. a statistician before unblinding: the analysis still stands
         print(f"lungread: reads.csv not written: {exc}", file=sys.stderr)
+    analysis = pending.finish()
+    written = list(analysis.files.values()) + written
     if args.masks:
         written += [m.path for m in _masks(database, actor, out / "masks", _MASK_CHOICES[args.masks], args.per)]
     database.dispose()
