@@ -8,10 +8,11 @@ phantom trial's planted trajectories (:func:`quant.phantom.trial.lesion_trajecto
 noise; about 8% of pairs get a large disagreement and go through the charter's adjudication trigger
 (:func:`db.adjudication.on_read_signed`), decided for read A.
 
-Timed (median of ``--repeats``, default 3): ``lungread stats`` in-process (``desktop.cli.main``,
-imports already warm after the first run) and as a subprocess (``python -m desktop.cli``: interpreter
-start and imports included), each with the full report (PDF + PNG), with PNG figures only
-(``--no-report``) and with tables only (``--no-report --no-figures``).
+Timed (median of ``--repeats``, default 3): ``lungread stats`` as a subprocess (``python -m
+desktop.cli``: what a user runs; interpreter start, imports and exit included) and in-process
+(``desktop.cli.main``: this process's imports warm after the first run, but every run starts a
+new report forkserver, which imports matplotlib again), each with the full report (PDF + PNG),
+with PNG figures only (``--no-report``) and with tables only (``--no-report --no-figures``).
 
 Run: ``.venv/bin/python benchmarks/stats.py [--repeats N] [--subjects N]``
 """
@@ -31,24 +32,26 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import db  # noqa: E402
-from db.adjudication import on_read_signed  # noqa: E402
-from db.audit import utc_now  # noqa: E402
-from db.charter import Charter  # noqa: E402
-from db.models import AdjudicationTask, Read, ReadTask, Scan, Subject, Trial, Visit  # noqa: E402
-from db.services import authenticate, create_user, generate_worklist, lock_database, unblind  # noqa: E402
-from quant.phantom.trial import DEFAULT_VISITS, VISIT_DAYS, lesion_trajectory, plan_trial  # noqa: E402
 
 PASSWORD = "benchmark-pass"
 
 
 def build(path: Path, subjects: int, seed: int = 0) -> tuple[str, Path]:
     """Build the locked, unblinded database; returns (URL, randomization.csv path)."""
+    # Imported here, not at module level: the report pool's forkserver imports this script as
+    # the main module, and would otherwise import the whole database layer too.
+    import numpy as np
+
+    import db
+    from db.adjudication import on_read_signed
+    from db.audit import utc_now
+    from db.charter import Charter
+    from db.models import AdjudicationTask, Read, ReadTask, Scan, Subject, Trial, Visit
+    from db.services import authenticate, create_user, generate_worklist, lock_database, unblind
+    from quant.phantom.trial import DEFAULT_VISITS, VISIT_DAYS, lesion_trajectory, plan_trial
+
     database = db.connect(path)
     create_user(database, None, "manager", "manager", PASSWORD)
     manager = authenticate(database, "manager", PASSWORD)

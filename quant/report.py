@@ -13,7 +13,6 @@ Figures (units: % of whole-lung volume; change in percentage points):
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -29,7 +28,7 @@ from quant.agreement import bland_altman
 from quant.analysis import PARAMS, AnalysisResult
 from quant.analysis_agreement import ReadPair
 
-__all__ = ["visit_figure", "bland_altman_figure", "write_figures", "write_report", "warm_up", "FIGURE_NAMES"]
+__all__ = ["visit_figure", "bland_altman_figure", "write_figures", "write_report", "FIGURE_NAMES"]
 
 FIGURE_NAMES = ("lespct_by_visit", "solpct_by_visit", "lespct_change", "solpct_change", "bland_altman")
 _ARM_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
@@ -147,7 +146,7 @@ def _save_pngs(figures: dict[str, Figure], out_dir: Path, dpi: int) -> dict[str,
     return paths
 
 
-def _save_png(fig: Figure, target: Path | io.BytesIO, dpi: int) -> None:
+def _save_png(fig: Figure, target: Path, dpi: int) -> None:
     FigureCanvasAgg(fig)  # attach an Agg canvas explicitly: no backend lookup, no pyplot
     # zlib level 1: a third of the encode time of the default 6 for ~20% larger files
     fig.savefig(target, dpi=dpi, format="png", pil_kwargs={"compress_level": 1})
@@ -253,17 +252,3 @@ def write_report(
                 pdf.savefig(page)
     return out_path
 
-
-def warm_up() -> None:
-    """Draw a small throwaway figure in the report's styles to PNG and PDF, in memory: loads the
-    fonts and fills matplotlib's caches (see :mod:`quant.report_warmup`)."""
-    fig = Figure(figsize=(2.0, 1.5))
-    ax = fig.add_subplot(1, 1, 1)
-    ax.errorbar([1.0, 2.0], [0.5, -1.0], yerr=[[0.1, 0.2], [0.2, 0.1]], marker="o", capsize=3, label="arm")
-    ax.set_title("warm-up 0123456789 (%)", y=_TITLE_Y)
-    ax.set_ylabel("change (percentage points)")
-    ax.legend(fontsize=8)
-    _save_png(fig, io.BytesIO(), 110)
-    with rc_context(_PDF_RC), _quiet_font_fallback(), PdfPages(io.BytesIO()) as pdf:
-        fig.text(0.0, 0.0, "table 0.00 (-1.00, 1.00)", fontsize=8, family=["Courier", "monospace"])
-        pdf.savefig(fig)

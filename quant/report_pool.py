@@ -3,20 +3,19 @@ the caller's own work, and drawn while the caller goes on with its own.
 
 Why: ``lungread stats`` has a 2 s budget on 2 cores. Serially it spends ~0.6 s importing
 matplotlib and ~0.7 s drawing (five PNG figures, then the PDF, which draws them again as
-vectors) after the database work. Here a ``forkserver`` preloaded with
-:mod:`quant.report_warmup` imports matplotlib (and loads the fonts) on the second core while the
-caller imports SQLAlchemy and computes the analysis. :meth:`ReportPool.submit` then hands out one
-job per file (the PDF first, as the largest) to two workers forked from it and returns at once,
-so the caller writes its CSV files meanwhile; :meth:`ReportDrawing.result` waits for the files.
+vectors) after the database work. Here a ``forkserver`` preloaded with :mod:`quant.report`
+imports matplotlib on the second core while the caller imports SQLAlchemy and computes the
+analysis. :meth:`ReportPool.submit` then hands out one job per file (the PDF first, as the
+largest) to two workers forked from it and returns at once, so the caller writes its CSV files
+meanwhile; :meth:`ReportDrawing.result` waits for the files.
 
 The forkserver is started at once, from a background thread, because starting the first worker
 blocks until the server has finished its preload. The report is drawn in this process instead
 (slower on idle cores, same files) where ``forkserver`` does not exist (Windows), where the cores
-are busy, or, job by job, when a worker dies. Busy means: over the first 0.3 s, the caller
-(importing) and the forkserver (importing matplotlib) got less than 80 % of a core each (CPU
-ticks from ``os.times`` and ``/proc/PID/stat``; unmeasurable counts as busy). Processes sharing
-busy cores are slower than one, so the forkserver is then ended. The check delays nothing: the
-forkserver imports meanwhile.
+are busy, or, job by job, when a worker dies. Busy means: over its first 0.3 s, the new
+forkserver (importing matplotlib) got less than 85 % of a core (CPU ticks from
+``/proc/PID/stat``; unmeasurable counts as busy). Processes sharing busy cores are slower than
+one, so the forkserver is then ended. The check delays nothing: the forkserver imports meanwhile.
 """
 
 from __future__ import annotations
@@ -44,21 +43,32 @@ __all__ = ["ReportPool", "ReportDrawing"]
 
 _log = logging.getLogger(__name__)
 _WORKERS = 2
-# Measured on 2 cores: this process (importing) and the forkserver (importing matplotlib) get
-# 95-97 % of two cores on an idle machine, 72-77 % beside one other busy process.
-_MIN_CPU_SHARE = 0.85
+# The forkserver importing matplotlib gets 0.9-1 core on an idle machine; on 2 cores beside this
+# process (importing too) and one other busy process, 0.5-0.8.
+_MIN_CPU_SHARE = 0.8
 
 
 def _child_pids() -> list[int]:
-    """Processes started by the calling thread (Linux ``/proc/thread-self/children``)."""
-    with open("/proc/thread-self/children", encoding="ascii") as fh:
-        return [int(p) for p in fh.read().split()]
+    """Processes started by the calling thread (Linux ``/proc/thread-self/children``); none where
+    that cannot be read."""
+    try:
+        with open("/proc/thread-self/children", encoding="ascii") as fh:
+            return [int(p) for p in fh.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _is_forkserver(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"multiprocessing.forkserver" in fh.read()
+    except OSError:
+        return False
 
 
 def _cpu_ticks(pids: Sequence[int]) -> int:
-    """CPU clock ticks (user + system) used so far by this process and the processes ``pids``."""
-    own = os.times()
-    ticks = round((own.user + own.system) * os.sysconf("SC_CLK_TCK"))
+    """CPU clock ticks (user + system) the processes ``pids`` have used so far."""
+    ticks = 0
     for pid in pids:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
@@ -66,16 +76,16 @@ def _cpu_ticks(pids: Sequence[int]) -> int:
     return ticks
 
 
-def _cpu_share(pids: Sequence[int], cores: int, sample_s: float = 0.3) -> float:
-    """CPU time this process and ``pids`` got over the next ``sample_s`` seconds, as a share of
-    ``cores`` busy cores (what they would use on free cores); 0 where it cannot be measured."""
+def _cpu_share(pids: Sequence[int], sample_s: float = 0.3) -> float:
+    """Cores' worth of CPU time the processes ``pids`` got over the next ``sample_s`` seconds;
+    0 where it cannot be measured."""
     try:
         t0, ticks0 = time.perf_counter(), _cpu_ticks(pids)
         time.sleep(sample_s)
         t1, ticks1 = time.perf_counter(), _cpu_ticks(pids)
     except (OSError, ValueError, IndexError):
         return 0.0
-    return (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / ((t1 - t0) * cores)
+    return (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / (t1 - t0)
 
 
 def _figure_names() -> tuple[str, ...]:
@@ -106,6 +116,7 @@ class ReportPool:
         """``parallel``: True to use worker processes where the platform allows, False never,
         None (default) when there are idle cores (see the module docstring)."""
         self._executor: ProcessPoolExecutor | None = None
+        self._children: list[int] = []  # processes the starter thread spawned (forkserver, tracker)
         self._figure_names: tuple[str, ...] = ()
         self._started = threading.Event()
         if parallel is False or "forkserver" not in multiprocessing.get_all_start_methods():
@@ -122,17 +133,15 @@ class ReportPool:
     def _start(self, only_if_idle: bool) -> None:
         try:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["quant.report_warmup"])
+            ctx.set_forkserver_preload(["quant.report"])
             forkserver.ensure_running()  # returns at once: the server imports matplotlib meanwhile
-            if only_if_idle:
-                # the forkserver and its resource tracker (asleep): two busy cores with this process
-                servers = _child_pids() if os.path.exists("/proc/thread-self/children") else []
-                if _cpu_share(servers, 2 if servers else 1) < _MIN_CPU_SHARE:
-                    _log.info("the cores are busy: drawing the report in this process")
-                    for pid in servers:  # rather than let it import matplotlib for nothing
-                        with contextlib.suppress(OSError):
-                            os.kill(pid, signal.SIGTERM)
-                    return
+            # This thread's children: the forkserver and its resource tracker (asleep), unless an
+            # earlier pool of this process started them (then its import is paid: just use it).
+            self._children = _child_pids()
+            if only_if_idle and self._children and _cpu_share(self._children) < _MIN_CPU_SHARE:
+                _log.info("the cores are busy: drawing the report in this process")
+                self._end_forkserver()  # rather than let it import matplotlib for nothing
+                return
             executor = ProcessPoolExecutor(_WORKERS, mp_context=ctx)
             answers = [f.result() for f in [executor.submit(_figure_names) for _ in range(_WORKERS)]]
             self._executor, self._figure_names = executor, answers[0]
@@ -170,11 +179,28 @@ class ReportPool:
         """:meth:`submit` and wait: (figure name -> PNG path, PDF path or None)."""
         return self.submit(result, pairs, png_dir=png_dir, pdf_path=pdf_path, title=title).result()
 
+    def _end_forkserver(self) -> None:
+        """Terminate the forkserver this pool started. Left alone it lives until this process
+        exits and then spends ~0.1 s tearing down matplotlib, holding this process's stdout and
+        stderr open meanwhile (a caller reading them to the end waits for it). A later pool
+        starts a new one (multiprocessing notices the old one is gone)."""
+        # Told apart from the resource tracker by its command line (read now: right after the
+        # spawn it may not have been exec'd yet).
+        for pid in [p for p in self._children if _is_forkserver(p)]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+                # Wait until it is gone, but leave it to multiprocessing to reap (WNOWAIT), which
+                # checks on it with waitpid before it starts a new one.
+                os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        self._children = []
+
     def close(self) -> None:
+        """Shut the workers down and end the forkserver."""
         self._started.wait()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        self._end_forkserver()
 
     def __enter__(self) -> "ReportPool":
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,6 +59,7 @@ def test_unknown_figure_name_is_refused(tmp_path, analysis):
 def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
     """The worker processes of `lungread stats` write the same PNGs (byte for byte: Agg is
     deterministic) and a PDF with the same pages as drawing in this process."""
+    from quant import report_pool
     from quant.report_pool import ReportPool
 
     serial = write_figures(analysis, _pairs(), tmp_path / "serial")
@@ -66,6 +68,13 @@ def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
                                title="T")
         assert pool.parallel, "the workers did not start: nothing was drawn in parallel"
         only_pngs, no_pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "pool2", pdf_path=None, title="T")
+        servers = [pid for pid in pool._children if report_pool._is_forkserver(pid)]
+    # The pool ends its forkserver: left alone it would hold this process's stdout open until
+    # after this process exits. Gone, or a zombie that multiprocessing reaps later.
+    if sys.platform.startswith("linux"):
+        assert len(servers) == 1
+        stat = Path(f"/proc/{servers[0]}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
     assert list(pngs) == list(FIGURE_NAMES) and list(only_pngs) == list(FIGURE_NAMES) and no_pdf is None
     for name in FIGURE_NAMES:
         assert pngs[name].read_bytes() == serial[name].read_bytes() == only_pngs[name].read_bytes(), name
@@ -106,8 +115,8 @@ def _spin(seconds: float) -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and CPU affinity are Linux's")
 def test_cpu_share_sees_a_competitor_for_the_cpu(monkeypatch):
-    """The pool's busy-machine check: a busy thread that shares its CPU with another busy
-    process gets about half of it; unmeasurable counts as busy (the report is drawn in-process)."""
+    """The pool's busy-machine check: a busy process that shares its CPU with a busy thread of
+    this one gets about half of it; unmeasurable counts as busy (the report is drawn in-process)."""
     import os
     import subprocess
     import threading
@@ -128,14 +137,14 @@ def test_cpu_share_sees_a_competitor_for_the_cpu(monkeypatch):
     thread.start()
     started.wait()
     try:
-        share = report_pool._cpu_share([], 1, 0.5)
+        share = report_pool._cpu_share([rival.pid], 0.5)
     finally:
         thread.join()
         rival.kill()
         rival.wait()
     assert 0.0 < share < report_pool._MIN_CPU_SHARE
     monkeypatch.setattr(report_pool, "_cpu_ticks", lambda pids: (_ for _ in ()).throw(OSError("no /proc")))
-    assert report_pool._cpu_share([], 1, 0.0) == 0.0
+    assert report_pool._cpu_share([rival.pid], 0.0) == 0.0
 
 
 _SUBMIT_EARLY = """
@@ -156,7 +165,6 @@ def test_report_submitted_before_the_workers_are_up_is_drawn_by_them(tmp_path, a
     imports matplotlib (its import alone would cost ~0.6 s of the 2 s budget)."""
     import pickle
     import subprocess
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", _SUBMIT_EARLY], input=pickle.dumps((analysis, _pairs(), str(tmp_path))),

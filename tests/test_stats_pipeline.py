@@ -363,3 +363,29 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "DAY10" in out and (tmp_path / "cli" / "adqct.csv").is_file() and (tmp_path / "cli" / "reads.csv").is_file()
     assert not (tmp_path / "cli" / "report.pdf").exists()
+
+
+def test_lungread_stats_command_in_its_own_process(demo, tmp_path):
+    """`python -m desktop.cli stats`, as a user runs it: report workers, then the fast exit
+    (no interpreter teardown). Everything is written and flushed, stdout is complete, and nothing
+    is left to clean up (multiprocessing's resource tracker would warn about leaked semaphores)."""
+    import os
+    import sys
+
+    out, demo_stdout = demo
+    root = Path(__file__).resolve().parents[1]
+    # block-buffered stdout, as in a pipe by default: what is not flushed before the exit is lost
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "LUNGREAD_PASSWORD": PASSWORD}
+    proc = subprocess.Popen([sys.executable, "-m", "desktop.cli", "stats", "--db", str(out / "lungread.sqlite"),
+                             "--out", str(tmp_path / "cli"), "--user", "statistician"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr.decode()
+    text = stdout.decode()
+    assert "DAY10" in text and text.rstrip().endswith(f"to {tmp_path / 'cli'}")
+    assert "leaked" not in stderr.decode() and "Traceback" not in stderr.decode()
+    files = {p.name for p in (tmp_path / "cli").iterdir()} | {p.name for p in (tmp_path / "cli" / "figures").iterdir()}
+    assert {"adqct.csv", "endpoints.csv", "agreement.csv", "reads.csv", "report.pdf", "audit_anchor.json",
+            "lespct_by_visit.png", "bland_altman.png"} <= files
+    assert (tmp_path / "cli" / "report.pdf").read_bytes().rstrip().endswith(b"%%EOF")
+    assert _csv(tmp_path / "cli" / "adqct.csv") == _csv(out / "exports" / "adqct.csv")

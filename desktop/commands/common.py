@@ -52,7 +52,7 @@ def open_database(args: argparse.Namespace, *, upgrade: bool = True) -> Any:
 
 def login(database: Any, args: argparse.Namespace) -> Any:
     """Authenticate ``--user`` (an audited login) and return the Actor."""
-    from db.services import authenticate
+    from db.accounts import authenticate  # not db.services: every command logs in, few need all services
 
     if not args.user:
         raise CommandError("give --user NAME (the account that performs this action)")
