@@ -13,9 +13,11 @@ The forkserver is started at once, from a background thread, because starting th
 blocks until the server has finished its preload. The report is drawn in this process instead
 (slower on idle cores, same files) where ``forkserver`` does not exist (Windows), where the cores
 are busy, or, job by job, when a worker dies. Busy means: over its first 0.3 s, the new
-forkserver (importing matplotlib) got less than 85 % of a core (CPU ticks from
-``/proc/PID/stat``; unmeasurable counts as busy). Processes sharing busy cores are slower than
+forkserver (importing matplotlib) got less than 80 % of a core (CPU ticks from
+``/proc/PID/stat``; unreadable ticks count as busy). Processes sharing busy cores are slower than
 one, so the forkserver is then ended. The check delays nothing: the forkserver imports meanwhile.
+Without ``/proc/thread-self/children`` (not Linux) the forkserver cannot be found: no check, and
+it is left to end with this process.
 """
 
 from __future__ import annotations
