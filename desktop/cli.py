@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from quant.errors import LungReadError
 
@@ -89,7 +90,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 130
 
 
-def exit_now(rc: int) -> None:
+def exit_now(rc: int) -> NoReturn:
     """End the process with status ``rc`` without the interpreter's teardown of every loaded
     module (~0.1 s once SQLAlchemy, numpy and scipy are loaded; ``lungread stats`` has a 2 s
     budget). Only for commands that have closed everything they wrote (files, database
@@ -100,7 +101,7 @@ def exit_now(rc: int) -> None:
     os._exit(rc)
 
 
-def run() -> None:
+def run() -> NoReturn:
     """The ``lungread`` console entry point."""
     sys.exit(main(exit_when_done=True))
 

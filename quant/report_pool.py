@@ -111,7 +111,7 @@ def _draw_pdf(result: "AnalysisResult", pairs: Sequence["ReadPair"], path: Path,
 
 class ReportPool:
     """Two report-drawing worker processes; create it as early as possible, then
-    :meth:`submit` (or :meth:`write`) once the analysis is computed, and :meth:`close` (or use it
+    :meth:`submit` once the analysis is computed, and :meth:`close` (or use it
     as a context manager)."""
 
     def __init__(self, parallel: bool | None = None) -> None:
@@ -168,18 +168,6 @@ class ReportPool:
         """Start drawing the PNG figures into ``png_dir`` and/or the PDF report at ``pdf_path``
         (see :mod:`quant.report`) and return at once; :meth:`ReportDrawing.result` waits."""
         return ReportDrawing(self, result, pairs, png_dir=png_dir, pdf_path=pdf_path, title=title)
-
-    def write(
-        self,
-        result: "AnalysisResult",
-        pairs: Sequence["ReadPair"],
-        *,
-        png_dir: Path | None,
-        pdf_path: Path | None,
-        title: str,
-    ) -> tuple[dict[str, Path], Path | None]:
-        """:meth:`submit` and wait: (figure name -> PNG path, PDF path or None)."""
-        return self.submit(result, pairs, png_dir=png_dir, pdf_path=pdf_path, title=title).result()
 
     def _end_forkserver(self) -> None:
         """Terminate the forkserver this pool started. Left alone it lives until this process

@@ -64,10 +64,11 @@ def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
 
     serial = write_figures(analysis, _pairs(), tmp_path / "serial")
     with ReportPool(parallel=True) as pool:
-        pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "pool", pdf_path=tmp_path / "r.pdf",
-                               title="T")
+        pngs, pdf = pool.submit(analysis, _pairs(), png_dir=tmp_path / "pool", pdf_path=tmp_path / "r.pdf",
+                                title="T").result()
         assert pool.parallel, "the workers did not start: nothing was drawn in parallel"
-        only_pngs, no_pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "pool2", pdf_path=None, title="T")
+        only_pngs, no_pdf = pool.submit(analysis, _pairs(), png_dir=tmp_path / "pool2", pdf_path=None,
+                                        title="T").result()
         servers = [pid for pid in pool._children if report_pool._is_forkserver(pid)]
     # The pool ends its forkserver: left alone it would hold this process's stdout open until
     # after this process exits. Gone, or a zombie that multiprocessing reaps later.
@@ -90,7 +91,8 @@ def test_report_pool_falls_back_when_a_worker_dies(tmp_path, analysis):
         for process in list(pool._executor._processes.values()):
             process.kill()
             process.join()
-        pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf", title="T")
+        pngs, pdf = pool.submit(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf",
+                                title="T").result()
     assert not pool.parallel
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs.values()) and len(pngs) == 5
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -100,7 +102,8 @@ def test_report_pool_serial_draws_the_same_files(tmp_path, analysis):
     from quant.report_pool import ReportPool
 
     with ReportPool(parallel=False) as pool:
-        pngs, pdf = pool.write(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf", title="T")
+        pngs, pdf = pool.submit(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf",
+                                title="T").result()
         assert not pool.parallel
     assert list(pngs) == list(FIGURE_NAMES) and pdf.read_bytes().startswith(b"%PDF")
 
