@@ -263,3 +263,19 @@ def test_open_dicom_folder_reviews_a_series_without_a_database(app, qtbot, datab
     assert viewer.metrics.text_of("lung_ml") == f"{viewer.views.tracker.metrics.lung_ml:.0f}"
     assert sorted(os.listdir(tmp_path)) == before, "nothing was written next to the images"
     viewer.close()
+
+
+def test_cli_parser_can_be_built_again_and_again():
+    # Every main() builds a fresh parser; the export group must belong to that parser, even when
+    # the previous one has been collected and its objects' ids are reused.
+    import gc
+
+    from desktop.cli import build_parser
+
+    for _ in range(30):
+        parser = build_parser()
+        args = parser.parse_args(["export", "reads", "r.csv"])
+        assert args.export_command == "reads"
+        assert parser.parse_args(["export", "adqct", "d"]).export_command == "adqct"
+        del parser, args
+        gc.collect()

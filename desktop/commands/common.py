@@ -67,16 +67,15 @@ def add_database_options(p: argparse.ArgumentParser, *, user: bool = True) -> No
                        help=f"account performing the action (password: prompt or ${PASSWORD_ENV})")
 
 
-_export_groups: dict[int, Any] = {}
-
-
 def export_subcommands(subparsers: Any) -> Any:
     """The ``export`` command's sub-command group, shared by the modules that add exports."""
-    group = _export_groups.get(id(subparsers))
+    # Kept on the subparsers object itself: a registry keyed by id() handed a later parser the
+    # group of a collected one whose id was reused ("conflicting subparser: reads").
+    group = getattr(subparsers, "lungread_export_group", None)
     if group is None:
         parser = subparsers.add_parser("export", help="export data")
         group = parser.add_subparsers(dest="export_command", metavar="WHAT", required=True)
-        _export_groups[id(subparsers)] = group
+        subparsers.lungread_export_group = group
     return group
 
 
