@@ -55,20 +55,17 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run_stats, fast_exit=True)
 
     export_sub = export_subcommands(subparsers)
-    if "adqct" not in export_sub.choices:
-        p = export_sub.add_parser("adqct", help="adqct.csv, endpoints.csv, agreement.csv with dictionaries (statistician)")
-        p.add_argument("out", metavar="DIR")
-        add_database_options(p)
-        p.set_defaults(handler=run_export_adqct)
-    if "masks" not in export_sub.choices:
-        p = export_sub.add_parser("masks", help="read masks as DICOM SEG and/or NIfTI (manager; statistician after unblinding)")
-        p.add_argument("out", metavar="DIR")
-        _mask_args(p, flag="--format", default="both")
-        p.add_argument("--read", type=int, action="append", default=None, metavar="ID",
-                       help="only this read id (repeatable; with --per read)")
-        add_database_options(p)
-        p.set_defaults(handler=run_export_masks)
-
+    p = export_sub.add_parser("adqct", help="adqct.csv, endpoints.csv, agreement.csv with dictionaries (statistician)")
+    p.add_argument("out", metavar="DIR")
+    add_database_options(p)
+    p.set_defaults(handler=run_export_adqct)
+    p = export_sub.add_parser("masks", help="read masks as DICOM SEG and/or NIfTI (manager; statistician after unblinding)")
+    p.add_argument("out", metavar="DIR")
+    _mask_args(p, flag="--format", default="both")
+    p.add_argument("--read", type=int, action="append", default=None, metavar="ID",
+                   help="only this read id (repeatable; with --per read)")
+    add_database_options(p)
+    p.set_defaults(handler=run_export_masks)
 
 def _masks(database: Any, actor: Any, out: Path, formats: tuple[str, ...], per: str,
            read_ids: list[int] | None = None) -> list[Any]:
