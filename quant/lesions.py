@@ -71,6 +71,10 @@ _CORE_MIN_HU = -700.0
 _EDGE_WINDOW = 5
 # Aerated lung HU assumed where a lung has no aerated voxel left at all.
 _AERATED_HU = -850.0
+# A lesion's edge lies within this distance (mm, geodesic through band voxels) of its detected
+# core; beyond it, band voxels connect only through thin paths (dependent density along the
+# posterior pleura, partial volume along fissures), which are not lesion.
+_GROWTH_MM = 10.0
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 _FACES = ndimage.generate_binary_structure(3, 1)
 
@@ -126,7 +130,9 @@ def segment_lesions(
     # volume with the wall is in the band everywhere), then one block into the rim.
     band = lung_c & (mean_hu >= p.ggo_min_hu) & (mean_hu < p.solid_max_hu)
     band &= ~ndimage.binary_dilation(vessel, structure=_FACES)
-    core = _connected_to(any_c, band & (grid.block_mean(interior.view(np.uint8)) > 0.999))
+    domain = band & (grid.block_mean(interior.view(np.uint8)) > 0.999)
+    steps = max(1, int(round(_GROWTH_MM / min(sp))))
+    core = ndimage.binary_dilation(any_c, structure=_FACES, mask=domain | any_c, iterations=steps)
     grown = ndimage.binary_dilation(core, mask=band) | core
     # One upsampled code: bit 0 = lesion may be here, bit 1 = solid may be here, bit 2 = the
     # denoised HU is below the solid band's upper bound (inside dense consolidation, noise puts
@@ -177,14 +183,33 @@ def _detect(
     # Vessels and their partial-volume shells: ground-glass HU on or right next to a vessel.
     if vessel.any():
         ggo &= ~ndimage.binary_dilation(vessel, structure=_CUBE)
-    # Opening, with everything outside the lung interior counted as ground glass, so that thin
-    # subpleural bands (the typical COVID pattern) are not eroded from the pleural side.
-    thick = opening(ggo | ~inner, _GGO_OPENING_MM, sp, centres=ggo)
-    # Subpleural bands are often thinner than that; near the pleura vessels are thin, so a
-    # smaller opening is enough there.
-    subpleural = near(~lung, _SUBPLEURAL_MM, sp)
-    thin = opening(ggo | ~inner, _GGO_SUBPLEURAL_OPENING_MM, sp, centres=ggo & subpleural)
-    ggo = thick | thin
+    import os
+    if os.environ.get("REG", "1") == "1":
+        shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
+        ok = inner & ~shell & (hu < p.ggo_max_hu)
+        w = ok.astype(np.float32)
+        win = int(os.environ.get("WIN", "5"))
+        cnt = ndimage.uniform_filter(w, win)
+        tot = ndimage.uniform_filter(hu * w, win)
+        regional = np.where(cnt > 0.15, tot / np.maximum(cnt, 1e-3), -1000.0)
+        ggo &= regional >= float(os.environ.get("SEED", "-700"))
+        dep = float(os.environ.get("DEP", "10"))
+        if dep > 0 and ggo.any():
+            rim = _dependent_rim(lung, dep, sp)
+            lab, n = ndimage.label(ggo)
+            deep = np.zeros(n + 1, dtype=bool)
+            deep[np.unique(lab[ggo & ~rim])] = True
+            deep[0] = False
+            ggo &= deep[lab]
+    else:
+        # Opening, with everything outside the lung interior counted as ground glass, so that thin
+        # subpleural bands (the typical COVID pattern) are not eroded from the pleural side.
+        thick = opening(ggo | ~inner, _GGO_OPENING_MM, sp, centres=ggo)
+        # Subpleural bands are often thinner than that; near the pleura vessels are thin, so a
+        # smaller opening is enough there.
+        subpleural = near(~lung, _SUBPLEURAL_MM, sp)
+        thin = opening(ggo | ~inner, _GGO_SUBPLEURAL_OPENING_MM, sp, centres=ggo & subpleural)
+        ggo = thick | thin
     solid = inner & (hu >= p.solid_min_hu) & ((hu < p.solid_max_hu) | (_denoised(hu) < p.solid_max_hu))
     solid &= ~vessel
     radius = 0.5 * p.vessel_max_diameter_mm
@@ -204,6 +229,15 @@ def _detect(
         ggo &= ~drop
         solid &= ~drop
     return ggo, solid
+
+
+def _dependent_rim(lung: NDArray[np.bool_], depth_mm: float, sp) -> NDArray[np.bool_]:
+    """Lung voxels within ``depth_mm`` of the posterior-most lung voxel of their (z, x) column:
+    the dependent layer of a supine patient (array y runs anterior to posterior)."""
+    ny = lung.shape[1]
+    y = np.arange(ny).reshape(1, -1, 1)
+    post = np.max(np.where(lung, y, -1), axis=1, keepdims=True)
+    return lung & (y > post - depth_mm / sp[1])
 
 
 def _denoised(hu: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from quant.grid import CoarseGrid
+from quant.voxel_box import padded_box
 
 __all__ = ["refine_edges"]
 
@@ -25,6 +26,8 @@ _SOFT_TISSUE_HU = 40.0
 # Voxels counted as "soft tissue outside the lung" for the local reference (HU range).
 _TISSUE_RANGE_HU = (-200.0, 250.0)
 _WINDOW = 5  # voxels, local-mean window edge
+# Local lung interior denser than this (HU) is airless: its surface is not refined.
+_AIRLESS_HU = -500.0
 
 
 def refine_edges(
@@ -49,7 +52,7 @@ def refine_edges(
         max_hu: no voxel denser than this (HU) is lung at the surface.
     """
     lung = labels > 0
-    box = _bbox(lung, margin=_WINDOW)
+    box = padded_box(lung, _WINDOW)
     lab = labels[box]
     hu = hu_c[box]
     lung_b = lung[box]
@@ -58,7 +61,10 @@ def refine_edges(
     inner = lung_b & ~interior
     outer = grown & ~lung_b & ~outside[box] & ~blocked[box]
     edge = inner | outer
-    thr = _local_threshold(hu, interior, lung_b, grown, edge, max_hu)
+    thr, lung_ref = _local_threshold(hu, interior, lung_b, grown, edge, max_hu)
+    # Where the lung next to the surface is airless (consolidation against the wall), there is no
+    # lung/wall HU step to find: the coarse surface stands.
+    edge &= lung_ref < _AIRLESS_HU
     # Label an outer voxel takes if it joins: that of an adjacent lung voxel.
     near = ndimage.grey_dilation(lab, size=(3, 3, 3))
     edge_label = np.where(lung_b, lab, near)[edge]
@@ -87,15 +93,16 @@ def _local_threshold(
     grown: NDArray[np.bool_],
     edge: NDArray[np.bool_],
     max_hu: float,
-) -> NDArray[np.float32]:
-    """Half-way HU between the local lung interior and the local soft tissue (float32)."""
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Half-way HU between the local lung interior and the local soft tissue, and the local lung
+    interior HU (both float32)."""
     huf = hu.astype(np.float32)
     tissue = ~grown & (huf > _TISSUE_RANGE_HU[0]) & (huf < _TISSUE_RANGE_HU[1])
     lung_ref = _masked_mean(huf, interior, fallback=_masked_mean(huf, lung, fallback=None))
     wall_ref = _masked_mean(huf, tissue, fallback=np.float32(_SOFT_TISSUE_HU))
     thr = 0.5 * (lung_ref + wall_ref)
     np.minimum(thr, np.float32(max_hu), out=thr)
-    return thr
+    return thr, lung_ref
 
 
 def _masked_mean(values: NDArray[np.float32], mask: NDArray[np.bool_], fallback) -> NDArray[np.float32]:
@@ -107,12 +114,3 @@ def _masked_mean(values: NDArray[np.float32], mask: NDArray[np.bool_], fallback)
     if fallback is None:
         return mean
     return np.where(ok, mean, fallback).astype(np.float32)
-
-
-def _bbox(mask: NDArray[np.bool_], margin: int) -> tuple[slice, slice, slice]:
-    sl = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        hit = np.flatnonzero(mask.any(axis=other))
-        sl.append(slice(max(int(hit[0]) - margin, 0), min(int(hit[-1]) + margin + 1, mask.shape[axis])))
-    return tuple(sl)  # type: ignore[return-value]

@@ -1,21 +1,27 @@
-"""Automatic left/right lung segmentation that includes dense pathology.
+"""Automatic left/right lung segmentation: anatomy, not a threshold.
 
-Pipeline (all thresholds from :class:`quant.protocol.LungParameters`):
+Pipeline (thresholds and sizes from :class:`quant.protocol.LungParameters`), on a ~2 mm coarse grid
+of block means (:mod:`quant.grid`; averaging is the denoising):
 
-1. On a ~2 mm coarse grid (:mod:`quant.grid`): air = HU < ``air_threshold_hu``; air connected to
-   the in-plane border of the volume is outside the patient.
-2. The trachea and main bronchi are found and removed with their wall (:mod:`quant.airway`);
-   around them (the hila) only aerated voxels may be lung.
-3. The remaining air components larger than ``min_lung_ml`` are lungs; if the two lungs touch
-   (anterior junction), they are split by erosion and re-grown to the nearest seed
-   (:mod:`quant.lung_split`). Sides come from the patient LPS x of each lung's centroid.
-4. Dense pathology (consolidation, subpleural opacities, vessels) is added back per lung: tissue
-   below ``pathology_max_hu`` connected to aerated lung within ``pleural_closing_mm`` (so chest
-   wall muscle, heart, liver and bone stay out), 3-D holes, and thin per-slice holes
+1. **Air inside the body**: HU < ``air_threshold_hu``; air connected to the in-plane border of the
+   volume is outside the patient.
+2. **Airway**: the trachea and main bronchi are found and removed with their wall
+   (:mod:`quant.airway`); around them (the hila) only aerated voxels may be lung.
+3. **Lungs, not gas**: air components that are lung-like (vessel texture, parenchymal HU) rather
+   than bowel or stomach gas are the lungs (:mod:`quant.lung_select`); a scan without plausible
+   lungs is refused. Two touching lungs are split (:mod:`quant.lung_split`); sides come from the
+   patient LPS x of each lung.
+4. **Airless lung**: consolidation, atelectasis and tumour are added back where the aerated lung
+   encloses or walls them in, never fat, bone, airway or what lies outside the body
    (:mod:`quant.pleura`).
-5. The surface is moved to the local half-way HU between lung and soft tissue; at full resolution
-   only the coarse blocks on the surface are re-decided voxel by voxel (:mod:`quant.lung_edges`),
-   every other voxel takes its block's label.
+5. **Surface**: where aerated lung meets the wall, the surface moves to the local half-way HU
+   between lung and soft tissue, refined at full resolution on the surface blocks only
+   (:mod:`quant.lung_edges`); every other voxel takes its block's label.
+
+Limits are those of steps 3 and 4 (see their modules): airless lung is found only where aerated
+lung is next to it, so a completely collapsed lobe, a large dependent consolidation with no aerated
+lung below it, or pleural-based disease at the apex or on the diaphragm is found partly at best;
+the QC flags (:mod:`quant.segmentation_qc`) say when a result cannot be trusted.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from quant.distance import near
 from quant.grid import coarse_grid
 from quant.lung_edges import refine_edges
 from quant.labels import LungMasks
+from quant.lung_select import select_lungs
 from quant.lung_split import split_lungs
 from quant.pleura import include_pathology
 from quant.protocol import Protocol, default_protocol
@@ -62,13 +69,14 @@ def segment_lungs(
             this function's work); it may raise to abort (cancellation).
 
     Raises:
-        SegmentationError: no air-filled region of lung size inside the body ("no lungs found").
+        SegmentationError: "no plausible lungs ...": no air inside the body, only gas-like air
+            (stomach, bowel), or less lung-like air than ``min_lung_ml``.
     """
     protocol = protocol or default_protocol()
     p = protocol.lungs
     step = step or _no_step
     grid = coarse_grid(volume.shape, volume.spacing, COARSE_GRID_MM)
-    hu_c = grid.sample(volume.hu)
+    hu_c = grid.block_mean(volume.hu)
     sp = grid.spacing
     voxel_ml = float(np.prod(sp)) / 1000.0
 
@@ -78,7 +86,7 @@ def segment_lungs(
     internal = air & ~outside
     if not internal.any():
         raise SegmentationError(
-            "no lungs found: there is no air inside the body in this volume (is it a chest CT?)"
+            "no plausible lungs: there is no air inside the body in this volume (is it a chest CT?)"
         )
 
     step(0.2, "removing the airways")
@@ -89,32 +97,31 @@ def segment_lungs(
     airway_wall = _dilate_mm(airway, sp, _AIRWAY_WALL_MM) | airway_zone if airway.any() else airway
     # Around the airway lie the hila (vessels, nodes): only aerated voxels are lung there.
     hilum = _dilate_mm(airway, sp, _HILUM_MM) if airway.any() else airway
-    candidates = internal & ~airway_zone
 
-    step(0.35, "separating the lungs")
-    lungs_c = _largest_lungs(candidates, voxel_ml, p.min_lung_ml)
+    step(0.35, "telling lungs from bowel gas")
+    lungs_c = select_lungs(internal & ~airway_zone, hu_c, voxel_ml, p.min_lung_ml)
     labels_c = split_lungs(lungs_c, volume, grid)
 
-    step(0.5, "adding dense pathology along the pleura")
-    bone = hu_c > _BONE_HU
+    step(0.5, "adding airless lung")
+    bone = hu_c > p.bone_min_hu
     labels_c = include_pathology(
-        labels_c, hu_c, air=air, outside=outside, airway=airway_wall | (hilum & ~air), bone=bone,
-        spacing=sp, pathology_max_hu=p.pathology_max_hu, max_depth_mm=p.pleural_closing_mm,
+        labels_c, hu_c, blocked=outside | bone | airway_wall | (hilum & ~air), spacing=sp,
+        air_threshold_hu=p.air_threshold_hu, fat_min_hu=p.fat_min_hu, fat_max_hu=p.fat_max_hu,
+        notch_mm=p.notch_radius_mm, enclosure_mm=p.enclosure_mm,
     )
+    labels_c[airway_wall] = 0
 
     step(0.8, "refining the lung edges")
     labels = refine_edges(
         labels_c, hu_c, grid, volume.hu, outside=outside, blocked=bone | airway_wall,
-        max_hu=p.pathology_max_hu,
+        max_hu=p.fat_min_hu,
     )
     if not labels.any():
-        raise SegmentationError("no lungs found: the lung candidates vanished at the edge refinement")
+        raise SegmentationError("no plausible lungs: the lung candidates vanished at the edge refinement")
     step(1.0, "lungs done")
     return LungMasks(labels)
 
 
-# Cortical bone and contrast are far above any lung pathology (consolidation is below ~+100 HU).
-_BONE_HU = 200
 # Airway wall thickness (mm) kept out of the lung around the detected lumen.
 _AIRWAY_WALL_MM = 3.0
 # Hilar soft tissue around the detected airway (mm) where only aerated voxels are lung.
@@ -146,28 +153,3 @@ def _outside_air(air: NDArray[np.bool_]) -> NDArray[np.bool_]:
         touches[np.unique(face)] = True
     touches[0] = False
     return touches[labels]
-
-
-def _largest_lungs(candidates: NDArray[np.bool_], voxel_ml: float, min_lung_ml: float) -> NDArray[np.bool_]:
-    """The (at most) two largest air components of at least ``min_lung_ml`` (mL)."""
-    labels, n = ndimage.label(candidates)
-    if n == 0:
-        raise SegmentationError(
-            "no lungs found: no air-filled region inside the body (is this a chest CT?)"
-        )
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    order = np.argsort(sizes)[::-1]
-    keep = [i for i in order[:2] if sizes[i] * voxel_ml >= min_lung_ml]
-    if not keep:
-        largest = sizes[order[0]] * voxel_ml
-        raise SegmentationError(
-            f"no lungs found: the largest air region inside the body is {largest:.0f} mL, below "
-            f"the protocol minimum of {min_lung_ml:.0f} mL (is this a chest CT?)"
-        )
-    # A second component much smaller than the first is bowel gas or a bulla, not a lung.
-    if len(keep) == 2 and sizes[keep[1]] < 0.15 * sizes[keep[0]]:
-        keep = keep[:1]
-    chosen = np.zeros(sizes.size, dtype=bool)
-    chosen[keep] = True
-    return chosen[labels]

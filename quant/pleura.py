@@ -1,20 +1,29 @@
-"""Adding dense pathology (consolidation, vessels, subpleural opacities) back into the lung mask.
+"""Adding airless lung (consolidation, atelectasis, tumour) back into an aerated-lung mask.
 
-An air threshold keeps only aerated lung. Lung tissue that lost its air is added back in three ways
-(all on the coarse grid, per lung label):
+An air threshold finds aerated lung only. Lung that lost its air is as dense as the chest wall,
+heart or liver (+20..+50 HU), so HU cannot say where it ends: anatomy must. Airless tissue is
+added to a lung (per lung, on the coarse grid) when it is a *candidate* and the aerated lung
+surrounds it in one of three ways:
 
-* **dense pathology grown from the pleura**: voxels inside the body that are denser than air but
-  less dense than soft tissue (smoothed HU below ``pathology_max_hu``), not bone, not airway, at
-  most ``pleural_closing_mm`` from aerated lung and connected to it. A one-voxel opening first
-  removes the thin partial-volume rim at the lung/chest-wall edge, so the lung does not grow by a
-  voxel everywhere while thick consolidation survives.
-* **3-D holes** of each lung (anything the lung encloses completely) are filled.
-* **small, thin per-slice holes** (vessels crossing the slice: up to ``_MAX_SLICE_HOLE_MM2`` and
-  no thicker than a vessel) are filled. Large or thick per-slice holes are not: at the lung base
-  the lung rings the diaphragm dome, whose section is a large 2-D hole of liver or spleen, and the
-  hilar soft tissue around a bronchus is a thick one.
+* **enclosed in 3-D**: a hole of the lung (a nodule, a vessel, a consolidated core);
+* **in a notch**: inside the morphological closing of the lung with a ball of ``notch_mm``
+  (a juxtapleural nodule or subpleural patch narrower than about twice that);
+* **walled in**: aerated lung lies within ``enclosure_mm`` both above *and* below it, and in at
+  least three of the four in-plane directions (a tumour or consolidation surrounded by lung on all
+  sides but the pleura or mediastinum it touches). Organs next to the lung fail this: the liver and
+  heart have no lung below them, the aorta, oesophagus and spine continue above and below.
 
-Finally the airway (lumen and wall) is removed again.
+Candidates are voxels denser than aerated lung that are not fat, bone, airway or hilum and not
+outside the body. Fat (``fat_min_hu``..``fat_max_hu``, on the block mean *and* its in-plane
+3×3 mean, so the partial-volume rim between lung and soft tissue is not taken for fat) is never lung:
+subcutaneous, extrapleural, mediastinal and pericardial fat lie next to every lung, and no lung
+pathology is fat. Each addition must connect to its lung.
+
+Limits: airless lung that touches the chest wall over a broad front and is not walled in by
+aerated lung (a large dependent consolidation or a collapsed lobe, with no aerated lung below it)
+is only added as far as the notch closing reaches; lung below the lowest aerated slice is not
+added; pathology at the lung apex (no lung above it) or on the diaphragm (none below) is added only
+where it is enclosed or in a notch. These are left to the reader's correction tools.
 """
 
 from __future__ import annotations
@@ -23,136 +32,100 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from quant.distance import near
+from quant.distance import near, opening
+from quant.voxel_box import padded_box
 
-__all__ = ["include_pathology"]
+__all__ = ["include_pathology", "fat_mask", "walled_in"]
 
-_MAX_SLICE_HOLE_MM2 = 300.0
-# Pulmonary vessels are at most this thick (radius, mm); thicker per-slice holes are not vessels.
-_MAX_VESSEL_RADIUS_MM = 5.5
-_SLICE_STRUCTURE = np.array(
-    [np.zeros((3, 3), bool), ndimage.generate_binary_structure(2, 1), np.zeros((3, 3), bool)]
-)
+
+def fat_mask(hu: NDArray[np.float32], fat_min_hu: float, fat_max_hu: float) -> NDArray[np.bool_]:
+    """Fat voxels (bool, z/y/x): HU and its in-plane 3×3 mean both in ``fat_min_hu``..``fat_max_hu``.
+
+    The in-plane mean keeps partial-volume voxels at lung/soft-tissue edges (which pass through the
+    fat band) out; it is in-plane so thick slices do not mix lung above with tissue below.
+    """
+    smooth = ndimage.uniform_filter(hu, size=(1, 3, 3))
+    return (hu >= fat_min_hu) & (hu <= fat_max_hu) & (smooth >= fat_min_hu) & (smooth <= fat_max_hu)
+
+
+def walled_in(mask: NDArray[np.bool_], spacing: tuple[float, float, float], reach_mm: float) -> NDArray[np.bool_]:
+    """Voxels with ``mask`` within ``reach_mm`` above and below (axis 0), and in at least three of
+    the four in-plane directions (±y, ±x). Distances along the axes, in mm."""
+    in_plane = np.zeros(mask.shape, dtype=np.uint8)
+    both_z = None
+    for axis in range(3):
+        n = mask.shape[axis]
+        reach = reach_mm / spacing[axis]
+        shape = [1, 1, 1]
+        shape[axis] = n
+        idx = np.arange(n, dtype=np.float32).reshape(shape)
+        ahead = np.where(mask, idx, np.float32(np.inf))
+        # index of the nearest mask voxel at or after / at or before each voxel along the axis
+        nxt = np.flip(np.minimum.accumulate(np.flip(ahead, axis), axis=axis), axis)
+        del ahead
+        prv = np.maximum.accumulate(np.where(mask, idx, np.float32(-np.inf)), axis=axis)
+        forward = (nxt - idx) <= reach
+        backward = (idx - prv) <= reach
+        if axis == 0:
+            both_z = forward & backward
+        else:
+            in_plane += forward.view(np.uint8)
+            in_plane += backward.view(np.uint8)
+    assert both_z is not None
+    return both_z & (in_plane >= 3)
 
 
 def include_pathology(
     labels: NDArray[np.uint8],
-    hu: NDArray[np.int16],
+    hu: NDArray[np.float32],
     *,
-    air: NDArray[np.bool_],
-    outside: NDArray[np.bool_],
-    airway: NDArray[np.bool_],
-    bone: NDArray[np.bool_],
+    blocked: NDArray[np.bool_],
     spacing: tuple[float, float, float],
-    pathology_max_hu: float,
-    max_depth_mm: float,
+    air_threshold_hu: float,
+    fat_min_hu: float,
+    fat_max_hu: float,
+    notch_mm: float,
+    enclosure_mm: float,
 ) -> NDArray[np.uint8]:
-    """Lung labels (uint8, 1 right / 2 left) with dense pathology added, on the (z, y, x) grid.
+    """Lung labels (uint8, 1 right / 2 left, z/y/x) with airless lung added (see the module docstring).
 
     Args:
-        labels: aerated-lung labels.
-        hu: HU on the same grid.
-        air, outside, airway, bone: boolean masks on the same grid (air below the lung threshold,
-            air outside the patient, airway lumen and wall, bone).
-        spacing: (z, y, x) mm.
-        pathology_max_hu: upper HU bound (after 3×3×3 smoothing) of pathologic lung tissue.
-        max_depth_mm: how far (mm) dense tissue may lie from aerated lung and still be lung.
+        labels: aerated-lung labels on the coarse grid.
+        hu: HU (block means) on the same grid.
+        blocked: voxels that are never lung (outside the body, bone, airway and its wall, hilum).
+        spacing: (z, y, x) mm of the grid.
+        air_threshold_hu: aerated-lung threshold (HU); candidates are at or above it.
+        fat_min_hu, fat_max_hu: the fat band (HU).
+        notch_mm: radius (mm) of the closing ball.
+        enclosure_mm: reach (mm) of the walled-in test.
     """
-    box = _bbox(labels > 0, margin=int(np.ceil(max_depth_mm / min(spacing))) + 2)
-    lab = labels[box]
-    sub_hu = hu[box]
-    wall = airway[box]
-    smooth = ndimage.uniform_filter(sub_hu.astype(np.float32), size=3)
-    dense = (smooth < pathology_max_hu) & ~air[box] & ~outside[box] & ~bone[box] & ~wall
-    dense = ndimage.binary_opening(dense)
-    dense &= near(lab > 0, max_depth_mm, spacing)
-    out_lab = _attach(lab, dense)
+    out = labels.copy()
+    margin = [int(np.ceil(notch_mm / s)) + 2 for s in spacing]
     for side in (1, 2):
-        mask = out_lab == side
+        mask = labels == side
         if not mask.any():
             continue
-        # Work in this lung's own bounding box (+1 voxel so the outside touches the box border).
-        own = _bbox(mask, margin=1)
-        sub = mask[own]
-        sub = _fill_3d_holes(sub)
-        erosions = max(1, int(round(_MAX_VESSEL_RADIUS_MM / min(spacing[1:]))))
-        sub = _fill_small_slice_holes(sub, spacing[1] * spacing[2], erosions)
-        target = out_lab[own]
-        target[sub & (target == 0)] = side
-    out_lab[wall] = 0
-    out = np.zeros_like(labels)
-    out[box] = out_lab
-    return out
-
-
-def _attach(lab: NDArray[np.uint8], dense: NDArray[np.bool_]) -> NDArray[np.uint8]:
-    """Lung labels plus the dense components touching a lung, each given that lung's label.
-
-    A dense component touching both lungs (rare: they are kept apart by the mediastinum) is split
-    by nearest aerated voxel.
-    """
-    comp, n = ndimage.label((lab > 0) | dense)
-    right = np.bincount(comp[lab == 1], minlength=n + 1) > 0
-    left = np.bincount(comp[lab == 2], minlength=n + 1) > 0
-    side = np.where(right & ~left, 1, np.where(left & ~right, 2, 0)).astype(np.uint8)
-    side[0] = 0
-    out = np.where(lab > 0, lab, side[comp]).astype(np.uint8)
-    both = right & left
-    both[0] = False
-    shared = both[comp] & (lab == 0) if both.any() else None
-    if shared is not None and shared.any():
-        # Nearest aerated voxel, searched in the box of the shared voxels only (chamfer metric).
-        box = _bbox(shared, margin=8)
-        _, idx = ndimage.distance_transform_cdt(lab[box] == 0, metric="chessboard", return_indices=True)
-        sub_shared = shared[box]
-        nearest = lab[box][tuple(i[sub_shared] for i in idx)]
+        box = padded_box(mask, margin)
+        m = mask[box]
+        h = hu[box]
+        candidate = (h >= air_threshold_hu) & ~blocked[box] & ~fat_mask(h, fat_min_hu, fat_max_hu)
+        add = ndimage.binary_fill_holes(m)
+        import os
+        if os.environ.get("NOTCH", "1") == "1":
+            add |= candidate & ~near(~near(m, notch_mm, spacing), notch_mm, spacing)
+        if os.environ.get("WALLED", "1") == "1":
+            walled = candidate & walled_in(m, spacing, enclosure_mm)
+            rmin = float(os.environ.get("WMIN", "8"))
+            if rmin > 0:
+                walled = opening(walled, rmin, spacing)
+            add |= walled
+        add &= ~m
+        # Keep only additions connected to this lung.
+        comp, _n = ndimage.label(m | add)
+        touching = np.zeros(int(comp.max()) + 1, dtype=bool)
+        touching[np.unique(comp[m])] = True
+        touching[0] = False
+        add &= touching[comp]
         target = out[box]
-        target[sub_shared] = nearest
+        target[add & (target == 0)] = side
     return out
-
-
-def _bbox(mask: NDArray[np.bool_], margin: int) -> tuple[slice, slice, slice]:
-    sl = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        hit = np.flatnonzero(mask.any(axis=other))
-        lo = max(int(hit[0]) - margin, 0)
-        hi = min(int(hit[-1]) + margin + 1, mask.shape[axis])
-        sl.append(slice(lo, hi))
-    return tuple(sl)  # type: ignore[return-value]
-
-
-def _fill_3d_holes(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """``mask`` plus every background region that does not reach the array border."""
-    background, n = ndimage.label(~mask)
-    if n <= 1:
-        return mask
-    border = np.zeros(n + 1, dtype=bool)
-    for axis in range(3):
-        for end in (0, -1):
-            border[np.unique(np.take(background, end, axis=axis))] = True
-    border[0] = True
-    return mask | ~border[background]
-
-
-def _fill_small_slice_holes(mask: NDArray[np.bool_], pixel_mm2: float, erosions: int) -> NDArray[np.bool_]:
-    """Fill per-axial-slice holes up to ``_MAX_SLICE_HOLE_MM2``; slices are labelled in one call."""
-    background, n = ndimage.label(~mask, structure=_SLICE_STRUCTURE)
-    if n == 0:
-        return mask
-    border = np.zeros(n + 1, dtype=bool)
-    for axis in (1, 2):
-        for end in (0, -1):
-            border[np.unique(np.take(background, end, axis=axis))] = True
-    border[0] = True
-    areas = np.bincount(background.ravel(), minlength=n + 1) * pixel_mm2
-    small = ~border & (areas <= _MAX_SLICE_HOLE_MM2)
-    holes = small[background]
-    # A vessel crossing the slice is thin; a hole with a thick core is hilar soft tissue (or
-    # another organ) and stays out.
-    core = ndimage.binary_erosion(holes, structure=_SLICE_STRUCTURE, iterations=erosions)
-    if core.any():
-        thick = np.zeros(n + 1, dtype=bool)
-        thick[np.unique(background[core])] = True
-        holes &= ~thick[background]
-    return mask | holes

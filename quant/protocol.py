@@ -36,9 +36,12 @@ class ProtocolError(LungReadError):
 class LungParameters:
     air_threshold_hu: float
     min_lung_ml: float
-    pleural_closing_mm: float
     airway_threshold_hu: float
-    pathology_max_hu: float
+    fat_min_hu: float
+    fat_max_hu: float
+    bone_min_hu: float
+    notch_radius_mm: float
+    enclosure_mm: float
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Bounding-box helpers for sparse mask editing.
 
-Editing tools work on a small box cut out of the volume (around a brush, a seed or the lesions) and
+Segmentation and editing work on a small box cut out of the volume (around a brush, a seed or the lesions) and
 report their result as flat C-order indices into the full ``(z, y, x)`` array, the currency of
 :class:`quant.labels.VoxelChange`. These helpers do the two conversions.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["flat_indices", "nonzero_box", "EMPTY_INDICES"]
+__all__ = ["flat_indices", "nonzero_box", "padded_box", "EMPTY_INDICES"]
 
 #: A shared, read-only empty index array (int64).
 EMPTY_INDICES: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
@@ -54,3 +54,15 @@ def nonzero_box(mask: NDArray[np.bool_]) -> tuple[slice, slice, slice] | None:
             return None
         boxes.append(slice(int(hit[0]), int(hit[-1]) + 1))
     return boxes[0], boxes[1], boxes[2]
+
+
+def padded_box(mask: NDArray[np.bool_], margin: int | Sequence[int]) -> tuple[slice, slice, slice]:
+    """:func:`nonzero_box` of ``mask`` grown by ``margin`` voxels (one value, or one per axis),
+    clipped to the array. ``mask`` must hold a true voxel."""
+    box = nonzero_box(mask)
+    if box is None:
+        raise ValueError("padded_box of an empty mask")
+    pads = [int(margin)] * 3 if isinstance(margin, (int, np.integer)) else [int(m) for m in margin]
+    return tuple(  # type: ignore[return-value]
+        slice(max(b.start - p, 0), min(b.stop + p, n)) for b, p, n in zip(box, pads, mask.shape)
+    )
