@@ -14,7 +14,10 @@ from numpy.typing import NDArray
 
 from quant.labels import LEFT_LUNG, RIGHT_LUNG
 
-__all__ = ["Anatomy", "Tissue", "TISSUE_HU", "BONE_TISSUES", "classify"]
+__all__ = [
+    "Anatomy", "Tissue", "TISSUE_HU", "BONE_TISSUES", "AIRLESS_LUNG_TISSUES", "classify", "diaphragm_z",
+    "mediastinum_half_width", "heart_rho", "great_vessels_rho", "MEDIASTINUM_X_MM",
+]
 
 
 class Tissue:
@@ -41,6 +44,11 @@ class Tissue:
     ABDOMEN = 18
     LUNG = 19        # lung parenchyma (texture, vessels and lesions are added later)
     SCAPULA = 20
+    # Optional structures of a realistic chest (quant.phantom.extras / quant.phantom.pleural):
+    BOWEL_GAS = 21      # stomach and colon gas (not lung)
+    EFFUSION = 22       # pleural fluid (not lung)
+    ATELECTASIS = 23    # airless lung: lung and solid lesion in the truth
+    CONSOLIDATION = 24  # airless consolidated lung (lung and solid lesion), always dense
 
 
 #: Mean HU of each tissue class (LUNG is replaced by the parenchyma texture model).
@@ -51,10 +59,15 @@ for _t, _hu in {
     Tissue.DISC: 85, Tissue.CANAL: 15, Tissue.MEDIASTINUM: 30, Tissue.HEART: 40, Tissue.VESSEL: 42,
     Tissue.ESOPHAGUS: 40, Tissue.AIRWAY: -995, Tissue.AIRWAY_WALL: 35, Tissue.LIVER: 58,
     Tissue.ABDOMEN: 35, Tissue.LUNG: -855, Tissue.SCAPULA: 520,
+    Tissue.BOWEL_GAS: -1000, Tissue.EFFUSION: 10, Tissue.ATELECTASIS: 35, Tissue.CONSOLIDATION: 30,
 }.items():
     TISSUE_HU[_t] = _hu
 
 BONE_TISSUES = (Tissue.RIB, Tissue.STERNUM, Tissue.VERTEBRA, Tissue.CORTEX, Tissue.SCAPULA)
+#: Lung tissue classes other than aerated parenchyma: inside the lung, always solid lesion.
+AIRLESS_LUNG_TISSUES = (Tissue.ATELECTASIS, Tissue.CONSOLIDATION)
+#: x (mm) of the mediastinal midline (the heart and great vessels push it slightly to the left).
+MEDIASTINUM_X_MM = 2.0
 
 
 @dataclass(frozen=True)
@@ -175,6 +188,52 @@ RIB_DESCENT_MM = 100.0
 TRACHEA_RADIUS_MM = 9.0
 
 
+def diaphragm_z(anat: Anatomy, x: NDArray, u: NDArray, v: NDArray) -> NDArray:
+    """z (mm) of the lung base (upper surface of the diaphragm) above phantom-frame x (mm).
+
+    ``u`` = x / cavity half-width and ``v`` = (y - cavity centre) / cavity half-depth (unitless):
+    domes at |u| = 0.45, lowest in the posterior costophrenic recesses (never below -110 mm).
+    """
+    du = (np.abs(u) - 0.45) / 0.55
+    dome = np.where(x < 0, anat.dome_right, anat.dome_left).astype(np.float32)
+    return np.maximum(dome - 28.0 * du * du - 20.0 * v * v - 20.0 * v, -110.0)
+
+
+def mediastinum_half_width(anat: Anatomy, v: NDArray, zf: NDArray) -> NDArray:
+    """Half-width (mm, in x about :data:`MEDIASTINUM_X_MM`) of the mediastinal band at (v, z).
+
+    Narrow anteriorly (the anterior junction line) at mid levels, wider above and below and
+    posteriorly (20 mm, 17 mm below z = -10 mm).
+    """
+    g = anat.junction_gap / 2.0
+    ant_hw = np.where(
+        (zf > -5.0) & (zf < 65.0), g,
+        np.where(zf >= 65.0, g + (15.0 - g) * np.clip((zf - 65.0) / 30.0, 0, 1), g + (15.0 - g) * np.clip((-5.0 - zf) / 20.0, 0, 1)),
+    )
+    post_hw = np.where(zf > -10.0, 20.0, 17.0)
+    tv = np.clip((v + 0.45) / 0.3, 0.0, 1.0)
+    return ant_hw * (1.0 - tv) + post_hw * tv
+
+
+def heart_rho(anat: Anatomy, x: NDArray, y: NDArray, zf: NDArray, yc: NDArray, hb: NDArray) -> NDArray:
+    """Normalised radius² of the heart ellipsoid (< 1 inside); ``yc``/``hb``: cavity centre y and
+    half-depth (mm). The long axis points to the left and forwards (35 degrees, axial plane)."""
+    hs = anat.heart_size
+    c, sn = np.cos(np.deg2rad(35.0)), np.sin(np.deg2rad(35.0))
+    hx, hy = x - anat.heart_x, y - (yc - 0.12 * hb)
+    u1, u2 = c * hx - sn * hy, sn * hx + c * hy
+    return (u1 / (62.0 * hs)) ** 2 + (u2 / (0.58 * hb * hs)) ** 2 + ((zf - anat.heart_z) / (50.0 * hs)) ** 2
+
+
+def great_vessels_rho(x: NDArray, y: NDArray, zf: NDArray, yc: NDArray, hb: NDArray, pad_mm: float = 0.0) -> NDArray:
+    """Normalised radius² of the great-vessel ellipsoid above the heart (< 1 inside), optionally
+    grown by ``pad_mm`` mm on every semi-axis."""
+    return (
+        ((x - 2.0) / (34.0 + pad_mm)) ** 2 + ((y - (yc + 0.05 * hb)) / (0.42 * hb + pad_mm)) ** 2
+        + ((zf - 25.0) / (30.0 + pad_mm)) ** 2
+    )
+
+
 def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Tissue class and lung side (0 none, 1 right, 2 left) at phantom-frame points (mm).
 
@@ -230,9 +289,7 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     tissue[in_pleura & ~in_cav] = Tissue.MUSCLE
     u = x / ha
     v = (y - yc) / hb
-    du = (np.abs(u) - 0.45) / 0.55
-    dome = np.where(x < 0, anat.dome_right, anat.dome_left).astype(np.float32)
-    z_base = np.maximum(dome - 28.0 * du * du - 20.0 * v * v - 20.0 * v, -110.0)
+    z_base = diaphragm_z(anat, x, u, v)
     thorax = in_cav & (zf > z_base)
     abdomen = in_cav_full & (zf <= z_base)
     tissue[abdomen] = Tissue.ABDOMEN
@@ -241,16 +298,8 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     tissue[thorax] = Tissue.LUNG
 
     # Mediastinum: a midline band, narrow anteriorly (the anterior junction line) at mid levels.
-    xm = 2.0
-    g = anat.junction_gap / 2.0
-    ant_hw = np.where(
-        (zf > -5.0) & (zf < 65.0), g,
-        np.where(zf >= 65.0, g + (15.0 - g) * np.clip((zf - 65.0) / 30.0, 0, 1), g + (15.0 - g) * np.clip((-5.0 - zf) / 20.0, 0, 1)),
-    )
-    post_hw = np.where(zf > -10.0, 20.0, 17.0)
-    tv = np.clip((v + 0.45) / 0.3, 0.0, 1.0)
-    hw = ant_hw * (1.0 - tv) + post_hw * tv
-    medi = np.abs(x - xm) < hw
+    xm = MEDIASTINUM_X_MM
+    medi = np.abs(x - xm) < mediastinum_half_width(anat, v, zf)
     tissue[thorax & medi] = Tissue.MEDIASTINUM
 
     # Heart (left-anterior, on the diaphragm) and great vessels above it.
@@ -258,15 +307,12 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     # epicardial fat wraps it.
     hs = anat.heart_size
     if _may_reach(zf, anat.heart_z, 50.0 * hs * 1.08):
-        c, sn = np.cos(np.deg2rad(35.0)), np.sin(np.deg2rad(35.0))
-        hx, hy = x - anat.heart_x, y - (yc - 0.12 * hb)
-        u1, u2 = c * hx - sn * hy, sn * hx + c * hy
-        rho = (u1 / (62.0 * hs)) ** 2 + (u2 / (0.58 * hb * hs)) ** 2 + ((zf - anat.heart_z) / (50.0 * hs)) ** 2
+        rho = heart_rho(anat, x, y, zf, yc, hb)
         heart = rho < 1.0
         tissue[(rho < 1.16) & ~heart & (tissue == Tissue.MEDIASTINUM)] = Tissue.FAT
         tissue[heart & in_pleura] = Tissue.HEART
     if _may_reach(zf, 25.0, 30.0):
-        great = ((x - 2.0) / 34.0) ** 2 + ((y - (yc + 0.05 * hb)) / (0.42 * hb)) ** 2 + ((zf - 25.0) / 30.0) ** 2 < 1.0
+        great = great_vessels_rho(x, y, zf, yc, hb) < 1.0
         tissue[great & in_pleura] = Tissue.VESSEL
 
     # Spine: vertebral bodies (discs every 26 mm), canal and posterior elements.

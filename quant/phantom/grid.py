@@ -35,15 +35,24 @@ COARSE_HALF_EXTENT_MM = (153.0, 183.0, 183.0)
 
 @dataclass(frozen=True)
 class Grid:
-    """Regular voxel-centre grid in the phantom frame. Axis order (z, y, x), mm."""
+    """Regular voxel-centre grid in the phantom frame. Axis order (z, y, x), mm.
+
+    ``z_centre`` (mm) shifts the grid along z (a scan whose coverage is cut or moved, see
+    :mod:`quant.phantom.coverage`); y and x are always centred on 0.
+    """
 
     shape: tuple[int, int, int]
     spacing: tuple[float, float, float]
+    z_centre: float = 0.0
 
     def axis(self, i: int) -> NDArray[np.float32]:
-        """Voxel-centre coordinates (mm) along array axis ``i`` (0 z, 1 y, 2 x), centred on 0."""
+        """Voxel-centre coordinates (mm) along array axis ``i`` (0 z, 1 y, 2 x), centred on 0
+        (z: on ``z_centre``)."""
         n, s = self.shape[i], self.spacing[i]
-        return ((np.arange(n, dtype=np.float64) - (n - 1) / 2.0) * s).astype(np.float32)
+        c = (np.arange(n, dtype=np.float64) - (n - 1) / 2.0) * s
+        if i == 0 and self.z_centre:
+            c += self.z_centre
+        return c.astype(np.float32)
 
     @property
     def z(self) -> NDArray[np.float32]:
@@ -68,7 +77,8 @@ class Grid:
         out = np.empty_like(p)
         for col, axis in ((0, 2), (1, 1), (2, 0)):
             n, s = self.shape[axis], self.spacing[axis]
-            out[:, axis] = p[:, col] / s + (n - 1) / 2.0
+            shift = self.z_centre if axis == 0 else 0.0
+            out[:, axis] = (p[:, col] - shift) / s + (n - 1) / 2.0
         return out
 
     def slabs(self, depth: int) -> Iterator[slice]:

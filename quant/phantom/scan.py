@@ -2,34 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
-from quant.errors import LungReadError
 from quant.labels import GGO, LEFT_LUNG, RIGHT_LUNG, SOLID
-from quant.phantom.anatomy import BONE_TISSUES, Anatomy, Tissue, classify
-from quant.phantom.grid import SIZES, Grid, SeparableUpsampler, coarse_grid, grid_for_size
-from quant.phantom.image import SOLID_HU, SOLID_TEXTURE_HU, blur_and_noise, slice_hu
-from quant.phantom.lesions import disease_field, smooth_noise
-from quant.phantom.vessels import LungLookup, Segment, grow_trees, rasterize
+from quant.phantom.anatomy import AIRLESS_LUNG_TISSUES, BONE_TISSUES, Tissue
+from quant.phantom.coverage import BLUR_MARGIN_SLICES, lattice_grid, z_window
+from quant.phantom.errors import PhantomError
+from quant.phantom.extras import Extras
+from quant.phantom.grid import SIZES, Grid, SeparableUpsampler, grid_for_size
+from quant.phantom.image import KERNELS, SOLID_HU, SOLID_TEXTURE_HU, blur_and_noise, slice_hu
+from quant.phantom.patient import (  # noqa: F401  (_patient: tests reach the patient model here)
+    _anatomy_on_grid,
+    _lesion_labels,
+    _patient,
+)
 from quant.volume import Volume
 
-__all__ = ["PhantomScan", "PhantomError", "make_scan", "truth_metrics", "OBLIQUE_DEGREES", "TABLE_CENTRE_LPS"]
+__all__ = [
+    "PhantomScan", "PhantomError", "make_scan", "truth_metrics", "OBLIQUE_DEGREES", "TABLE_CENTRE_LPS",
+    "REAL_CHEST",
+]
 
 #: LPS position (mm) of the centre of the scanned field (a plausible table position).
 TABLE_CENTRE_LPS = (0.0, 0.0, -160.0)
 #: Tilt (degrees, about the patient's left-right axis) of an oblique phantom's direction.
 OBLIQUE_DEGREES = 15.0
 MAX_LESION_PCT = 60.0
+#: Largest effusion (mL) of one side, and thickest atelectasis (mm) accepted by make_scan.
+MAX_EFFUSION_ML = 2000.0
+MAX_ATELECTASIS_MM = 40.0
 
-
-class PhantomError(LungReadError):
-    """A phantom was requested with an impossible parameter (unknown size, lesion % out of range)."""
+#: Keyword arguments of :func:`make_scan` for "a realistic chest": extrapleural, mediastinal and
+#: pericardial fat touching the pleura, and stomach and colon gas under the left hemidiaphragm.
+#: Use as ``make_scan("small", seed, **REAL_CHEST)``; add effusion, kernel etc. as needed.
+REAL_CHEST: Mapping[str, Any] = MappingProxyType({"chest_fat": True, "abdominal_gas": True})
 
 
 @dataclass(eq=False)
@@ -101,52 +113,6 @@ def truth_metrics(lung_labels: NDArray[np.uint8], lesion_labels: NDArray[np.uint
     }
 
 
-@dataclass(frozen=True)
-class _Patient:
-    """Size-independent random content of one patient (depends on the seed only)."""
-
-    anatomy: Anatomy
-    lookup: LungLookup
-    vessels: tuple[Segment, ...]
-    disease: NDArray[np.float32]   # on the coarse grid
-    solid: NDArray[np.float32]     # smoothed disease field: where consolidation forms
-    texture: NDArray[np.float32]   # on the coarse grid
-
-
-def _lookup(anat: Anatomy) -> LungLookup:
-    g = coarse_grid()
-    side = np.zeros(g.shape, dtype=np.uint8)
-    X, Y = np.meshgrid(g.x, g.y)
-    for k, z in enumerate(g.z):
-        if -125.0 < z < anat.apex + 5.0:  # lungs never reach beyond
-            side[k] = classify(anat, X, Y, float(z))[1]
-    depth = np.zeros(g.shape, dtype=np.float32)
-    idx = np.argwhere(side > 0)
-    lo, hi = np.maximum(idx.min(axis=0) - 2, 0), idx.max(axis=0) + 3
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    depth[box] = ndimage.distance_transform_edt(side[box] > 0, sampling=g.spacing)
-    return LungLookup(g, side, depth)
-
-
-@lru_cache(maxsize=4)  # ~30 MB per patient; serial scans of one patient hit the cache
-def _patient(seed: int, consolidation: float) -> _Patient:
-    anat = Anatomy.from_seed(seed)
-    lookup = _lookup(anat)
-    zc = anat.carina_z
-    ytr = float(anat.trachea_y(zc))
-    hila = {
-        RIGHT_LUNG: np.array([-16.0, ytr - 12.0, zc - 14.0]),
-        LEFT_LUNG: np.array([20.0, ytr - 10.0, zc - 20.0]),
-    }
-    vessels = tuple(grow_trees(lookup, hila, seed))
-    disease = disease_field(lookup, seed, consolidation)
-    # Consolidation forms in the cores of large, confluent lesions rather than in every small
-    # ground-glass focus: rank solid candidates by a smoothed (~6 mm) disease field.
-    solid = ndimage.gaussian_filter(disease, 2.0, truncate=2.5)
-    texture = smooth_noise(lookup.grid.shape, np.random.default_rng([seed, 0x7E7]), 1.3)
-    return _Patient(anat, lookup, vessels, disease, solid, texture)
-
-
 def _geometry(grid: Grid, oblique: bool) -> tuple[tuple[float, float, float], NDArray[np.float64]]:
     """Origin (LPS mm of voxel 0) and direction of the volume; the phantom frame is rotated for
     an oblique scan, so the array content is the same and only the patient geometry changes."""
@@ -158,68 +124,12 @@ def _geometry(grid: Grid, oblique: bool) -> tuple[tuple[float, float, float], ND
     return tuple(float(v) for v in origin), direction  # type: ignore[return-value]
 
 
-def _separate_lungs(side: NDArray[np.uint8], tissue: NDArray[np.uint8], grid: Grid) -> None:
-    """Make sure no left-lung voxel is 26-adjacent to a right-lung voxel (in place).
-
-    Where the anterior junction line is thinner than the voxel diagonal, the offending left-lung
-    voxels become junction tissue (mediastinum), so the two lungs stay apart by at least one voxel
-    in the truth *and* in the image.
-    """
-    x = grid.x
-    band = np.flatnonzero(np.abs(x - 2.0) < 12.0)
-    if band.size == 0:
-        return
-    sl = (slice(None), slice(None), slice(band[0], band[-1] + 1))
-    sub = side[sl]
-    near_right = ndimage.binary_dilation(sub == RIGHT_LUNG, structure=np.ones((3, 3, 3), bool))
-    clash = near_right & (sub == LEFT_LUNG)
-    if clash.any():
-        sub[clash] = 0
-        tissue[sl][clash] = Tissue.MEDIASTINUM
-
-
-def _classify_grid(anat: Anatomy, grid: Grid) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
-    tissue = np.empty(grid.shape, dtype=np.uint8)
-    side = np.empty(grid.shape, dtype=np.uint8)
-    X, Y = np.meshgrid(grid.x, grid.y)
-    for k, z in enumerate(grid.z):
-        # Only the body's bounding box needs the anatomy; the rest is outside air.
-        a, b = anat.body_axes(float(z))
-        ys = np.flatnonzero(np.abs(grid.y) <= b + 2.0)
-        xs = np.flatnonzero(np.abs(grid.x) <= a + 2.0)
-        box = (slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
-        tissue[k] = Tissue.AIR
-        side[k] = 0
-        tissue[k][box], side[k][box] = classify(anat, X[box], Y[box], float(z))
-    _separate_lungs(side, tissue, grid)
-    return tissue, side
-
-
-def _anatomy_on_grid_uncached(seed: int, consolidation: float, size: str):
-    patient = _patient(seed, consolidation)
-    grid = grid_for_size(size)
-    # The anterior junction line (four pleural layers, ~1.5 mm) must stay visible at every
-    # resolution: at least ~1.6 voxels wide.
-    anat = replace(patient.anatomy, junction_gap=max(1.5, 1.6 * grid.spacing[2]))
-    tissue, side = _classify_grid(anat, grid)
-    vessel = rasterize(list(patient.vessels), grid, min_radius_mm=0.5 * min(grid.spacing[1:]))
-    for a in (tissue, side, vessel):
-        a.flags.writeable = False  # shared between scans of one patient
-    return tissue, side, vessel
-
-
-_anatomy_small_cache = lru_cache(maxsize=8)(_anatomy_on_grid_uncached)
-
-
-def _anatomy_on_grid(seed: int, consolidation: float, size: str):
-    """Tissue classes, lung sides and vessel mask of a patient on a size's grid (read-only).
-
-    Serial scans of one patient share their anatomy; small grids are cached (a few MB each),
-    full grids (~230 MB) are recomputed.
-    """
-    if size == "small":
-        return _anatomy_small_cache(seed, consolidation, size)
-    return _anatomy_on_grid_uncached(seed, consolidation, size)
+def _pair(value: float | tuple[float, float], name: str) -> tuple[float, float]:
+    """(right, left) from a number (both sides) or a pair."""
+    pair = (float(value), float(value)) if np.ndim(value) == 0 else tuple(float(v) for v in value)  # type: ignore[union-attr]
+    if len(pair) != 2 or not all(np.isfinite(pair)) or min(pair) < 0:
+        raise PhantomError(f"{name} must be >= 0 (one number, or a (right, left) pair), got {value!r}")
+    return pair  # type: ignore[return-value]
 
 
 def make_scan(
@@ -234,8 +144,19 @@ def make_scan(
     noise_seed: int | None = None,
     solid_hu: float = SOLID_HU,
     solid_texture_hu: float = SOLID_TEXTURE_HU,
+    chest_fat: bool = False,
+    abdominal_gas: bool = False,
+    effusion_ml: float | tuple[float, float] = 0.0,
+    atelectasis_mm: float | tuple[float, float] = 0.0,
+    mediastinal_consolidation: float = 0.0,
+    kernel: str = "soft",
+    coverage: str = "full",
+    z_range_mm: tuple[float, float] | None = None,
 ) -> PhantomScan:
     """A synthetic chest CT with lungs, vessels, COVID-like lesions and exact truth.
+
+    All options after ``solid_texture_hu`` are off by default; :data:`REAL_CHEST` turns on fat and
+    gas ("a realistic chest").
 
     Args:
         size: "small" (80×128×128 at 3.0×2.7×2.7 mm) or "full" (300×512×512 at 1.0×0.7×0.7 mm).
@@ -243,7 +164,10 @@ def make_scan(
         seed: patient (anatomy, vessels, lesion layout) and, unless ``noise_seed``, noise.
         lesion_pct: target lesion volume, % of whole-lung volume (0 = no lesions, up to 60);
             None draws 5..30 % from the seed. Achieved to within a few voxels on the output grid.
-        noise_sigma: standard deviation (HU) of the added Gaussian noise.
+            Atelectasis and mediastinal consolidation count towards it (the COVID-like lesions
+            fill the rest; when they alone exceed it, the truth is theirs).
+        noise_sigma: standard deviation (HU) of the added Gaussian noise (in the final image,
+            whatever the kernel).
         consolidation: 0..1, strength of one extra large posterior-basal subpleural consolidation
             (right lower lobe).
         oblique: tilt the patient geometry by :data:`OBLIQUE_DEGREES` (same array, rotated
@@ -253,9 +177,39 @@ def make_scan(
         solid_hu: mean HU of the solid component / consolidation (-300..+50; real airless lung is
             about +20..+50, see :data:`quant.phantom.image.DENSE_SOLID_HU`).
         solid_texture_hu: texture amplitude (HU) of the solid component (0..60).
+        chest_fat: fat (-100 HU) touching the pleura (:mod:`quant.phantom.extras`): extrapleural
+            fat 2 mm thick anteriorly to 5 mm posterolaterally between the pleura and the ribs /
+            intercostal muscles; a 4 mm rim along the mediastinal pleura, the anterior mediastinum
+            and a 4 mm cuff around the great vessels; pericardial fat pads (~12 mm) at the
+            cardiophrenic angles. Never lung.
+        abdominal_gas: gas (-1000 HU, ``Tissue.BOWEL_GAS``) at least 8 mm below the lung base: a
+            stomach bubble of several tens of mL with a coronal air-fluid level under the left
+            hemidiaphragm, and colon gas (splenic flexure, a 13 mm radius tube ~90 mm long, tens
+            of mL, mottled with stool). Never lung.
+        effusion_ml: pleural effusion (+10 HU, homogeneous, ``Tissue.EFFUSION``), mL per side: one
+            number for both sides or a (right, left) pair (:mod:`quant.phantom.pleural`). A
+            dependent posterior-basal crescent replacing lung (not lung in the truth); at most
+            2000 mL and half of a side's lung.
+        atelectasis_mm: dependent atelectasis (+35 HU, ``Tissue.ATELECTASIS``), thickness in mm
+            at the lung floor (thinning upwards), one number or a (right, left) pair: a band just
+            inside the effusion, or along the posterior pleura at the bases. Lung and solid lesion.
+        mediastinal_consolidation: 0..1, size of an airless (+30 HU, ``Tissue.CONSOLIDATION``)
+            consolidation of the left lower lobe, paravertebral and retrocardiac, touching the
+            mediastinal pleura (the descending aorta): an ellipsoid of semi-axes 22/29/31 mm at 1.
+            Lung and solid lesion.
+        kernel: reconstruction kernel, "soft" or "sharp" (edge-enhancing in-plane unsharp mask
+            of image and noise, like a B70f lung kernel; use with e.g. ``noise_sigma=60`` for a
+            low-dose scan). See :mod:`quant.phantom.image`.
+        coverage: "full", "apex_cut" (the top slice lies 30 mm below the lung apices) or
+            "bases_only" (about 100 mL of lung bases above 200 mm of upper abdomen, like an
+            abdominal CT). See :mod:`quant.phantom.coverage`.
+        z_range_mm: (bottom, top) z in mm of the phantom frame (z up, 0 = centre of the standard
+            field) instead of a preset: the slices of the size's z lattice in that range.
 
     Returns:
-        A :class:`PhantomScan`; its ``truth`` is computed from its final label maps.
+        A :class:`PhantomScan`; its ``truth`` is computed from its final label maps (for a cut
+        coverage: the labels of the slices in the scan). The lesions and effusion are the
+        patient's whole-lung ones, cropped with the scan.
     """
     if size not in SIZES:
         raise PhantomError(f"unknown phantom size {size!r}; use one of {sorted(SIZES)}")
@@ -273,37 +227,33 @@ def make_scan(
         raise PhantomError(
             f"solid HU must be in -300..+50 and its texture in 0..60 HU, got {solid_hu:g} / {solid_texture_hu:g}"
         )
+    extras = _extras(chest_fat, abdominal_gas, effusion_ml, atelectasis_mm, mediastinal_consolidation)
+    if kernel not in KERNELS:
+        raise PhantomError(f"unknown kernel {kernel!r}; use one of {list(KERNELS)}")
 
-    grid = grid_for_size(size)
+    base = grid_for_size(size)
     patient = _patient(int(seed), float(consolidation))
+    window = z_window(base, patient.anatomy, patient.lookup, coverage, z_range_mm)
+    # The patient is built on the union of the standard grid (the whole lung) and the window with
+    # a blur margin, then cropped; without a window, on the standard grid.
+    union = None
+    if window is not None:
+        union = (min(window[0] - BLUR_MARGIN_SLICES, 0), max(window[1] + BLUR_MARGIN_SLICES, base.shape[0] - 1))
+    grid = base if union is None else lattice_grid(base, *union)
 
-    tissue, side, vessel = _anatomy_on_grid(int(seed), float(consolidation), size)
-
-    # Lesions: threshold the disease field at the quantile giving the requested burden.
-    lesion = np.zeros(grid.shape, dtype=np.uint8)
-    up = SeparableUpsampler(patient.lookup.grid, grid)
-    if pct > 0:
-        values, solid_values = [], []
-        for k, (f, fs) in enumerate(zip(up.slice_iter(patient.disease), up.slice_iter(patient.solid))):
-            in_lung = side[k] > 0
-            values.append(f[in_lung])
-            solid_values.append(fs[in_lung])
-        allv = np.concatenate(values)
-        n_lung = allv.size
-        n_les = int(round(n_lung * pct / 100.0))
-        if n_les > 0:
-            t = np.partition(allv, n_lung - n_les)[n_lung - n_les]
-            les_solid = np.concatenate(solid_values)[allv >= t]
-            n_sol = int(round(les_solid.size * share))
-            ts = np.partition(les_solid, les_solid.size - n_sol)[les_solid.size - n_sol] if n_sol > 0 else np.inf
-            for k, (v, vs) in enumerate(zip(values, solid_values)):
-                if v.size:
-                    les = v >= t
-                    lab = np.where(les & (vs >= ts), SOLID, np.where(les, GGO, 0)).astype(np.uint8)
-                    lesion[k][side[k] > 0] = lab
-        del values, solid_values, allv
+    anatomy_window = None if union == (0, base.shape[0] - 1) else union  # shares the cache
+    tissue, side, vessel = _anatomy_on_grid(int(seed), float(consolidation), size, extras, anatomy_window)
+    fixed = np.isin(tissue, AIRLESS_LUNG_TISSUES) if extras.pleural else None
+    lesion = _lesion_labels(patient, grid, side, fixed, pct, share)
+    if union is not None:  # image only the window and its blur margin
+        lo = max(window[0] - BLUR_MARGIN_SLICES, union[0])
+        hi = min(window[1] + BLUR_MARGIN_SLICES, union[1])
+        keep = slice(lo - union[0], hi - union[0] + 1)
+        tissue, side, vessel, lesion = tissue[keep], side[keep], vessel[keep], lesion[keep]
+        grid = lattice_grid(base, lo, hi)
 
     hu = np.empty(grid.shape, dtype=np.float32)
+    up = SeparableUpsampler(patient.lookup.grid, grid)
     # Dependent (posterior) lung is denser: -1 front .. +1 back of the chest.
     post = np.broadcast_to(np.clip(grid.y / 80.0, -1.0, 1.0).astype(np.float32)[:, None], grid.shape[1:])
     for k, tex in enumerate(up.slice_iter(patient.texture)):
@@ -316,8 +266,12 @@ def make_scan(
         slice(max(rows[0] - 6, 0), rows[-1] + 7),
         slice(max(cols[0] - 6, 0), cols[-1] + 7),
     )
-    hu16 = blur_and_noise(hu, noise_sigma, noise_s, box=box)
+    hu16 = blur_and_noise(hu, noise_sigma, noise_s, box=box, kernel=kernel)
     del hu
+    if union is not None:  # drop the blur margin
+        crop = slice(window[0] - lo, window[1] - lo + 1)
+        hu16, tissue, side, vessel, lesion = (np.ascontiguousarray(a[crop]) for a in (hu16, tissue, side, vessel, lesion))
+        grid = lattice_grid(base, *window)
 
     origin, direction = _geometry(grid, oblique)
     volume = Volume(hu16, grid.spacing, origin, direction)
@@ -334,4 +288,45 @@ def make_scan(
     }
     if (solid_hu, solid_texture_hu) != (SOLID_HU, SOLID_TEXTURE_HU):
         params.update(solid_hu=float(solid_hu), solid_texture_hu=float(solid_texture_hu))
+    params.update(_extra_params(extras, kernel, coverage, z_range_mm, window, base))
     return PhantomScan(volume, side, lesion, bone, airway, truth, params, tissue)
+
+
+def _extras(chest_fat, abdominal_gas, effusion_ml, atelectasis_mm, mediastinal_consolidation) -> Extras:
+    """Validated :class:`Extras` from make_scan's options."""
+    eff = _pair(effusion_ml, "effusion_ml")
+    atel = _pair(atelectasis_mm, "atelectasis_mm")
+    if max(eff) > MAX_EFFUSION_ML:
+        raise PhantomError(f"effusion_ml must be at most {MAX_EFFUSION_ML:g} mL per side, got {effusion_ml!r}")
+    if max(atel) > MAX_ATELECTASIS_MM:
+        raise PhantomError(f"atelectasis_mm must be at most {MAX_ATELECTASIS_MM:g} mm, got {atelectasis_mm!r}")
+    if not 0.0 <= float(mediastinal_consolidation) <= 1.0:
+        raise PhantomError(f"mediastinal_consolidation must be in 0..1, got {mediastinal_consolidation!r}")
+    return Extras(bool(chest_fat), bool(abdominal_gas), eff, atel, float(mediastinal_consolidation))
+
+
+def _extra_params(
+    extras: Extras, kernel: str, coverage: str, z_range_mm, window: tuple[int, int] | None, base: Grid
+) -> dict[str, Any]:
+    """The non-default realistic options, for ``PhantomScan.params`` (defaults are not recorded)."""
+    out: dict[str, Any] = {}
+    if extras.chest_fat:
+        out["chest_fat"] = True
+    if extras.abdominal_gas:
+        out["abdominal_gas"] = True
+    if any(extras.effusion_ml):
+        out["effusion_ml"] = list(extras.effusion_ml)
+    if any(extras.atelectasis_mm):
+        out["atelectasis_mm"] = list(extras.atelectasis_mm)
+    if extras.mediastinal_consolidation > 0:
+        out["mediastinal_consolidation"] = extras.mediastinal_consolidation
+    if kernel != "soft":
+        out["kernel"] = kernel
+    if coverage != "full":
+        out["coverage"] = coverage
+    if z_range_mm is not None:
+        out["z_range_mm"] = [float(v) for v in z_range_mm]
+    if window is not None:
+        z = lattice_grid(base, *window).z
+        out["z_slices_mm"] = [float(z[0]), float(z[-1])]
+    return out
