@@ -14,18 +14,22 @@ Three steps:
    ``smoothing_sigma_mm`` where the grid is finer than that). Only the lung interior is used,
    so the partial-volume rim at the pleura is not mistaken for ground glass.
 
-   * Ground glass: band voxels that are not vessel or next to a vessel, kept where a ~5 mm ball
-     fits (thin vessel tangles and noise do not; the pleural side does not erode, and within 8 mm
-     of the pleura a ~4 mm ball is enough, for thin subpleural bands).
+   * Ground glass: band voxels that are not vessel or next to a vessel, where the parenchyma
+     around them (a ~1 cm window, vessels and their shells left out) averages at least
+     ``ggo_seed_hu``: a patch raises the regional mean, noise, vessel shells and the slightly
+     denser dependent lung do not. Seed regions confined to the dependent layer (the posterior
+     ``_RIM_MM`` of a supine patient) or the layer along the mediastinum are gravity and partial
+     volume, not disease, and are dropped.
    * Solid: vessels are in the solid band too. A solid-band voxel is lesion when it lies in a blob
      thicker than ``vessel_max_diameter_mm`` (a morphological opening with a ball of that
      diameter, which no vessel survives) or within half that distance of ground glass (the solid
      core of a lesion is wrapped in ground glass; a vessel passing by contributes only a stub).
    * Components below ``min_component_ml`` are dropped.
 
-3. **Delineation** at full resolution. Seeds grow through every connected band voxel of the lung
-   interior that is not vessel (so a lesion is found whole, however thin its parts), then one
-   grid voxel further (the pleural rim). Lung voxels there take the band of their own HU, so the
+3. **Delineation** at full resolution. Seeds grow through connected band voxels of the lung
+   interior that are not vessel, at most ``_GROWTH_MM`` (geodesic) from the seed (beyond that,
+   band voxels connect only through thin paths such as dependent density along the posterior
+   pleura), then one grid voxel further (the pleural rim). Lung voxels there take the band of their own HU, so the
    edge is exact to the voxel, with one rule for partial volume: a voxel counts only when its HU
    is past ``edge_fraction`` of the way from the local aerated-lung HU to the local lesion HU
    (the half-maximum edge, as for the lung surface; a fixed -750 HU threshold would count the
@@ -34,6 +38,13 @@ Three steps:
    lesion lying right below it (a subpleural patch reaches the pleura). Near detected solid, the
    band's upper bound ``solid_max_hu`` is tested on the denoised (3×3×3 mean) detection-grid HU:
    dense consolidation (+20..+50 HU) has a fifth of its voxels above +50 HU from noise alone.
+   Finally, voxels on the outside of a lesion whose 3×3×3 mean HU lies in the fat band are
+   peeled off (up to ``_PEEL_LAYERS`` layers): partial volume with mediastinal or chest-wall fat,
+   or, on thick slices, with the aerated lung above and below, is not lesion tissue.
+
+Limits: the dependent layer is taken to be posterior (a supine patient); on a prone scan the
+rule protects the wrong side. A lesion that is only a thin band along the dependent pleura or
+the mediastinum is not detected.
 """
 
 from __future__ import annotations
@@ -47,23 +58,31 @@ from scipy import ndimage
 from quant.distance import near, opening
 from quant.grid import coarse_grid
 from quant.labels import GGO, SOLID, LesionMasks, LungMasks
+from quant.pleura import mediastinal_band
 from quant.protocol import LesionParameters, Protocol, default_protocol
 from quant.vessel_ridges import vessel_mask
+from quant.voxel_box import padded_box
 from quant.volume import Volume
 
 __all__ = ["segment_lesions", "LESION_GRID_MM"]
 
 LESION_GRID_MM = 2.0
-# Ground glass thinner than this radius (mm) is a vessel's partial-volume shell or noise.
-_GGO_OPENING_MM = 5.0
+# Ground-glass seeds are judged on the mean of the parenchyma around them, vessels left out, over
+# this window (detection voxels, ~1 cm): a patch raises it, noise and vessel shells do not ...
+_REGIONAL_WINDOW = 5
+# ... where at least this share of the window is parenchyma.
+_REGIONAL_MIN_SHARE = 0.15
+# Dependent density (gravity) and partial volume along the mediastinum lie within this depth (mm);
+# a ground-glass seed must reach deeper.
+_RIM_MM = 10.0
+# Lesion voxels on the outside of a lesion whose 3x3x3 mean HU is fat-like are peeled off, up to
+# this many layers (partial volume with fat, or thick-slice partial volume with aerated lung).
+_PEEL_LAYERS = 3
 # On the outermost lung voxel layer, parenchyma/wall partial volume reaches ground-glass HU; only
 # voxels denser than this (HU) are taken as lesion there.
 _SURFACE_MIN_HU = -450.0
 # ... or denser than this (HU) where it caps lesion that lies right below it.
 _SURFACE_CAP_MIN_HU = -520.0
-# Within this distance (mm) of the pleura, ground glass only needs to survive a smaller opening.
-_SUBPLEURAL_MM = 8.0
-_GGO_SUBPLEURAL_OPENING_MM = 4.0
 # Reference levels of the half-maximum lesion edge: confident ground glass is at least this dense
 # (HU; 50 HU above the band's lower bound, clear of the blurred rim) and below the solid band ...
 _CORE_MIN_HU = -700.0
@@ -118,7 +137,8 @@ def segment_lesions(
     vessel = vessel_mask(mean_hu, inner, p, sp)
     if step:
         step(0.4, "detecting ground glass and consolidation")
-    ggo_c, solid_c = _detect(mean_hu, inner, lung_c, vessel, sp, p)
+    medial = mediastinal_band(grid.sample(lungs.labels[box]))
+    ggo_c, solid_c = _detect(mean_hu, inner, lung_c, vessel, sp, p, medial)
     if step:
         step(0.7, "delineating lesions")
     any_c = ggo_c | solid_c
@@ -164,9 +184,32 @@ def segment_lesions(
     # A surface voxel in the band is lesion when dense enough for partial volume not to explain
     # it, or when it caps lesion lying right below it (a subpleural patch reaches the pleura).
     in_bands |= surface & ((hu >= _SURFACE_MIN_HU) | ((hu >= _SURFACE_CAP_MIN_HU) & _touches(in_bands)))
+    if in_bands.any():
+        in_bands = _peel_fat_like(in_bands, hu, _PEEL_LAYERS, protocol.lungs.fat_min_hu, protocol.lungs.fat_max_hu)
     sub[in_bands] = GGO
     sub[in_bands & allow_solid & (hu >= p.solid_min_hu)] = SOLID
     return LesionMasks(out)
+
+
+def _peel_fat_like(
+    lesion: NDArray[np.bool_], hu: NDArray[np.int16], layers: int, fat_min_hu: float, fat_max_hu: float
+) -> NDArray[np.bool_]:
+    """``lesion`` without the outer voxels whose 3×3×3 mean HU is fat-like, peeled up to ``layers``
+    times: partial volume between a lesion and something less dense (mediastinal fat, the chest
+    wall's fat, aerated lung) averages to fat HU and is not lesion tissue."""
+    box = padded_box(lesion, 1)
+    sub = lesion[box].copy()
+    mean = ndimage.uniform_filter(hu[box].astype(np.float32), size=3)
+    fat_like = (mean >= fat_min_hu) & (mean <= fat_max_hu)
+    for _ in range(layers):
+        outer = sub & ~_interior(sub)
+        drop = outer & fat_like
+        if not drop.any():
+            break
+        sub &= ~drop
+    out = lesion.copy()
+    out[box] = sub
+    return out
 
 
 def _detect(
@@ -176,40 +219,24 @@ def _detect(
     vessel: NDArray[np.bool_],
     sp: tuple[float, float, float],
     p: LesionParameters,
+    medial: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Coarse ground-glass and solid lesion masks (see the module docstring)."""
     voxel_ml = float(np.prod(sp)) / 1000.0
-    ggo = inner & (hu >= p.ggo_min_hu) & (hu < p.ggo_max_hu)
-    # Vessels and their partial-volume shells: ground-glass HU on or right next to a vessel.
-    if vessel.any():
-        ggo &= ~ndimage.binary_dilation(vessel, structure=_CUBE)
-    import os
-    if os.environ.get("REG", "1") == "1":
-        shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
-        ok = inner & ~shell & (hu < p.ggo_max_hu)
-        w = ok.astype(np.float32)
-        win = int(os.environ.get("WIN", "5"))
-        cnt = ndimage.uniform_filter(w, win)
-        tot = ndimage.uniform_filter(hu * w, win)
-        regional = np.where(cnt > 0.15, tot / np.maximum(cnt, 1e-3), -1000.0)
-        ggo &= regional >= float(os.environ.get("SEED", "-700"))
-        dep = float(os.environ.get("DEP", "10"))
-        if dep > 0 and ggo.any():
-            rim = _dependent_rim(lung, dep, sp)
-            lab, n = ndimage.label(ggo)
-            deep = np.zeros(n + 1, dtype=bool)
-            deep[np.unique(lab[ggo & ~rim])] = True
-            deep[0] = False
-            ggo &= deep[lab]
-    else:
-        # Opening, with everything outside the lung interior counted as ground glass, so that thin
-        # subpleural bands (the typical COVID pattern) are not eroded from the pleural side.
-        thick = opening(ggo | ~inner, _GGO_OPENING_MM, sp, centres=ggo)
-        # Subpleural bands are often thinner than that; near the pleura vessels are thin, so a
-        # smaller opening is enough there.
-        subpleural = near(~lung, _SUBPLEURAL_MM, sp)
-        thin = opening(ggo | ~inner, _GGO_SUBPLEURAL_OPENING_MM, sp, centres=ggo & subpleural)
-        ggo = thick | thin
+    shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
+    ggo = inner & (hu >= p.ggo_min_hu) & (hu < p.ggo_max_hu) & ~shell
+    ggo &= _regional_hu(hu, inner & ~shell & (hu < p.ggo_max_hu)) >= p.ggo_seed_hu
+    if ggo.any():
+        # Seeds confined to the dependent layer or the layer along the mediastinum are partial
+        # volume and gravity, not disease: a real patch reaches deeper into the lung.
+        rim = _dependent_rim(lung, _RIM_MM, sp)
+        if medial is not None and medial.any():
+            rim |= lung & near(medial, _RIM_MM, sp)
+        labels, n = ndimage.label(ggo)
+        deep = np.zeros(n + 1, dtype=bool)
+        deep[np.unique(labels[ggo & ~rim])] = True
+        deep[0] = False
+        ggo &= deep[labels]
     solid = inner & (hu >= p.solid_min_hu) & ((hu < p.solid_max_hu) | (_denoised(hu) < p.solid_max_hu))
     solid &= ~vessel
     radius = 0.5 * p.vessel_max_diameter_mm
@@ -229,6 +256,17 @@ def _detect(
         ggo &= ~drop
         solid &= ~drop
     return ggo, solid
+
+
+def _regional_hu(hu: NDArray[np.float32], parenchyma: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """Mean HU of the ``parenchyma`` voxels (no vessel, no vessel shell, nothing solid) in a window
+    of :data:`_REGIONAL_WINDOW` detection voxels around each voxel; -1000 HU where the window holds
+    too little parenchyma to say."""
+    weight = parenchyma.astype(np.float32)
+    count = ndimage.uniform_filter(weight, _REGIONAL_WINDOW)
+    total = ndimage.uniform_filter(hu * weight, _REGIONAL_WINDOW)
+    ok = count > _REGIONAL_MIN_SHARE
+    return np.where(ok, total / np.where(ok, count, 1.0), np.float32(-1000.0)).astype(np.float32)
 
 
 def _dependent_rim(lung: NDArray[np.bool_], depth_mm: float, sp) -> NDArray[np.bool_]:

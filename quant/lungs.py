@@ -108,6 +108,7 @@ def segment_lungs(
         labels_c, hu_c, blocked=outside | bone | airway_wall | (hilum & ~air), spacing=sp,
         air_threshold_hu=p.air_threshold_hu, fat_min_hu=p.fat_min_hu, fat_max_hu=p.fat_max_hu,
         notch_mm=p.notch_radius_mm, enclosure_mm=p.enclosure_mm,
+        enclosure_min_radius_mm=p.enclosure_min_radius_mm,
     )
     labels_c[airway_wall] = 0
 

@@ -7,23 +7,29 @@ surrounds it in one of three ways:
 
 * **enclosed in 3-D**: a hole of the lung (a nodule, a vessel, a consolidated core);
 * **in a notch**: inside the morphological closing of the lung with a ball of ``notch_mm``
-  (a juxtapleural nodule or subpleural patch narrower than about twice that);
+  (a juxtapleural nodule or subpleural patch narrower than about twice that), except in the
+  mediastinal band between the two lungs, where the notches are the hila (vessels, nodes);
 * **walled in**: aerated lung lies within ``enclosure_mm`` both above *and* below it, and in at
   least three of the four in-plane directions (a tumour or consolidation surrounded by lung on all
-  sides but the pleura or mediastinum it touches). Organs next to the lung fail this: the liver and
+  sides but the pleura or mediastinum it touches), and the walled-in tissue is thick enough for a
+  ball of ``enclosure_min_radius_mm`` (a mass, not a hilar vessel or the rim of the aortic arch).
+  A second pass also accepts tissue walled in by the first pass's additions (the hilar part of a
+  mass whose lower part the lung walls in). Organs next to the lung fail the test: the liver and
   heart have no lung below them, the aorta, oesophagus and spine continue above and below.
 
 Candidates are voxels denser than aerated lung that are not fat, bone, airway or hilum and not
 outside the body. Fat (``fat_min_hu``..``fat_max_hu``, on the block mean *and* its in-plane
 3×3 mean, so the partial-volume rim between lung and soft tissue is not taken for fat) is never lung:
-subcutaneous, extrapleural, mediastinal and pericardial fat lie next to every lung, and no lung
-pathology is fat. Each addition must connect to its lung.
+subcutaneous, extrapleural, mediastinal and pericardial fat lie next to every lung. Each addition
+must connect to its lung.
 
 Limits: airless lung that touches the chest wall over a broad front and is not walled in by
 aerated lung (a large dependent consolidation or a collapsed lobe, with no aerated lung below it)
 is only added as far as the notch closing reaches; lung below the lowest aerated slice is not
 added; pathology at the lung apex (no lung above it) or on the diaphragm (none below) is added only
-where it is enclosed or in a notch. These are left to the reader's correction tools.
+where it is enclosed or in a notch; partially aerated lung at fat HU (-190..-30, the halo of a
+mass, organising consolidation) is taken for fat unless enclosed. These are left to the reader's
+correction tools.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from scipy import ndimage
 from quant.distance import near, opening
 from quant.voxel_box import padded_box
 
-__all__ = ["include_pathology", "fat_mask", "walled_in"]
+__all__ = ["include_pathology", "fat_mask", "walled_in", "mediastinal_band"]
+
+_WALLED_PASSES = 2
 
 
 def fat_mask(hu: NDArray[np.float32], fat_min_hu: float, fat_max_hu: float) -> NDArray[np.bool_]:
@@ -75,6 +83,22 @@ def walled_in(mask: NDArray[np.bool_], spacing: tuple[float, float, float], reac
     return both_z & (in_plane >= 3)
 
 
+def mediastinal_band(labels: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Voxels between the two lungs on their row: right of the right lung's most medial voxel and
+    left of the left lung's most medial voxel on the same (z, y) row (the mediastinum and hila).
+
+    The right lung (label 1) lies at low x index (patient right is -x in LPS).
+    """
+    nx = labels.shape[2]
+    x = np.arange(nx, dtype=np.int32).reshape(1, 1, -1)
+    right = labels == 1
+    left = labels == 2
+    right_edge = np.max(np.where(right, x, -1), axis=2, keepdims=True)
+    left_edge = np.min(np.where(left, x, nx), axis=2, keepdims=True)
+    both = (right_edge >= 0) & (left_edge < nx)
+    return both & (x > right_edge) & (x < left_edge)
+
+
 def include_pathology(
     labels: NDArray[np.uint8],
     hu: NDArray[np.float32],
@@ -86,6 +110,7 @@ def include_pathology(
     fat_max_hu: float,
     notch_mm: float,
     enclosure_mm: float,
+    enclosure_min_radius_mm: float,
 ) -> NDArray[np.uint8]:
     """Lung labels (uint8, 1 right / 2 left, z/y/x) with airless lung added (see the module docstring).
 
@@ -98,8 +123,11 @@ def include_pathology(
         fat_min_hu, fat_max_hu: the fat band (HU).
         notch_mm: radius (mm) of the closing ball.
         enclosure_mm: reach (mm) of the walled-in test.
+        enclosure_min_radius_mm: walled-in tissue is added only where a ball of this radius (mm)
+            fits into it (hilar vessels and the rim of the aortic arch are thinner).
     """
     out = labels.copy()
+    medial = mediastinal_band(labels)
     margin = [int(np.ceil(notch_mm / s)) + 2 for s in spacing]
     for side in (1, 2):
         mask = labels == side
@@ -110,15 +138,15 @@ def include_pathology(
         h = hu[box]
         candidate = (h >= air_threshold_hu) & ~blocked[box] & ~fat_mask(h, fat_min_hu, fat_max_hu)
         add = ndimage.binary_fill_holes(m)
-        import os
-        if os.environ.get("NOTCH", "1") == "1":
-            add |= candidate & ~near(~near(m, notch_mm, spacing), notch_mm, spacing)
-        if os.environ.get("WALLED", "1") == "1":
-            walled = candidate & walled_in(m, spacing, enclosure_mm)
-            rmin = float(os.environ.get("WMIN", "8"))
-            if rmin > 0:
-                walled = opening(walled, rmin, spacing)
-            add |= walled
+        # The hila are notches of the lung's medial surface: they hold vessels and nodes.
+        add |= candidate & ~medial[box] & ~near(~near(m, notch_mm, spacing), notch_mm, spacing)
+        # Walled-in tissue, in two passes: tissue walled in by lung and by the first pass's
+        # additions (the upper part of a mass whose lower part the lung walls in).
+        base = m
+        for _ in range(_WALLED_PASSES):
+            walled = candidate & walled_in(base, spacing, enclosure_mm)
+            add |= opening(walled, enclosure_min_radius_mm, spacing)
+            base = m | add
         add &= ~m
         # Keep only additions connected to this lung.
         comp, _n = ndimage.label(m | add)

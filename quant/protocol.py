@@ -42,12 +42,14 @@ class LungParameters:
     bone_min_hu: float
     notch_radius_mm: float
     enclosure_mm: float
+    enclosure_min_radius_mm: float
 
 
 @dataclass(frozen=True)
 class LesionParameters:
     ggo_min_hu: float
     ggo_max_hu: float
+    ggo_seed_hu: float
     solid_min_hu: float
     solid_max_hu: float
     min_component_ml: float
@@ -109,6 +111,8 @@ def protocol_from_dict(raw: dict[str, Any], source: str = "protocol") -> Protoco
     les = proto.lesions
     if not (les.ggo_min_hu < les.ggo_max_hu <= les.solid_min_hu < les.solid_max_hu):
         raise ProtocolError(f"{source}: lesion HU bands must be ordered and non-overlapping")
+    if not les.ggo_min_hu <= les.ggo_seed_hu < les.ggo_max_hu:
+        raise ProtocolError(f"{source}: [lesions] ggo_seed_hu must lie in the ground-glass band, got {les.ggo_seed_hu:g}")
     if not 0.0 <= les.edge_fraction < 1.0:
         raise ProtocolError(f"{source}: [lesions] edge_fraction must be in [0, 1), got {les.edge_fraction:g}")
     if les.vessel_ridge_hu <= 0:
