@@ -17,8 +17,8 @@ phantom frame (mm; x left, y posterior, z up), and never add lung:
 * **abdominal gas** (-1000 HU, :data:`Tissue.BOWEL_GAS`) at least :data:`GAS_CLEARANCE_MM` below
   the lung base (the diaphragm and the bowel wall lie between):
 
-  - a stomach under the left hemidiaphragm (an ellipsoid of about 160 mL) with a gas bubble of a
-    few tens of mL above a coronal air-fluid level (the patient is supine: gas rises anteriorly);
+  - a stomach under the left hemidiaphragm (an ellipsoid of about 160 mL) with a gas bubble of
+    some 20-35 mL above a coronal air-fluid level (the patient is supine: gas rises anteriorly);
   - colon gas in the splenic flexure, lateral to the stomach: a tube of :data:`COLON_RADIUS_MM`
     radius, about 70 mm long, running forwards to the transverse colon, mottled with stool
     (soft tissue).

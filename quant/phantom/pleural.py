@@ -144,8 +144,10 @@ def _dependent(anat: Anatomy, grid: Grid, tissue: NDArray[np.uint8], side: NDArr
             z = float(grid.z[k])
             fluid_depth = fluid_below / _stretch(z)  # mm of fluid in front of the posterior wall
             fluid = depth * np.float32(_stretch(z)) < fluid_below
-            atel = ~fluid & (depth < fluid_depth + atelectasis_thickness(atel_mm, z, fluid_depth))
-            tissue[k][np.unravel_index(idx[atel], shape)] = Tissue.ATELECTASIS
+            band = atelectasis_thickness(atel_mm, z, fluid_depth)
+            if band > 0:
+                atel = ~fluid & (depth < fluid_depth + band)
+                tissue[k][np.unravel_index(idx[atel], shape)] = Tissue.ATELECTASIS
             fluid_at = np.unravel_index(idx[fluid], shape)
             tissue[k][fluid_at] = Tissue.EFFUSION
             side[k][fluid_at] = 0

@@ -126,7 +126,10 @@ def _geometry(grid: Grid, oblique: bool) -> tuple[tuple[float, float, float], ND
 
 def _pair(value: float | tuple[float, float], name: str) -> tuple[float, float]:
     """(right, left) from a number (both sides) or a pair."""
-    pair = (float(value), float(value)) if np.ndim(value) == 0 else tuple(float(v) for v in value)  # type: ignore[union-attr]
+    try:
+        pair = (float(value), float(value)) if np.ndim(value) == 0 else tuple(float(v) for v in value)  # type: ignore[union-attr,arg-type]
+    except (TypeError, ValueError):
+        pair = ()
     if len(pair) != 2 or not all(np.isfinite(pair)) or min(pair) < 0:
         raise PhantomError(f"{name} must be >= 0 (one number, or a (right, left) pair), got {value!r}")
     return pair  # type: ignore[return-value]
@@ -182,24 +185,28 @@ def make_scan(
             intercostal muscles; a 4 mm rim along the mediastinal pleura, the anterior mediastinum
             and a 4 mm cuff around the great vessels; pericardial fat pads (~12 mm) at the
             cardiophrenic angles. Never lung.
-        abdominal_gas: gas (-1000 HU, ``Tissue.BOWEL_GAS``) at least 8 mm below the lung base: a
-            stomach bubble of several tens of mL with a coronal air-fluid level under the left
-            hemidiaphragm, and colon gas (splenic flexure, a 13 mm radius tube ~90 mm long, tens
-            of mL, mottled with stool). Never lung.
+        abdominal_gas: gas (-1000 HU, ``Tissue.BOWEL_GAS``) at least 8 mm below the lung base
+            (:mod:`quant.phantom.extras`): a stomach gas bubble (~20-35 mL) with a coronal
+            air-fluid level under the left hemidiaphragm, and colon gas in the splenic flexure
+            (a 13 mm radius tube ~70 mm long, ~20-30 mL, mottled with stool); 40-65 mL in all.
+            Never lung.
         effusion_ml: pleural effusion (+10 HU, homogeneous, ``Tissue.EFFUSION``), mL per side: one
             number for both sides or a (right, left) pair (:mod:`quant.phantom.pleural`). A
             dependent posterior-basal crescent replacing lung (not lung in the truth); at most
             2000 mL and half of a side's lung.
         atelectasis_mm: dependent atelectasis (+35 HU, ``Tissue.ATELECTASIS``), thickness in mm
-            at the lung floor (thinning upwards), one number or a (right, left) pair: a band just
-            inside the effusion, or along the posterior pleura at the bases. Lung and solid lesion.
+            (0..40; one number or a (right, left) pair): a band just inside the effusion, full
+            thickness where the fluid is at least twice as thick and in the lowest 40 mm of the
+            lung, thinning above; without an effusion, along the posterior pleura at the bases.
+            Lung and solid lesion.
         mediastinal_consolidation: 0..1, size of an airless (+30 HU, ``Tissue.CONSOLIDATION``)
             consolidation of the left lower lobe, paravertebral and retrocardiac, touching the
-            mediastinal pleura (the descending aorta): an ellipsoid of semi-axes 22/29/31 mm at 1.
-            Lung and solid lesion.
-        kernel: reconstruction kernel, "soft" or "sharp" (edge-enhancing in-plane unsharp mask
-            of image and noise, like a B70f lung kernel; use with e.g. ``noise_sigma=60`` for a
-            low-dose scan). See :mod:`quant.phantom.image`.
+            mediastinal pleura (the descending aorta): an ellipsoid of semi-axes 28/36/39 mm at 1
+            (12/16/17 mm near 0), about 90 mL of lung at 1. Lung and solid lesion.
+        kernel: reconstruction kernel, "soft" or "sharp" (in-plane edge enhancement of image
+            and noise, a Laplacian plus an unsharp mask, like a B70f lung kernel: high-frequency
+            noise, ~10 % edge overshoot; use with e.g. ``noise_sigma=60`` for a low-dose scan).
+            See :mod:`quant.phantom.image`.
         coverage: "full", "apex_cut" (the top slice lies 30 mm below the lung apices) or
             "bases_only" (about 100 mL of lung bases above 200 mm of upper abdomen, like an
             abdominal CT). See :mod:`quant.phantom.coverage`.
