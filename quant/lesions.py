@@ -185,22 +185,34 @@ def segment_lesions(
     # it, or when it caps lesion lying right below it (a subpleural patch reaches the pleura).
     in_bands |= surface & ((hu >= _SURFACE_MIN_HU) | ((hu >= _SURFACE_CAP_MIN_HU) & _touches(in_bands)))
     if in_bands.any():
-        in_bands = _peel_fat_like(in_bands, hu, _PEEL_LAYERS, protocol.lungs.fat_min_hu, protocol.lungs.fat_max_hu)
+        in_bands = _peel_fat_like(in_bands, hu, lung, _PEEL_LAYERS, protocol.lungs.fat_min_hu, protocol.lungs.fat_max_hu)
     sub[in_bands] = GGO
     sub[in_bands & allow_solid & (hu >= p.solid_min_hu)] = SOLID
     return LesionMasks(out)
 
 
 def _peel_fat_like(
-    lesion: NDArray[np.bool_], hu: NDArray[np.int16], layers: int, fat_min_hu: float, fat_max_hu: float
+    lesion: NDArray[np.bool_],
+    hu: NDArray[np.int16],
+    lung: NDArray[np.bool_],
+    layers: int,
+    fat_min_hu: float,
+    fat_max_hu: float,
 ) -> NDArray[np.bool_]:
-    """``lesion`` without the outer voxels whose 3×3×3 mean HU is fat-like, peeled up to ``layers``
-    times: partial volume between a lesion and something less dense (mediastinal fat, the chest
-    wall's fat, aerated lung) averages to fat HU and is not lesion tissue."""
+    """``lesion`` without its outer voxels that are partial volume with fat, peeled up to
+    ``layers`` times.
+
+    A voxel is peeled when it is on the outside of the lesion and its 3×3×3 mean HU is fat-like,
+    unless it touches soft tissue outside the lung (denser than fat: the chest wall's muscle, the
+    heart), with which partial volume is an honest lesion edge. What is left is partial volume with
+    fat or, on thick slices, with the aerated lung above and below: fat HU, not lesion tissue.
+    """
     box = padded_box(lesion, 1)
     sub = lesion[box].copy()
-    mean = ndimage.uniform_filter(hu[box].astype(np.float32), size=3)
+    h = hu[box].astype(np.float32)
+    mean = ndimage.uniform_filter(h, size=3)
     fat_like = (mean >= fat_min_hu) & (mean <= fat_max_hu)
+    fat_like &= ~_touches(~lung[box] & (h > fat_max_hu))
     for _ in range(layers):
         outer = sub & ~_interior(sub)
         drop = outer & fat_like

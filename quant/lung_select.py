@@ -8,9 +8,10 @@ walls, so the brightest 5 % of its interior (one voxel in from its edge) lie abo
 even in emphysema. A gas pocket is empty: its median is near -1000 HU and its interior is uniform.
 
 A component is lung-like when its median HU is above :data:`_GAS_MEDIAN_HU` or its interior's 95th
-percentile is above :data:`_GAS_P95_HU`. Lungs are the largest lung-like component and a second one
-of at least :data:`_SECOND_LUNG_SHARE` of it (the other lung; smaller lung-like bits, such as air
-trapped in stomach contents, are dropped).
+percentile is above :data:`_GAS_P95_HU`. Among the lung-like components of at least
+:data:`_SECOND_LUNG_SHARE` of the largest, the lung on each side of the midline is the one that
+reaches highest: lungs lie above the diaphragm and the bowel below it, so even in a scan that holds
+only the lung bases and more bowel gas than lung (an abdominal CT), the lungs are the top ones.
 
 Limits: a stomach full of mottled food and air can be lung-like, but it is a small component and
 loses to real lungs; in a scan holding no lung at all it would be taken as lung, which the QC flags
@@ -46,7 +47,15 @@ def _lung_like(hu: NDArray[np.float32], component: NDArray[np.bool_]) -> bool:
     return float(np.percentile(inner, 95)) > _GAS_P95_HU
 
 
-def select_lungs(candidates: NDArray[np.bool_], hu: NDArray[np.float32], voxel_ml: float, min_lung_ml: float) -> NDArray[np.bool_]:
+def select_lungs(
+    candidates: NDArray[np.bool_],
+    hu: NDArray[np.float32],
+    voxel_ml: float,
+    min_lung_ml: float,
+    *,
+    superior_last: bool = True,
+    centre_x: float | None = None,
+) -> NDArray[np.bool_]:
     """The lung air regions among ``candidates`` (boolean z/y/x air inside the body, airway removed).
 
     Args:
@@ -54,6 +63,8 @@ def select_lungs(candidates: NDArray[np.bool_], hu: NDArray[np.float32], voxel_m
         hu: HU on the same grid (block means).
         voxel_ml: volume of one voxel (mL).
         min_lung_ml: the lungs together must hold at least this much air (mL).
+        superior_last: True when increasing z index moves superior.
+        centre_x: array x of the body's midline (default: the middle of the array).
 
     Raises:
         SegmentationError: "no plausible lungs ..." when no component is lung-like or the lung-like
@@ -62,26 +73,29 @@ def select_lungs(candidates: NDArray[np.bool_], hu: NDArray[np.float32], voxel_m
     labels, n = ndimage.label(candidates)
     if n == 0:
         raise SegmentationError("no plausible lungs: there is no air inside the body (is this a chest CT?)")
+    if centre_x is None:
+        centre_x = 0.5 * (candidates.shape[2] - 1)
     sizes = np.bincount(labels.ravel()).astype(np.float64) * voxel_ml
     sizes[0] = 0.0
     boxes = ndimage.find_objects(labels)
-    lungs: list[int] = []
+    lung_like: list[int] = []
     gas_ml = 0.0
     for i in np.argsort(sizes)[::-1]:
         if i == 0 or sizes[i] < _MIN_COMPONENT_ML:
             break
         box = boxes[i - 1]
         if _lung_like(hu[box], labels[box] == i):
-            lungs.append(int(i))
+            lung_like.append(int(i))
         else:
             gas_ml += sizes[i]
-    if not lungs:
+    if not lung_like:
         raise SegmentationError(
             "no plausible lungs: the air inside the body looks like bowel or stomach gas "
             f"({gas_ml:.0f} mL, no vessels in it), not lung (is this a chest CT?)"
         )
-    first = sizes[lungs[0]]
-    lungs = [i for i in lungs[:2] if sizes[i] >= _SECOND_LUNG_SHARE * first]
+    largest = sizes[lung_like[0]]
+    lung_like = [i for i in lung_like if sizes[i] >= _SECOND_LUNG_SHARE * largest]
+    lungs = _highest_per_side(lung_like, boxes, labels, superior_last, centre_x)
     total = float(sum(sizes[i] for i in lungs))
     if total < min_lung_ml:
         raise SegmentationError(
@@ -91,3 +105,19 @@ def select_lungs(candidates: NDArray[np.bool_], hu: NDArray[np.float32], voxel_m
     chosen = np.zeros(n + 1, dtype=bool)
     chosen[lungs] = True
     return chosen[labels]
+
+
+def _highest_per_side(
+    ids: list[int], boxes: list, labels: NDArray[np.int32], superior_last: bool, centre_x: float
+) -> list[int]:
+    """On each side of ``centre_x`` (array x), the component of ``ids`` (sorted by size, largest
+    first) that reaches highest; the larger one on a tie."""
+    best: dict[bool, tuple[int, int]] = {}  # side -> (top, id)
+    for i in ids:
+        box = boxes[i - 1]
+        top = box[0].stop - 1 if superior_last else -box[0].start
+        columns = np.nonzero((labels[box] == i).any(axis=(0, 1)))[0] + box[2].start
+        side = bool(float(columns.mean()) > centre_x)
+        if side not in best or top > best[side][0]:
+            best[side] = (top, i)
+    return [i for _top, i in best.values()]

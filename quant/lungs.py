@@ -39,7 +39,8 @@ from quant.lung_edges import refine_edges
 from quant.labels import LungMasks
 from quant.lung_select import select_lungs
 from quant.lung_split import split_lungs
-from quant.pleura import include_pathology
+from quant.pleura import fat_mask, include_pathology, mediastinal_band
+from quant.wall_gap import wall_gaps
 from quant.protocol import Protocol, default_protocol
 from quant.segmentation_errors import SegmentationError
 from quant.volume import Volume
@@ -99,17 +100,29 @@ def segment_lungs(
     hilum = _dilate_mm(airway, sp, _HILUM_MM) if airway.any() else airway
 
     step(0.35, "telling lungs from bowel gas")
-    lungs_c = select_lungs(internal & ~airway_zone, hu_c, voxel_ml, p.min_lung_ml)
+    body_x = np.flatnonzero((~outside).any(axis=(0, 1)))
+    lungs_c = select_lungs(
+        internal & ~airway_zone, hu_c, voxel_ml, p.min_lung_ml, superior_last=superior_last,
+        centre_x=0.5 * float(body_x[0] + body_x[-1]) if body_x.size else None,
+    )
     labels_c = split_lungs(lungs_c, volume, grid)
 
     step(0.5, "adding airless lung")
     bone = hu_c > p.bone_min_hu
+    blocked = outside | bone | airway_wall | (hilum & ~air)
+    fat = fat_mask(hu_c, p.fat_min_hu, p.fat_max_hu)
     labels_c = include_pathology(
-        labels_c, hu_c, blocked=outside | bone | airway_wall | (hilum & ~air), spacing=sp,
-        air_threshold_hu=p.air_threshold_hu, fat_min_hu=p.fat_min_hu, fat_max_hu=p.fat_max_hu,
+        labels_c, hu_c, blocked=blocked, fat=fat, spacing=sp, air_threshold_hu=p.air_threshold_hu,
         notch_mm=p.notch_radius_mm, enclosure_mm=p.enclosure_mm,
         enclosure_min_radius_mm=p.enclosure_min_radius_mm,
     )
+    step(0.65, "adding airless lung along the chest wall")
+    gap = wall_gaps(
+        labels_c, hu_c, spacing=sp, fat=fat, bone=bone,
+        candidate=(hu_c >= p.air_threshold_hu) & ~blocked & ~fat & ~mediastinal_band(labels_c),
+        fluid_min_hu=p.fat_max_hu, fluid_max_hu=p.effusion_max_hu, max_gap_mm=p.wall_gap_mm,
+    )
+    labels_c = np.maximum(labels_c, gap.airless)
     labels_c[airway_wall] = 0
 
     step(0.8, "refining the lung edges")

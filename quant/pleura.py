@@ -18,18 +18,18 @@ surrounds it in one of three ways:
   heart have no lung below them, the aorta, oesophagus and spine continue above and below.
 
 Candidates are voxels denser than aerated lung that are not fat, bone, airway or hilum and not
-outside the body. Fat (``fat_min_hu``..``fat_max_hu``, on the block mean *and* its in-plane
-3×3 mean, so the partial-volume rim between lung and soft tissue is not taken for fat) is never lung:
-subcutaneous, extrapleural, mediastinal and pericardial fat lie next to every lung. Each addition
-must connect to its lung.
+outside the body. Fat (``fat_min_hu``..``fat_max_hu``, on the block mean *and* its in-plane 3×3
+mean, so the partial-volume rim between lung and soft tissue is not taken for fat) is never lung
+unless the lung encloses it completely: subcutaneous, extrapleural, mediastinal and pericardial fat
+lie next to every lung. Each addition must connect to its lung.
 
 Limits: airless lung that touches the chest wall over a broad front and is not walled in by
 aerated lung (a large dependent consolidation or a collapsed lobe, with no aerated lung below it)
 is only added as far as the notch closing reaches; lung below the lowest aerated slice is not
 added; pathology at the lung apex (no lung above it) or on the diaphragm (none below) is added only
-where it is enclosed or in a notch; partially aerated lung at fat HU (-190..-30, the halo of a
-mass, organising consolidation) is taken for fat unless enclosed. These are left to the reader's
-correction tools.
+where it is enclosed or in a notch (:mod:`quant.wall_gap` adds the layers along the ribs);
+partially aerated lung at fat HU (-190..-30: the halo of a mass, organising consolidation) is taken
+for fat unless enclosed. These are left to the reader's correction tools.
 """
 
 from __future__ import annotations
@@ -104,10 +104,9 @@ def include_pathology(
     hu: NDArray[np.float32],
     *,
     blocked: NDArray[np.bool_],
+    fat: NDArray[np.bool_],
     spacing: tuple[float, float, float],
     air_threshold_hu: float,
-    fat_min_hu: float,
-    fat_max_hu: float,
     notch_mm: float,
     enclosure_mm: float,
     enclosure_min_radius_mm: float,
@@ -119,8 +118,8 @@ def include_pathology(
         hu: HU (block means) on the same grid.
         blocked: voxels that are never lung (outside the body, bone, airway and its wall, hilum).
         spacing: (z, y, x) mm of the grid.
+        fat: fat-band voxels (:func:`fat_mask`) on the same grid.
         air_threshold_hu: aerated-lung threshold (HU); candidates are at or above it.
-        fat_min_hu, fat_max_hu: the fat band (HU).
         notch_mm: radius (mm) of the closing ball.
         enclosure_mm: reach (mm) of the walled-in test.
         enclosure_min_radius_mm: walled-in tissue is added only where a ball of this radius (mm)
@@ -136,7 +135,7 @@ def include_pathology(
         box = padded_box(mask, margin)
         m = mask[box]
         h = hu[box]
-        candidate = (h >= air_threshold_hu) & ~blocked[box] & ~fat_mask(h, fat_min_hu, fat_max_hu)
+        candidate = (h >= air_threshold_hu) & ~blocked[box] & ~fat[box]
         add = ndimage.binary_fill_holes(m)
         # The hila are notches of the lung's medial surface: they hold vessels and nodes.
         add |= candidate & ~medial[box] & ~near(~near(m, notch_mm, spacing), notch_mm, spacing)

@@ -22,6 +22,7 @@ __all__ = [
     "LungParameters",
     "LesionParameters",
     "NormalParameters",
+    "QCParameters",
     "ProtocolError",
     "load_protocol",
     "default_protocol",
@@ -43,6 +44,8 @@ class LungParameters:
     notch_radius_mm: float
     enclosure_mm: float
     enclosure_min_radius_mm: float
+    wall_gap_mm: float
+    effusion_max_hu: float
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,23 @@ class NormalParameters:
 
 
 @dataclass(frozen=True)
+class QCParameters:
+    edge_lung_mm2: float
+    min_lung_ml: float
+    max_lung_ml: float
+    max_slice_mm: float
+    min_solid_pct: float
+    fat_like_solid_hu: float
+
+
+@dataclass(frozen=True)
 class Protocol:
     name: str
     version: str
     lungs: LungParameters
     lesions: LesionParameters
     normal: NormalParameters
+    qc: QCParameters
     hash: str = field(default="", compare=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -107,6 +121,7 @@ def protocol_from_dict(raw: dict[str, Any], source: str = "protocol") -> Protoco
         lungs=_section(LungParameters, raw, "lungs", source),
         lesions=_section(LesionParameters, raw, "lesions", source),
         normal=_section(NormalParameters, raw, "normal", source),
+        qc=_section(QCParameters, raw, "qc", source),
     )
     les = proto.lesions
     if not (les.ggo_min_hu < les.ggo_max_hu <= les.solid_min_hu < les.solid_max_hu):
@@ -119,7 +134,7 @@ def protocol_from_dict(raw: dict[str, Any], source: str = "protocol") -> Protoco
         raise ProtocolError(f"{source}: [lesions] vessel_ridge_hu must be > 0 HU, got {les.vessel_ridge_hu:g}")
     canonical = json.dumps(proto.as_dict(), sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return Protocol(proto.name, proto.version, proto.lungs, proto.lesions, proto.normal, hash=digest)
+    return Protocol(proto.name, proto.version, proto.lungs, proto.lesions, proto.normal, proto.qc, hash=digest)
 
 
 def load_protocol(path: str | Path | None = None) -> Protocol:

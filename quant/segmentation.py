@@ -3,7 +3,8 @@
 :func:`segment` is what the desktop runs when a case opens (in a worker thread: it reports
 ``progress(fraction, text)`` and polls ``cancel()`` between stages) and what ``lungread segment``
 prints. Every result carries :data:`ALGORITHM_VERSION` and the protocol hash, so a stored number
-can be traced to the code and parameters that produced it.
+can be traced to the code and parameters that produced it, and its quality-control flags
+(:mod:`quant.segmentation_qc`) say when its numbers cannot be trusted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from quant.lungs import segment_lungs
 from quant.metrics import Metrics, MetricsTracker, measure
 from quant.protocol import Protocol, default_protocol
 from quant.segmentation_errors import SegmentationCancelled, SegmentationError
+from quant.segmentation_qc import QCFlag, assess
 from quant.volume import Volume
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "SegmentationResult",
     "SegmentationError",
     "SegmentationCancelled",
+    "QCFlag",
     "segment",
     "segment_lungs",
     "segment_lesions",
@@ -33,7 +36,7 @@ __all__ = [
 ]
 
 #: Bump whenever a change can alter any automatic mask.
-ALGORITHM_VERSION = "lungread-seg-1.2"
+ALGORITHM_VERSION = "lungread-seg-2.0"
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
@@ -52,12 +55,15 @@ class SegmentationResult:
     metrics: Metrics
     algorithm_version: str
     protocol_hash: str
+    qc: tuple[QCFlag, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
-        """Metric keys plus ``algorithm_version`` and ``protocol_hash`` (JSON-ready)."""
+        """Metric keys plus ``algorithm_version``, ``protocol_hash`` and ``qc_flags`` (a list of
+        ``{"code", "message"}``; JSON-ready)."""
         data: dict[str, object] = dict(self.metrics.as_dict())
         data["algorithm_version"] = self.algorithm_version
         data["protocol_hash"] = self.protocol_hash
+        data["qc_flags"] = [f.as_dict() for f in self.qc]
         return data
 
 
@@ -95,6 +101,7 @@ def segment(
     lesions = segment_lesions(volume, lungs, protocol, step=stage(_LUNG_SHARE, _LESION_SHARE))
     stage(_LUNG_SHARE + _LESION_SHARE, 0.0)(0.0, "measuring")
     metrics = measure(volume, lungs, lesions, protocol)
+    qc = assess(volume, lungs, lesions, metrics, protocol)
     if progress is not None:
         progress(1.0, "done")
-    return SegmentationResult(lungs, lesions, metrics, ALGORITHM_VERSION, protocol.hash)
+    return SegmentationResult(lungs, lesions, metrics, ALGORITHM_VERSION, protocol.hash, qc)

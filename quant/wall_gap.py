@@ -1,0 +1,139 @@
+"""Airless lung between the aerated lung and the rib cage: dependent atelectasis, broad consolidation.
+
+A consolidation or atelectasis that lies along the chest wall over a broad front is neither
+enclosed nor in a notch of the aerated lung: the aerated lung simply stops short of the wall. What
+gives it away is the rib cage. Along each line of voxels that leaves a lung towards the chest wall
+(posterior, and lateral on each side), the *gap* between the last lung voxel and the inner rib line
+is lung when it is all airless lung tissue and short:
+
+* the rib line is the first bone beyond the lung on that line, taken as the innermost over a
+  window of neighbouring lines (``_RIB_WINDOW_MM``), so the gaps between ribs are bridged;
+* the gap runs from the lung over candidate voxels (airless or partially aerated tissue, not fat,
+  not fluid, not bone, not mediastinum) and must end within ``max_gap_mm`` at the rib line (less
+  ``_PLEURA_MM``), at fat (extrapleural fat) or at fluid (an effusion), never in the open: a run
+  that is still going at ``max_gap_mm`` is an organ (the liver under the dome, the heart), not a
+  layer of lung against the wall;
+* fluid (``fluid_min_hu``..``fluid_max_hu`` on a 3×3×3 mean: a pleural effusion, 0..20 HU) stops
+  the run and is never lung; the fluid met this way is reported, so QC can flag a possible effusion.
+
+Limits: the rib line needs ribs (bone above ``bone_min_hu``) beyond the lung, so airless lung
+against the anterior wall (costal cartilage) or the mediastinum is not found here; atelectasis
+denser than ``fluid_max_hu`` is told from fluid by HU alone, which fails for fluid-dense atelectasis
+or an exudate denser than that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+__all__ = ["WallGap", "wall_gaps"]
+
+# Intercostal spaces are bridged by taking the innermost rib over this window of lines (mm, along z
+# and across the lines).
+_RIB_WINDOW_MM = (24.0, 8.0)
+# Parietal pleura and endothoracic fascia inside the ribs (mm): never lung.
+_PLEURA_MM = 3.0
+
+
+@dataclass(frozen=True)
+class WallGap:
+    """What :func:`wall_gaps` found on the coarse grid (z, y, x): airless lung (uint8 lung labels,
+    1 right / 2 left, 0 elsewhere) and the fluid that stopped a gap (bool)."""
+
+    airless: NDArray[np.uint8]
+    fluid: NDArray[np.bool_]
+
+
+def _first_after(mask: NDArray[np.bool_], axis: int, forward: bool) -> NDArray[np.float32]:
+    """Index of the nearest ``mask`` voxel at or after each voxel along ``axis`` (inf: none)."""
+    n = mask.shape[axis]
+    shape = [1, 1, 1]
+    shape[axis] = n
+    idx = np.arange(n, dtype=np.float32).reshape(shape)
+    if forward:
+        pos = np.where(mask, idx, np.float32(np.inf))
+        return np.flip(np.minimum.accumulate(np.flip(pos, axis), axis=axis), axis)
+    pos = np.where(mask, idx, np.float32(-np.inf))
+    return np.maximum.accumulate(pos, axis=axis)
+
+
+def _gap_along(
+    lung: NDArray[np.bool_],
+    candidate: NDArray[np.bool_],
+    stop: NDArray[np.bool_],
+    bone: NDArray[np.bool_],
+    axis: int,
+    forward: bool,
+    spacing: tuple[float, float, float],
+    max_gap_mm: float,
+) -> NDArray[np.bool_]:
+    """Gap voxels beyond ``lung`` along ``axis`` (see the module docstring)."""
+    s = spacing[axis]
+    # Flip so that "beyond the lung" is always increasing index.
+    if not forward:
+        lung, candidate, stop, bone = (np.flip(a, axis) for a in (lung, candidate, stop, bone))
+    n = lung.shape[axis]
+    shape = [1, 1, 1]
+    shape[axis] = n
+    idx = np.arange(n, dtype=np.float32).reshape(shape)
+    # The last lung voxel of each line, broadcast along it.
+    last = np.max(np.where(lung, idx, np.float32(-1.0)), axis=axis, keepdims=True)
+    beyond = idx > last
+    # The inner rib line: first bone beyond the lung, innermost over neighbouring lines.
+    first_bone = np.min(np.where(bone & beyond, idx, np.float32(np.inf)), axis=axis, keepdims=True)
+    other = [a for a in range(3) if a != axis]
+    size = [1, 1, 1]
+    size[0] = max(1, int(round(_RIB_WINDOW_MM[0] / spacing[0]))) | 1
+    across = other[1] if other[0] == 0 else other[0]
+    size[across] = max(1, int(round(_RIB_WINDOW_MM[1] / spacing[across]))) | 1
+    size[axis] = 1
+    rib = ndimage.minimum_filter(first_bone, size=size, mode="nearest")
+    wall = rib - _PLEURA_MM / s
+    reach = last + max_gap_mm / s
+    # The run of candidates from the lung outwards: a voxel is in it when every voxel between the
+    # lung and it is a candidate.
+    blocked = beyond & ~candidate
+    first_block = np.min(np.where(blocked, idx, np.float32(np.inf)), axis=axis, keepdims=True)
+    end = np.minimum(first_block, wall)
+    # Where the run ends decides: at the wall line, or at fat / fluid (stop), within reach.
+    ends_at_stop = np.take_along_axis(
+        stop, np.clip(first_block, 0, n - 1).astype(np.intp), axis=axis
+    ) & np.isfinite(first_block)
+    good = (end <= reach) & ((first_block >= wall) | ends_at_stop) & (last >= 0) & np.isfinite(end)
+    gap = beyond & (idx < end) & good
+    return np.flip(gap, axis) if not forward else gap
+
+
+def wall_gaps(
+    labels: NDArray[np.uint8],
+    hu: NDArray[np.float32],
+    *,
+    candidate: NDArray[np.bool_],
+    fat: NDArray[np.bool_],
+    bone: NDArray[np.bool_],
+    spacing: tuple[float, float, float],
+    fluid_min_hu: float,
+    fluid_max_hu: float,
+    max_gap_mm: float,
+) -> WallGap:
+    """Airless-lung gaps (per lung: posterior, and lateral on each lung's own side) and the fluid
+    that stopped them, on the coarse (z, y, x) grid. ``labels``: 1 right (low x), 2 left."""
+    smooth = ndimage.uniform_filter(hu, size=3)
+    fluid = (smooth >= fluid_min_hu) & (smooth <= fluid_max_hu) & ~bone
+    stop = fat | fluid
+    cand = candidate & ~fluid
+    airless = np.zeros(labels.shape, dtype=np.uint8)
+    for side, lateral_forward in ((1, False), (2, True)):
+        lung = labels == side
+        if not lung.any():
+            continue
+        for axis, forward in ((1, True), (2, lateral_forward)):
+            gap = _gap_along(lung, cand, stop, bone, axis, forward, spacing, max_gap_mm)
+            airless[gap & (airless == 0) & (labels == 0)] = side
+    lungs = (labels > 0) | (airless > 0)
+    met = ndimage.binary_dilation(lungs, structure=np.ones((3, 3, 3), bool)) & fluid
+    return WallGap(airless=airless, fluid=met)
