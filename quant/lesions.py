@@ -72,6 +72,10 @@ LESION_GRID_MM = 2.0
 _REGIONAL_WINDOW = 5
 # ... where at least this share of the window is parenchyma.
 _REGIONAL_MIN_SHARE = 0.15
+# Detection works on images whose noise (one SD, HU) in the aerated lung is at most this; noisier
+# ones are smoothed with these Gaussians (detection voxels) in turn until they are.
+_NOISE_TARGET_HU = 25.0
+_NOISE_SIGMAS = (0.7, 1.0)
 # Dependent density (gravity) and partial volume along the mediastinum lie within this depth (mm);
 # a ground-glass seed must reach deeper.
 _RIM_MM = 10.0
@@ -134,11 +138,14 @@ def segment_lesions(
     lung_share = grid.block_mean(lung.view(np.uint8))
     lung_c = lung_share > 0.5
     inner = ndimage.binary_erosion(lung_share > 0.999, border_value=0)
+    mean_hu = _quiet(mean_hu, inner)
     vessel = vessel_mask(mean_hu, inner, p, sp)
     if step:
         step(0.4, "detecting ground glass and consolidation")
     medial = mediastinal_band(grid.sample(lungs.labels[box]))
-    ggo_c, solid_c = _detect(mean_hu, inner, lung_c, vessel, sp, p, medial)
+    shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
+    regional = _regional_hu(mean_hu, inner & ~shell & (mean_hu < p.ggo_max_hu))
+    ggo_c, solid_c = _detect(mean_hu, inner, lung_c, vessel, shell, regional, sp, p, medial)
     if step:
         step(0.7, "delineating lesions")
     any_c = ggo_c | solid_c
@@ -229,15 +236,16 @@ def _detect(
     inner: NDArray[np.bool_],
     lung: NDArray[np.bool_],
     vessel: NDArray[np.bool_],
+    shell: NDArray[np.bool_],
+    regional: NDArray[np.float32],
     sp: tuple[float, float, float],
     p: LesionParameters,
     medial: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Coarse ground-glass and solid lesion masks (see the module docstring)."""
     voxel_ml = float(np.prod(sp)) / 1000.0
-    shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
     ggo = inner & (hu >= p.ggo_min_hu) & (hu < p.ggo_max_hu) & ~shell
-    ggo &= _regional_hu(hu, inner & ~shell & (hu < p.ggo_max_hu)) >= p.ggo_seed_hu
+    ggo &= regional >= p.ggo_seed_hu
     if ggo.any():
         # Seeds confined to the dependent layer or the layer along the mediastinum are partial
         # volume and gravity, not disease: a real patch reaches deeper into the lung.
@@ -268,6 +276,31 @@ def _detect(
         ggo &= ~drop
         solid &= ~drop
     return ggo, solid
+
+
+def noise_hu(hu: NDArray[np.float32], region: NDArray[np.bool_]) -> float:
+    """Robust noise level (HU, one standard deviation) of ``hu`` inside ``region``: the median
+    absolute deviation of each voxel from the mean of its six face neighbours (which removes the
+    image's slow variation), scaled to a Gaussian standard deviation. 0 when ``region`` is empty."""
+    if not region.any():
+        return 0.0
+    neighbours = np.zeros_like(hu)
+    for axis in range(3):
+        neighbours += np.roll(hu, 1, axis) + np.roll(hu, -1, axis)
+    d = (hu - neighbours / 6.0)[region]
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(7.0 / 6.0))
+
+
+def _quiet(hu: NDArray[np.float32], inner: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """``hu`` smoothed (Gaussian, in detection voxels) until the noise of the aerated lung interior
+    is at most :data:`_NOISE_TARGET_HU`: a low-dose scan with a sharp kernel has noise of 60-100 HU,
+    which puts vessel ridges and band voxels everywhere."""
+    aerated = inner & (hu < -700.0)
+    for sigma in _NOISE_SIGMAS:
+        if noise_hu(hu, aerated) <= _NOISE_TARGET_HU:
+            break
+        hu = ndimage.gaussian_filter(hu, sigma, truncate=2.5)
+    return hu
 
 
 def _regional_hu(hu: NDArray[np.float32], parenchyma: NDArray[np.bool_]) -> NDArray[np.float32]:

@@ -119,7 +119,7 @@ def segment_lungs(
     step(0.65, "adding airless lung along the chest wall")
     gap = wall_gaps(
         labels_c, hu_c, spacing=sp, fat=fat, bone=bone,
-        candidate=(hu_c >= p.air_threshold_hu) & ~blocked & ~fat & ~mediastinal_band(labels_c),
+        candidate=(hu_c >= p.air_threshold_hu) & ~blocked & ~fat,
         fluid_min_hu=p.fat_max_hu, fluid_max_hu=p.effusion_max_hu, max_gap_mm=p.wall_gap_mm,
     )
     labels_c = np.maximum(labels_c, gap.airless)

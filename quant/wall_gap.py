@@ -8,13 +8,14 @@ is lung when it is all airless lung tissue and short:
 
 * the rib line is the first bone beyond the lung on that line, taken as the innermost over a
   window of neighbouring lines (``_RIB_WINDOW_MM``), so the gaps between ribs are bridged;
-* the gap runs from the lung over candidate voxels (airless or partially aerated tissue, not fat,
-  not fluid, not bone, not mediastinum) and must end within ``max_gap_mm`` at the rib line (less
-  ``_PLEURA_MM``), at fat (extrapleural fat) or at fluid (an effusion), never in the open: a run
-  that is still going at ``max_gap_mm`` is an organ (the liver under the dome, the heart), not a
-  layer of lung against the wall;
-* fluid (``fluid_min_hu``..``fluid_max_hu`` on a 3×3×3 mean: a pleural effusion, 0..20 HU) stops
-  the run and is never lung; the fluid met this way is reported, so QC can flag a possible effusion.
+* the gap runs from the lung over candidate voxels (airless or partially aerated tissue or fluid;
+  not fat, not bone) and must end within ``max_gap_mm`` at the rib line (less ``_PLEURA_MM``) or
+  at fat (extrapleural fat), never in the open: a run that is still going at ``max_gap_mm`` is an
+  organ (the liver under the dome, the heart), not a layer against the wall;
+* fluid (``fluid_min_hu``..``fluid_max_hu`` on a 3×3×3 mean: a pleural effusion, 0..20 HU) lies
+  outermost, against the wall, below the compressed lung: the part of a gap beyond its last voxel of
+  tissue is effusion, never lung, and is reported so QC can flag a possible effusion. Fluid-like
+  voxels inside the tissue (noise in a consolidation) do not cut it.
 
 Limits: the rib line needs ribs (bone above ``bone_min_hu``) beyond the lung, so airless lung
 against the anterior wall (costal cartilage) or the mediastinum is not found here; atelectasis
@@ -64,18 +65,19 @@ def _first_after(mask: NDArray[np.bool_], axis: int, forward: bool) -> NDArray[n
 def _gap_along(
     lung: NDArray[np.bool_],
     candidate: NDArray[np.bool_],
-    stop: NDArray[np.bool_],
+    fat: NDArray[np.bool_],
+    fluid: NDArray[np.bool_],
     bone: NDArray[np.bool_],
     axis: int,
     forward: bool,
     spacing: tuple[float, float, float],
     max_gap_mm: float,
-) -> NDArray[np.bool_]:
-    """Gap voxels beyond ``lung`` along ``axis`` (see the module docstring)."""
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(airless, fluid) gap voxels beyond ``lung`` along ``axis`` (see the module docstring)."""
     s = spacing[axis]
     # Flip so that "beyond the lung" is always increasing index.
     if not forward:
-        lung, candidate, stop, bone = (np.flip(a, axis) for a in (lung, candidate, stop, bone))
+        lung, candidate, fat, fluid, bone = (np.flip(a, axis) for a in (lung, candidate, fat, fluid, bone))
     n = lung.shape[axis]
     shape = [1, 1, 1]
     shape[axis] = n
@@ -90,22 +92,25 @@ def _gap_along(
     size[0] = max(1, int(round(_RIB_WINDOW_MM[0] / spacing[0]))) | 1
     across = other[1] if other[0] == 0 else other[0]
     size[across] = max(1, int(round(_RIB_WINDOW_MM[1] / spacing[across]))) | 1
-    size[axis] = 1
     rib = ndimage.minimum_filter(first_bone, size=size, mode="nearest")
     wall = rib - _PLEURA_MM / s
     reach = last + max_gap_mm / s
-    # The run of candidates from the lung outwards: a voxel is in it when every voxel between the
-    # lung and it is a candidate.
-    blocked = beyond & ~candidate
+    # The run of candidates (airless tissue or fluid) from the lung outwards.
+    blocked = beyond & ~(candidate | fluid)
     first_block = np.min(np.where(blocked, idx, np.float32(np.inf)), axis=axis, keepdims=True)
     end = np.minimum(first_block, wall)
-    # Where the run ends decides: at the wall line, or at fat / fluid (stop), within reach.
-    ends_at_stop = np.take_along_axis(
-        stop, np.clip(first_block, 0, n - 1).astype(np.intp), axis=axis
+    ends_at_fat = np.take_along_axis(
+        fat, np.clip(first_block, 0, n - 1).astype(np.intp), axis=axis
     ) & np.isfinite(first_block)
-    good = (end <= reach) & ((first_block >= wall) | ends_at_stop) & (last >= 0) & np.isfinite(end)
+    good = (end <= reach) & ((first_block >= wall) | ends_at_fat) & (last >= 0) & np.isfinite(end)
     gap = beyond & (idx < end) & good
-    return np.flip(gap, axis) if not forward else gap
+    # Fluid lies outermost (against the wall): the gap beyond its last non-fluid voxel is effusion.
+    last_tissue = np.max(np.where(gap & ~fluid, idx, np.float32(-1.0)), axis=axis, keepdims=True)
+    airless = gap & (idx <= last_tissue)
+    wet = gap & ~airless & fluid
+    if not forward:
+        airless, wet = np.flip(airless, axis), np.flip(wet, axis)
+    return airless, wet
 
 
 def wall_gaps(
@@ -123,17 +128,18 @@ def wall_gaps(
     """Airless-lung gaps (per lung: posterior, and lateral on each lung's own side) and the fluid
     that stopped them, on the coarse (z, y, x) grid. ``labels``: 1 right (low x), 2 left."""
     smooth = ndimage.uniform_filter(hu, size=3)
-    fluid = (smooth >= fluid_min_hu) & (smooth <= fluid_max_hu) & ~bone
-    stop = fat | fluid
+    fluid = (smooth > fluid_min_hu) & (smooth <= fluid_max_hu) & ~bone
     cand = candidate & ~fluid
     airless = np.zeros(labels.shape, dtype=np.uint8)
+    wet = np.zeros(labels.shape, dtype=bool)
     for side, lateral_forward in ((1, False), (2, True)):
         lung = labels == side
         if not lung.any():
             continue
+        side_gap = np.zeros(labels.shape, dtype=bool)
         for axis, forward in ((1, True), (2, lateral_forward)):
-            gap = _gap_along(lung, cand, stop, bone, axis, forward, spacing, max_gap_mm)
-            airless[gap & (airless == 0) & (labels == 0)] = side
-    lungs = (labels > 0) | (airless > 0)
-    met = ndimage.binary_dilation(lungs, structure=np.ones((3, 3, 3), bool)) & fluid
-    return WallGap(airless=airless, fluid=met)
+            gap, gap_fluid = _gap_along(lung, cand, fat, fluid & ~fat, bone, axis, forward, spacing, max_gap_mm)
+            side_gap |= gap
+            wet |= gap_fluid
+        airless[side_gap & (airless == 0) & (labels == 0)] = side
+    return WallGap(airless=airless, fluid=wet & (airless == 0))

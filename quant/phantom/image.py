@@ -22,16 +22,22 @@ from quant.phantom.anatomy import TISSUE_HU, Tissue
 
 __all__ = [
     "PARENCHYMA_HU", "GGO_HU", "SOLID_HU", "SOLID_TEXTURE_HU", "DENSE_SOLID_HU", "DENSE_SOLID_TEXTURE_HU",
+    "PARTIAL_SOLID_HU", "PARTIAL_SOLID_TEXTURE_HU",
     "VESSEL_HU", "slice_hu", "blur_and_noise", "KERNELS", "SHARP_LAPLACE", "SHARP_SIGMA_VOX", "SHARP_AMOUNT",
 ]
 
 PARENCHYMA_HU = -855.0   # mean aerated lung; +-20 HU anterior→posterior gravity gradient
 GGO_HU = -555.0          # mean ground glass: centre of the -750..-300 band
-SOLID_HU = -110.0        # mean solid component / consolidation: inside -300..+50
-SOLID_TEXTURE_HU = 35.0  # texture amplitude (HU per unit texture) of the solid component
-#: Realistic dense consolidation (airless lung: about +20..+50 HU on real CT), fairly homogeneous.
+#: Dense consolidation, the default solid component: airless lung is about +20..+50 HU on real CT,
+#: fairly homogeneous. (Until segmentation 2.0 the default was -110 HU: fat HU, which real
+#: consolidation is not, and which hid the confusion of fat with lesion.)
 DENSE_SOLID_HU = 30.0
 DENSE_SOLID_TEXTURE_HU = 12.0
+SOLID_HU = DENSE_SOLID_HU
+SOLID_TEXTURE_HU = DENSE_SOLID_TEXTURE_HU
+#: Partially aerated consolidation (a mix of air and tissue), textured: a ``solid_hu`` option.
+PARTIAL_SOLID_HU = -110.0
+PARTIAL_SOLID_TEXTURE_HU = 35.0
 VESSEL_HU = 40.0         # blood in pulmonary vessels
 
 #: Default blur sigma in voxels (z, y, x): a CT point-spread function of about one voxel FWHM·2.
