@@ -39,7 +39,7 @@ Three steps:
    band's upper bound ``solid_max_hu`` is tested on the denoised (3×3×3 mean) detection-grid HU:
    dense consolidation (+20..+50 HU) has a fifth of its voxels above +50 HU from noise alone.
    Finally, voxels on the outside of a lesion whose 3×3×3 mean HU lies in the fat band are
-   peeled off (up to ``_PEEL_LAYERS`` layers): partial volume with mediastinal or chest-wall fat,
+   peeled off (layers up to ``_PEEL_MM`` deep): partial volume with mediastinal or chest-wall fat,
    or, on thick slices, with the aerated lung above and below, is not lesion tissue.
 
 Limits: the dependent layer is taken to be posterior (a supine patient); on a prone scan the
@@ -74,14 +74,16 @@ _REGIONAL_WINDOW = 5
 _REGIONAL_MIN_SHARE = 0.15
 # Detection works on images whose noise (one SD, HU) in the aerated lung is at most this; noisier
 # ones are smoothed with these Gaussians (detection voxels) in turn until they are.
-_NOISE_TARGET_HU = 25.0
+_NOISE_TARGET_HU = 35.0
+# ... measured on at least this many aerated-lung voxels (a few lung bases are mostly edge).
+_NOISE_MIN_VOXELS = 5000
 _NOISE_SIGMAS = (0.7, 1.0)
 # Dependent density (gravity) and partial volume along the mediastinum lie within this depth (mm);
 # a ground-glass seed must reach deeper.
 _RIM_MM = 10.0
 # Lesion voxels on the outside of a lesion whose 3x3x3 mean HU is fat-like are peeled off, up to
-# this many layers (partial volume with fat, or thick-slice partial volume with aerated lung).
-_PEEL_LAYERS = 3
+# this depth (mm, in voxel layers of the in-plane spacing; on thick slices a layer is a slice).
+_PEEL_MM = 2.0
 # On the outermost lung voxel layer, parenchyma/wall partial volume reaches ground-glass HU; only
 # voxels denser than this (HU) are taken as lesion there.
 _SURFACE_MIN_HU = -450.0
@@ -192,7 +194,8 @@ def segment_lesions(
     # it, or when it caps lesion lying right below it (a subpleural patch reaches the pleura).
     in_bands |= surface & ((hu >= _SURFACE_MIN_HU) | ((hu >= _SURFACE_CAP_MIN_HU) & _touches(in_bands)))
     if in_bands.any():
-        in_bands = _peel_fat_like(in_bands, hu, lung, _PEEL_LAYERS, protocol.lungs.fat_min_hu, protocol.lungs.fat_max_hu)
+        layers = max(1, int(round(_PEEL_MM / min(volume.spacing[1:]))))
+        in_bands = _peel_fat_like(in_bands, hu, layers, protocol.lungs.fat_min_hu, protocol.lungs.fat_max_hu)
     sub[in_bands] = GGO
     sub[in_bands & allow_solid & (hu >= p.solid_min_hu)] = SOLID
     return LesionMasks(out)
@@ -201,7 +204,6 @@ def segment_lesions(
 def _peel_fat_like(
     lesion: NDArray[np.bool_],
     hu: NDArray[np.int16],
-    lung: NDArray[np.bool_],
     layers: int,
     fat_min_hu: float,
     fat_max_hu: float,
@@ -209,17 +211,15 @@ def _peel_fat_like(
     """``lesion`` without its outer voxels that are partial volume with fat, peeled up to
     ``layers`` times.
 
-    A voxel is peeled when it is on the outside of the lesion and its 3×3×3 mean HU is fat-like,
-    unless it touches soft tissue outside the lung (denser than fat: the chest wall's muscle, the
-    heart), with which partial volume is an honest lesion edge. What is left is partial volume with
-    fat or, on thick slices, with the aerated lung above and below: fat HU, not lesion tissue.
+    A voxel is peeled when it is on the outside of the lesion and its 3×3×3 mean HU is fat-like:
+    partial volume between a lesion and mediastinal or chest-wall fat, or, on thick slices, with the
+    aerated lung above and below, averages to fat HU and is not lesion tissue.
     """
     box = padded_box(lesion, 1)
     sub = lesion[box].copy()
     h = hu[box].astype(np.float32)
     mean = ndimage.uniform_filter(h, size=3)
     fat_like = (mean >= fat_min_hu) & (mean <= fat_max_hu)
-    fat_like &= ~_touches(~lung[box] & (h > fat_max_hu))
     for _ in range(layers):
         outer = sub & ~_interior(sub)
         drop = outer & fat_like
@@ -293,9 +293,12 @@ def noise_hu(hu: NDArray[np.float32], region: NDArray[np.bool_]) -> float:
 
 def _quiet(hu: NDArray[np.float32], inner: NDArray[np.bool_]) -> NDArray[np.float32]:
     """``hu`` smoothed (Gaussian, in detection voxels) until the noise of the aerated lung interior
-    is at most :data:`_NOISE_TARGET_HU`: a low-dose scan with a sharp kernel has noise of 60-100 HU,
-    which puts vessel ridges and band voxels everywhere."""
+    is at most :data:`_NOISE_TARGET_HU` (standard-dose and low-dose soft-kernel scans measure 10-25
+    HU on the ~2 mm grid, texture included): a low-dose scan with a sharp kernel has noise of 60-100
+    HU, which puts vessel ridges and band voxels everywhere."""
     aerated = inner & (hu < -700.0)
+    if np.count_nonzero(aerated) < _NOISE_MIN_VOXELS:
+        return hu  # too little aerated lung to tell noise from texture
     for sigma in _NOISE_SIGMAS:
         if noise_hu(hu, aerated) <= _NOISE_TARGET_HU:
             break

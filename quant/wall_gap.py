@@ -13,9 +13,9 @@ is lung when it is all airless lung tissue and short:
   at fat (extrapleural fat), never in the open: a run that is still going at ``max_gap_mm`` is an
   organ (the liver under the dome, the heart), not a layer against the wall;
 * fluid (``fluid_min_hu``..``fluid_max_hu`` on a 3×3×3 mean: a pleural effusion, 0..20 HU) lies
-  outermost, against the wall, below the compressed lung: the part of a gap beyond its last voxel of
-  tissue is effusion, never lung, and is reported so QC can flag a possible effusion. Fluid-like
-  voxels inside the tissue (noise in a consolidation) do not cut it.
+  outermost, against the wall, below the compressed lung: from the first fluid at least two voxels
+  thick along the line, the gap is effusion, never lung, and is reported so QC can flag a possible
+  effusion. A single fluid-like voxel (noise in a consolidation) does not cut it.
 
 Limits: the rib line needs ribs (bone above ``bone_min_hu``) beyond the lung, so airless lung
 against the anterior wall (costal cartilage) or the mediastinum is not found here; atelectasis
@@ -104,9 +104,11 @@ def _gap_along(
     ) & np.isfinite(first_block)
     good = (end <= reach) & ((first_block >= wall) | ends_at_fat) & (last >= 0) & np.isfinite(end)
     gap = beyond & (idx < end) & good
-    # Fluid lies outermost (against the wall): the gap beyond its last non-fluid voxel is effusion.
-    last_tissue = np.max(np.where(gap & ~fluid, idx, np.float32(-1.0)), axis=axis, keepdims=True)
-    airless = gap & (idx <= last_tissue)
+    # Fluid lies outermost (against the wall): where the gap meets fluid at least two voxels thick
+    # (a single fluid-like voxel is noise in a consolidation), the rest of it is effusion.
+    thick = fluid & np.roll(fluid, -1, axis)
+    first_fluid = np.min(np.where(gap & thick, idx, np.float32(np.inf)), axis=axis, keepdims=True)
+    airless = gap & (idx < first_fluid)
     wet = gap & ~airless & fluid
     if not forward:
         airless, wet = np.flip(airless, axis), np.flip(wet, axis)
