@@ -121,6 +121,7 @@ def segment_lungs(
         labels_c, hu_c, spacing=sp, fat=fat, bone=bone,
         candidate=(hu_c >= p.air_threshold_hu) & ~blocked & ~fat,
         fluid_min_hu=p.fat_max_hu, fluid_max_hu=p.effusion_max_hu, max_gap_mm=p.wall_gap_mm,
+        top_slice=_lowest_slice(airway, superior_last), superior_last=superior_last,
     )
     labels_c = np.maximum(labels_c, gap.airless)
     labels_c[airway_wall] = 0
@@ -150,6 +151,14 @@ def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm:
     out = np.zeros_like(mask)
     out[box] = near(mask[box], mm, spacing)
     return out
+
+
+def _lowest_slice(mask: NDArray[np.bool_], superior_last: bool) -> int | None:
+    """Index of the most inferior slice holding ``mask`` (None when it is empty)."""
+    zs = np.flatnonzero(mask.any(axis=(1, 2)))
+    if zs.size == 0:
+        return None
+    return int(zs[0] if superior_last else zs[-1])
 
 
 def _superior_is_last(volume: Volume) -> bool:

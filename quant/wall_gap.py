@@ -3,15 +3,20 @@
 A consolidation or atelectasis that lies along the chest wall over a broad front is neither
 enclosed nor in a notch of the aerated lung: the aerated lung simply stops short of the wall. What
 gives it away is the rib cage. Along each line of voxels that leaves a lung towards the chest wall
-(posterior, and lateral on each side), the *gap* between the last lung voxel and the inner rib line
-is lung when it is all airless lung tissue and short:
+(posterior, lateral, and medial behind the centre of the spine, into the paravertebral gutter),
+the *gap* between the last lung voxel and the inner rib line (or the spine) is lung when it is all
+airless lung tissue and short:
 
 * the rib line is the first bone beyond the lung on that line, taken as the innermost over a
   window of neighbouring lines (``_RIB_WINDOW_MM``), so the gaps between ribs are bridged;
 * the gap runs from the lung over candidate voxels (airless or partially aerated tissue or fluid;
   not fat, not bone) and must end within ``max_gap_mm`` at the rib line (less ``_PLEURA_MM``) or
-  at fat (extrapleural fat), never in the open: a run that is still going at ``max_gap_mm`` is an
-  organ (the liver under the dome, the heart), not a layer against the wall;
+  at fat (extrapleural fat, at least two voxels thick: a single fat-band voxel is partial volume),
+  never in the open: a run that is still going at ``max_gap_mm`` is an organ (the liver under the
+  dome, the heart), not a layer against the wall; a gap shallower than ``_MIN_GAP_MM`` is the
+  pleura and extrapleural layer;
+* only below the hila: above them the lung apex rises into the thoracic inlet, where muscle lies
+  between the lung and the first ribs;
 * fluid (``fluid_min_hu``..``fluid_max_hu`` on a 3×3×3 mean: a pleural effusion, 0..20 HU) lies
   outermost, against the wall, below the compressed lung: from the first fluid at least two voxels
   thick along the line, the gap is effusion, never lung, and is reported so QC can flag a possible
@@ -31,6 +36,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from quant.pleura import mediastinal_band
+
 __all__ = ["WallGap", "wall_gaps"]
 
 # Intercostal spaces are bridged by taking the innermost rib over this window of lines (mm, along z
@@ -38,6 +45,8 @@ __all__ = ["WallGap", "wall_gaps"]
 _RIB_WINDOW_MM = (24.0, 8.0)
 # Parietal pleura and endothoracic fascia inside the ribs (mm): never lung.
 _PLEURA_MM = 3.0
+# Gaps shallower than this (mm) are the pleura and extrapleural layer, not airless lung.
+_MIN_GAP_MM = 5.0
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,10 @@ def _gap_along(
     forward: bool,
     spacing: tuple[float, float, float],
     max_gap_mm: float,
+    allowed: NDArray[np.bool_],
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """(airless, fluid) gap voxels beyond ``lung`` along ``axis`` (see the module docstring)."""
+    """(airless, fluid) gap voxels beyond ``lung`` along ``axis`` (see the module docstring).
+    ``allowed``: whether gaps are searched on each line (broadcasts to the line grid)."""
     s = spacing[axis]
     # Flip so that "beyond the lung" is always increasing index.
     if not forward:
@@ -95,24 +106,44 @@ def _gap_along(
     rib = ndimage.minimum_filter(first_bone, size=size, mode="nearest")
     wall = rib - _PLEURA_MM / s
     reach = last + max_gap_mm / s
-    # The run of candidates (airless tissue or fluid) from the lung outwards.
-    blocked = beyond & ~(candidate | fluid)
+    # The run of candidates (airless tissue or fluid) from the lung outwards. A single fat-band
+    # voxel is partial volume (between ground glass and consolidation, say) and does not stop it;
+    # fat at least two voxels thick along the line is a layer of fat and does.
+    thick_fat = fat & np.roll(fat, -1, axis)
+    blocked = beyond & ~(candidate | fluid | (fat & ~thick_fat))
     first_block = np.min(np.where(blocked, idx, np.float32(np.inf)), axis=axis, keepdims=True)
     end = np.minimum(first_block, wall)
     ends_at_fat = np.take_along_axis(
-        fat, np.clip(first_block, 0, n - 1).astype(np.intp), axis=axis
+        thick_fat, np.clip(first_block, 0, n - 1).astype(np.intp), axis=axis
     ) & np.isfinite(first_block)
     good = (end <= reach) & ((first_block >= wall) | ends_at_fat) & (last >= 0) & np.isfinite(end)
+    # A gap shallower than the pleura and the extrapleural layer is the wall itself.
+    good &= (end - last - 1) * s >= _MIN_GAP_MM
+    good &= allowed
     gap = beyond & (idx < end) & good
     # Fluid lies outermost (against the wall): where the gap meets fluid at least two voxels thick
     # (a single fluid-like voxel is noise in a consolidation), the rest of it is effusion.
     thick = fluid & np.roll(fluid, -1, axis)
     first_fluid = np.min(np.where(gap & thick, idx, np.float32(np.inf)), axis=axis, keepdims=True)
-    airless = gap & (idx < first_fluid)
+    # ... and airless lung shallower than the pleural layer in front of fluid is partial volume.
+    deep_enough = (np.minimum(first_fluid, end) - last - 1) * s >= _MIN_GAP_MM
+    airless = gap & (idx < first_fluid) & deep_enough
     wet = gap & ~airless & fluid
     if not forward:
         airless, wet = np.flip(airless, axis), np.flip(wet, axis)
     return airless, wet
+
+
+def _behind_spine_centre(labels: NDArray[np.uint8], bone: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """(z, y, 1) rows at or behind the centre of the spine on their slice: the bone between the two
+    lungs (vertebral body and posterior elements). False on slices with none."""
+    spine = bone & mediastinal_band(labels)
+    nz, ny = labels.shape[:2]
+    y = np.arange(ny, dtype=np.float32).reshape(1, -1)
+    count = spine.sum(axis=2)  # (z, y)
+    total = count.sum(axis=1)
+    centre = np.where(total > 0, (count * y).sum(axis=1) / np.maximum(total, 1), np.inf)
+    return (y >= centre[:, None])[:, :, None]
 
 
 def wall_gaps(
@@ -126,21 +157,39 @@ def wall_gaps(
     fluid_min_hu: float,
     fluid_max_hu: float,
     max_gap_mm: float,
+    top_slice: int | None = None,
+    superior_last: bool = True,
 ) -> WallGap:
     """Airless-lung gaps (per lung: posterior, and lateral on each lung's own side) and the fluid
-    that stopped them, on the coarse (z, y, x) grid. ``labels``: 1 right (low x), 2 left."""
+    that stopped them, on the coarse (z, y, x) grid. ``labels``: 1 right (low x), 2 left.
+
+    ``top_slice``: the most superior slice searched (the lowest slice of the main bronchi): above
+    the hila the lung rises into the thoracic inlet, where muscle, not lung, lies between the lung
+    and the first ribs. None searches every slice."""
     smooth = ndimage.uniform_filter(hu, size=3)
     fluid = (smooth > fluid_min_hu) & (smooth <= fluid_max_hu) & ~bone
     cand = candidate & ~fluid
     airless = np.zeros(labels.shape, dtype=np.uint8)
     wet = np.zeros(labels.shape, dtype=bool)
+    z = np.arange(labels.shape[0]).reshape(-1, 1, 1)
+    if top_slice is None:
+        allowed = np.ones(z.shape, dtype=bool)
+    else:
+        allowed = z <= top_slice if superior_last else z >= top_slice
+    behind = _behind_spine_centre(labels, bone)
+    medial = allowed & behind
+    # In front of the spine, between the lungs, lie the aorta, oesophagus and heart: never a gap.
+    cand &= ~(mediastinal_band(labels) & ~behind)
     for side, lateral_forward in ((1, False), (2, True)):
         lung = labels == side
         if not lung.any():
             continue
         side_gap = np.zeros(labels.shape, dtype=bool)
-        for axis, forward in ((1, True), (2, lateral_forward)):
-            gap, gap_fluid = _gap_along(lung, cand, fat, fluid & ~fat, bone, axis, forward, spacing, max_gap_mm)
+        lines = ((1, True, allowed), (2, lateral_forward, allowed), (2, not lateral_forward, medial))
+        for axis, forward, where in lines:
+            gap, gap_fluid = _gap_along(
+                lung, cand, fat, fluid & ~fat, bone, axis, forward, spacing, max_gap_mm, where
+            )
             side_gap |= gap
             wet |= gap_fluid
         airless[side_gap & (airless == 0) & (labels == 0)] = side
