@@ -177,7 +177,8 @@ def _read_rows(s: Session, with_arms: bool, status_of: dict[int, tuple[str, tupl
             "normal_ct": "" if normal is None else ("true" if normal else "false"),
             "confidence": confidence, "not_evaluable_reason": not_evaluable or "",
             **{c: metrics.get(c) for c in METRIC_COLUMNS},
-            "algorithm_version": algo or "", "protocol_hash": phash or "", "comment": comment,
+            "algorithm_version": algo or "", "qc_flags": metrics.get("qc_flags") or "",
+            "protocol_hash": phash or "", "comment": comment,
             "endpoint_status": ep_status, "endpoint_source": "true" if rid in sources else "false",
         }
         # repr keeps every digit of a float, so the CSV round-trips exactly (as in adqct.csv).

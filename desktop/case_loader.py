@@ -27,6 +27,7 @@ class LoadedCase:
     protocol_hash: str | None
     restored_draft: bool = False
     segmentation_cancelled: bool = False
+    qc_flags: tuple[Any, ...] = ()  # quant.segmentation_qc.QCFlag of the automatic result
 
 
 def _check_cancel(cancelled: Callable[[], bool]) -> None:
@@ -78,6 +79,8 @@ def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[...,
     lung = getattr(draft, "lung_labels", None) if draft is not None else None
     lesion = getattr(draft, "lesion_labels", None) if draft is not None else None
     if lung is not None and lesion is not None and tuple(lung.shape) == tuple(volume.shape):
+        from quant.segmentation_qc import from_metrics
+
         progress(100, 100, "Restoring your draft…")
         return LoadedCase(
             volume=volume,
@@ -86,6 +89,7 @@ def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[...,
             algorithm_version=getattr(draft, "algorithm_version", None),
             protocol_hash=getattr(draft, "protocol_hash", None),
             restored_draft=True,
+            qc_flags=from_metrics(getattr(draft, "metrics", None) or {}),
         )
     progress(40, 100, "Automatic segmentation…")
     try:
@@ -104,4 +108,5 @@ def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[...,
         lesions=result.lesions,
         algorithm_version=result.algorithm_version,
         protocol_hash=result.protocol_hash,
+        qc_flags=tuple(result.qc),
     )

@@ -69,6 +69,20 @@ class MetricsPanel(QGroupBox):
         self.suggestion.setObjectName("metricName")
         self.suggestion.setWordWrap(True)
         grid.addWidget(self.suggestion, len(_METRICS), 0, 1, 3)
+        # Quality-control flags of the automatic result: when its numbers cannot be trusted.
+        self.qc = QLabel("")
+        self.qc.setObjectName("qcFlags")
+        self.qc.setWordWrap(True)
+        self.qc.hide()
+        grid.addWidget(self.qc, len(_METRICS) + 1, 0, 1, 3)
+
+    def show_qc(self, flags: Any) -> None:
+        """Show the automatic result's QC flags (``quant.segmentation_qc.QCFlag``; empty: hide)."""
+        flags = tuple(flags or ())
+        self.qc.setText("\n".join(f"⚠ {f.message}" for f in flags))
+        self.qc.setToolTip("Quality control of the automatic segmentation: "
+                           + ", ".join(f.code for f in flags))
+        self.qc.setVisible(bool(flags))
 
     def show_metrics(self, metrics: Any) -> None:
         """Display a ``quant.metrics.Metrics`` (or None to clear)."""

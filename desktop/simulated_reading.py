@@ -80,16 +80,16 @@ def perturb(editor: Any, rng: np.random.Generator) -> list[str]:
     return done
 
 
-def _auto_segment(folder: str) -> tuple[str, np.ndarray, np.ndarray, str, str]:
+def _auto_segment(folder: str) -> tuple[str, np.ndarray, np.ndarray, str, str, tuple]:
     """Process-pool worker: (content hash, lung labels, lesion labels, algorithm version, protocol
-    hash) of the series in ``folder``."""
+    hash, QC flags) of the series in ``folder``."""
     from quant.dicom import load_series, scan_folder, series_content_hash
     from quant.segmentation import segment
 
     files = scan_folder(Path(folder)).series[0].files
     result = segment(load_series(files))
     return (series_content_hash(files), result.lungs.labels, result.lesions.labels, result.algorithm_version,
-            result.protocol_hash)
+            result.protocol_hash, tuple(result.qc))
 
 
 def progress_bar(total: int, desc: str) -> Any:
@@ -133,6 +133,7 @@ def simulate_readers(db: Any, actors: dict[str, Any], auto: dict[str, tuple], se
     from quant.editing import MaskEditor
     from quant.labels import LesionMasks, LungMasks
     from quant.metrics import measure
+    from quant.segmentation_qc import to_metrics
 
     for r_index, reader in enumerate(("reader1", "reader2"), start=1):
         actor = actors[reader]
@@ -142,19 +143,20 @@ def simulate_readers(db: Any, actors: dict[str, Any], auto: dict[str, tuple], se
             case = open_task(db, actor, task.task_id, with_masks=False)
             volume = load_series(case.series_files)
             key = series_content_hash(case.series_files)
-            lung0, lesion0, algo, phash = auto[key]
+            lung0, lesion0, algo, phash, qc = auto[key]
             lungs = LungMasks(np.array(lung0, dtype=np.uint8, order="C"))
             lesions = LesionMasks(np.array(lesion0, dtype=np.uint8, order="C"))
             start = measure(volume, lungs, lesions)
             common = dict(algorithm_version=algo, protocol_hash=phash)
+            flags = to_metrics(qc) if qc else {}
             save_draft(db, actor, task.task_id, ReadInput(
-                metrics=start.as_dict(), normal_ct=start.suggested_normal, lung_labels=lungs.labels,
+                metrics=dict(start.as_dict(), **flags), normal_ct=start.suggested_normal, lung_labels=lungs.labels,
                 lesion_labels=lesions.labels, comment="automatic segmentation, not yet reviewed", **common))
             rng = np.random.default_rng([seed, r_index, int(key[:12], 16)])
             edits = perturb(MaskEditor(volume, lungs, lesions), rng)
             m = measure(volume, lungs, lesions)
             sign_read(db, actor, task.task_id, ReadInput(
-                metrics=m.as_dict(), normal_ct=m.suggested_normal, confidence=int(rng.integers(3, 6)),
+                metrics=dict(m.as_dict(), **flags), normal_ct=m.suggested_normal, confidence=int(rng.integers(3, 6)),
                 comment="; ".join(edits) or "no edit", lung_labels=lungs.labels, lesion_labels=lesions.labels,
                 **common), DEMO_PASSWORD, SIGN_MEANING)
             bar.update(1)

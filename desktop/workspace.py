@@ -213,6 +213,7 @@ class ReadingWorkspace(QWidget):
             self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
             self.palette.apply_to(self.views)
         self.metrics.show_metrics(self.views.tracker.metrics)
+        self.metrics.show_qc(loaded.qc_flags)
         self._update_history()
         draft = self.case.draft
         self.form.set_state(FormState(
@@ -311,6 +312,10 @@ class ReadingWorkspace(QWidget):
 
         state = self.form.state()
         metrics = self.views.tracker.metrics.as_dict() if self.views is not None else {}
+        if self.loaded is not None and self.loaded.qc_flags:
+            from quant.segmentation_qc import to_metrics
+
+            metrics.update(to_metrics(self.loaded.qc_flags))
         return ReadInput(
             metrics=metrics,
             normal_ct=state.normal_ct,

@@ -30,9 +30,16 @@ from quant.metrics import Metrics
 from quant.protocol import Protocol
 from quant.volume import Volume
 
-__all__ = ["QCFlag", "QC_CODES", "assess", "codes_text"]
+__all__ = ["QCFlag", "QC_CODES", "QC_TITLES", "assess", "codes_text", "to_metrics", "from_metrics"]
 
 QC_CODES = ("incomplete_coverage", "implausible_lung_volume", "thick_slices", "fat_like_solid")
+#: Short titles of the codes, for a reader who sees a stored flag without its message.
+QC_TITLES = {
+    "incomplete_coverage": "lungs not fully covered by the scan",
+    "implausible_lung_volume": "lung volume outside the adult range",
+    "thick_slices": "slices too thick for lesion quantification",
+    "fat_like_solid": "solid component with the HU of fat",
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,22 @@ def codes_text(flags: tuple[QCFlag, ...] | list[QCFlag]) -> str:
     return ";".join(f.code for f in flags)
 
 
+def to_metrics(flags: tuple[QCFlag, ...] | list[QCFlag]) -> dict[str, str]:
+    """The two metric entries a read stores for the automatic result's flags: ``qc_flags`` (codes
+    joined by ``;``, what exports carry) and ``qc_notes`` (the messages, joined by `` | ``)."""
+    return {"qc_flags": codes_text(flags), "qc_notes": " | ".join(f.message for f in flags)}
+
+
+def from_metrics(metrics: dict) -> tuple[QCFlag, ...]:
+    """The flags stored in a read's metrics by :func:`to_metrics` (messages, or the code's title
+    when a message is missing)."""
+    codes = [c for c in str(metrics.get("qc_flags") or "").split(";") if c]
+    notes = [n for n in str(metrics.get("qc_notes") or "").split(" | ") if n]
+    if len(notes) != len(codes):
+        notes = [QC_TITLES.get(c, c) for c in codes]
+    return tuple(QCFlag(c, n) for c, n in zip(codes, notes))
+
+
 def _edge_areas_mm2(volume: Volume, lung: LungMasks) -> tuple[float, float]:
     """Lung area (mm²) on the most superior and on the most inferior slice."""
     labels = lung.labels
@@ -66,15 +89,15 @@ def assess(volume: Volume, lungs: LungMasks, lesions: LesionMasks, metrics: Metr
     q = protocol.qc
     flags: list[QCFlag] = []
     top, bottom = _edge_areas_mm2(volume, lungs)
-    cut = [name for name, area in (("apex", top), ("base", bottom)) if area >= q.edge_lung_mm2]
+    cut = []
+    if top >= q.edge_lung_mm2:
+        cut.append(f"the top slice holds {top / 100.0:.0f} cm² of lung (the upper lungs are cut off)")
+    if bottom >= q.edge_lung_mm2:
+        cut.append(f"the bottom slice holds {bottom / 100.0:.0f} cm² of lung (the lung bases are cut off)")
     if cut:
-        where = " and ".join(f"{name} ({area / 100.0:.0f} cm² of lung on the {edge} slice)"
-                             for name, area, edge in (("apex", top, "top"), ("base", bottom, "bottom"))
-                             if name in cut)
-        small = metrics.lung_ml < q.min_lung_ml
-        message = f"lungs not fully covered: {where}"
-        if small:
-            message += f"; only {metrics.lung_ml:.0f} mL of lung is in the scan (only part of the lungs)"
+        message = "lungs not fully covered: " + "; ".join(cut)
+        if metrics.lung_ml < q.min_lung_ml:
+            message += f"; only {metrics.lung_ml:.0f} mL of lung is in the scan"
         flags.append(QCFlag("incomplete_coverage", message))
     if not q.min_lung_ml <= metrics.lung_ml <= q.max_lung_ml:
         flags.append(QCFlag(

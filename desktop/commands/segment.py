@@ -1,7 +1,9 @@
 """``lungread segment SERIES_DIR --json [--out DIR] [--protocol FILE] [--format nifti|npz]``.
 
 Loads a CT series, runs the automatic lung and lesion segmentation and prints the endpoint metrics
-with the algorithm version and protocol hash. With ``--json`` stdout carries exactly one JSON
+with the algorithm version, protocol hash and quality-control flags (``qc_flags`` in the JSON: a
+list of ``{"code", "message"}``, empty when the result can be trusted). A scan without plausible
+lungs is refused with a one-line message and exit code 2. With ``--json`` stdout carries exactly one JSON
 document; progress goes to stderr. ``--out`` also writes the masks for inspection.
 """
 
@@ -69,6 +71,8 @@ def run_segment(args: argparse.Namespace) -> int:
             f"suggested normal: {'yes' if m.suggested_normal else 'no'}"
         )
         print(f"algorithm {result.algorithm_version}, protocol {result.protocol_hash[:12]}")
+        for flag in result.qc:
+            print(f"QC {flag.code}: {flag.message}")
         for path in data.get("masks", []):
             print(path)
     return 0
