@@ -160,8 +160,7 @@ def segment_lesions(
     band = lung_c & (mean_hu >= p.ggo_min_hu) & (mean_hu < p.solid_max_hu)
     band &= ~ndimage.binary_dilation(vessel, structure=_FACES)
     domain = band & (grid.block_mean(interior.view(np.uint8)) > 0.999)
-    steps = max(1, int(round(_GROWTH_MM / min(sp))))
-    core = ndimage.binary_dilation(any_c, structure=_FACES, mask=domain | any_c, iterations=steps)
+    core = _geodesic_grow(any_c, domain | any_c, _GROWTH_MM, sp)
     grown = ndimage.binary_dilation(core, mask=band) | core
     # One upsampled code: bit 0 = lesion may be here, bit 1 = solid may be here, bit 2 = the
     # denoised HU is below the solid band's upper bound (inside dense consolidation, noise puts
@@ -330,6 +329,23 @@ def _denoised(hu: NDArray[np.float32]) -> NDArray[np.float32]:
     """3×3×3 mean of the detection-grid HU: what decides the solid band's upper bound, where noise
     scatters single voxels of dense consolidation (mean +20..+50 HU) above it."""
     return ndimage.uniform_filter(hu, size=3)
+
+
+def _geodesic_grow(
+    seeds: NDArray[np.bool_], domain: NDArray[np.bool_], distance_mm: float, sp: tuple[float, float, float]
+) -> NDArray[np.bool_]:
+    """``seeds`` grown through ``domain`` by about ``distance_mm`` along face-connected paths: one
+    in-plane voxel per step, and one slice every ``slice spacing / in-plane spacing`` steps, so a
+    thick-slice grid does not grow further along z than in plane."""
+    in_plane = np.zeros((3, 3, 3), dtype=bool)
+    in_plane[1] = ndimage.generate_binary_structure(2, 1)
+    every = max(1, int(round(sp[0] / min(sp[1:]))))
+    steps = max(1, int(round(distance_mm / min(sp[1:]))))
+    out = seeds.copy()
+    for i in range(1, steps + 1):
+        structure = _FACES if i % every == 0 else in_plane
+        out = ndimage.binary_dilation(out, structure=structure, mask=domain)
+    return out
 
 
 def _connected_to(seeds: NDArray[np.bool_], domain: NDArray[np.bool_]) -> NDArray[np.bool_]:
