@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from quant.airway import find_airway
-from quant.distance import near
+from quant.distance import near, opening
 from quant.grid import coarse_grid
 from quant.lung_edges import refine_edges
 from quant.labels import LungMasks
@@ -111,8 +111,12 @@ def segment_lungs(
     bone = hu_c > p.bone_min_hu
     blocked = outside | bone | airway_wall | (hilum & ~air)
     fat = fat_mask(hu_c, p.fat_min_hu, p.fat_max_hu)
+    # A pleural effusion is a thick layer of fluid: never lung, whichever step meets it.
+    smooth = ndimage.uniform_filter(hu_c, size=3)
+    fluid = (smooth > p.fat_max_hu) & (smooth <= p.effusion_max_hu)
+    effusion = opening(fluid, _EFFUSION_MIN_RADIUS_MM, sp)
     labels_c = include_pathology(
-        labels_c, hu_c, blocked=blocked, fat=fat, spacing=sp, air_threshold_hu=p.air_threshold_hu,
+        labels_c, hu_c, blocked=blocked | effusion, fat=fat, spacing=sp, air_threshold_hu=p.air_threshold_hu,
         notch_mm=p.notch_radius_mm, enclosure_mm=p.enclosure_mm,
         enclosure_min_radius_mm=p.enclosure_min_radius_mm,
     )
@@ -137,6 +141,9 @@ def segment_lungs(
     return LungMasks(labels)
 
 
+# Fluid is an effusion where a ball of this radius (mm) fits into it (noise in a consolidation
+# makes only specks of fluid-like HU).
+_EFFUSION_MIN_RADIUS_MM = 3.0
 # Airway wall thickness (mm) kept out of the lung around the detected lumen.
 _AIRWAY_WALL_MM = 3.0
 # Hilar soft tissue around the detected airway (mm) where only aerated voxels are lung.

@@ -76,6 +76,7 @@ def _gap_along(
     candidate: NDArray[np.bool_],
     fat: NDArray[np.bool_],
     fluid: NDArray[np.bool_],
+    dense: NDArray[np.bool_],
     bone: NDArray[np.bool_],
     axis: int,
     forward: bool,
@@ -88,7 +89,9 @@ def _gap_along(
     s = spacing[axis]
     # Flip so that "beyond the lung" is always increasing index.
     if not forward:
-        lung, candidate, fat, fluid, bone = (np.flip(a, axis) for a in (lung, candidate, fat, fluid, bone))
+        lung, candidate, fat, fluid, dense, bone = (
+            np.flip(a, axis) for a in (lung, candidate, fat, fluid, dense, bone)
+        )
     n = lung.shape[axis]
     shape = [1, 1, 1]
     shape[axis] = n
@@ -125,9 +128,11 @@ def _gap_along(
     # (a single fluid-like voxel is noise in a consolidation), the rest of it is effusion.
     thick = fluid & np.roll(fluid, -1, axis)
     first_fluid = np.min(np.where(gap & thick, idx, np.float32(np.inf)), axis=axis, keepdims=True)
-    # ... and airless lung shallower than the pleural layer in front of fluid is partial volume.
+    # ... and what lies in front of fluid is airless lung only if it is deeper than the pleural
+    # layer and somewhere denser than fluid (partial volume of lung with fluid never is).
     deep_enough = (np.minimum(first_fluid, end) - last - 1) * s >= _MIN_GAP_MM
-    airless = gap & (idx < first_fluid) & deep_enough
+    front = gap & (idx < first_fluid)
+    airless = front & deep_enough & (front & dense).any(axis=axis, keepdims=True)
     wet = gap & ~airless & fluid
     if not forward:
         airless, wet = np.flip(airless, axis), np.flip(wet, axis)
@@ -168,6 +173,7 @@ def wall_gaps(
     and the first ribs. None searches every slice."""
     smooth = ndimage.uniform_filter(hu, size=3)
     fluid = (smooth > fluid_min_hu) & (smooth <= fluid_max_hu) & ~bone
+    dense = (smooth > fluid_max_hu) & ~bone
     cand = candidate & ~fluid
     airless = np.zeros(labels.shape, dtype=np.uint8)
     wet = np.zeros(labels.shape, dtype=bool)
@@ -188,7 +194,7 @@ def wall_gaps(
         lines = ((1, True, allowed), (2, lateral_forward, allowed), (2, not lateral_forward, medial))
         for axis, forward, where in lines:
             gap, gap_fluid = _gap_along(
-                lung, cand, fat, fluid & ~fat, bone, axis, forward, spacing, max_gap_mm, where
+                lung, cand, fat, fluid & ~fat, dense, bone, axis, forward, spacing, max_gap_mm, where
             )
             side_gap |= gap
             wet |= gap_fluid
