@@ -41,7 +41,7 @@ from scipy import ndimage
 from quant.distance import near, opening
 from quant.voxel_box import padded_box
 
-__all__ = ["include_pathology", "fat_mask", "walled_in", "mediastinal_band"]
+__all__ = ["include_pathology", "fat_mask", "walled_in", "mediastinal_band", "low_x_label"]
 
 _WALLED_PASSES = 2
 
@@ -83,20 +83,30 @@ def walled_in(mask: NDArray[np.bool_], spacing: tuple[float, float, float], reac
     return both_z & (in_plane >= 3)
 
 
-def mediastinal_band(labels: NDArray[np.uint8]) -> NDArray[np.bool_]:
-    """Voxels between the two lungs on their row: right of the right lung's most medial voxel and
-    left of the left lung's most medial voxel on the same (z, y) row (the mediastinum and hila).
+def low_x_label(labels: NDArray[np.uint8]) -> int:
+    """The lung label (1 or 2) that lies at the lower x index (1, the right lung, for the usual
+    orientation where x increases towards the patient's left)."""
+    x = np.arange(labels.shape[2])
+    per_x = [np.count_nonzero(labels == side, axis=(0, 1)) for side in (1, 2)]
+    means = [float((c * x).sum() / c.sum()) if c.sum() else np.nan for c in per_x]
+    if np.isnan(means[0]) or np.isnan(means[1]):
+        return 1
+    return 1 if means[0] <= means[1] else 2
 
-    The right lung (label 1) lies at low x index (patient right is -x in LPS).
-    """
+
+def mediastinal_band(labels: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Voxels between the two lungs on their row: beyond the most medial voxel of the lung on the
+    low-x side and before the most medial voxel of the other lung, on the same (z, y) row (the
+    mediastinum and hila). Empty on rows that do not hold both lungs."""
     nx = labels.shape[2]
     x = np.arange(nx, dtype=np.int32).reshape(1, 1, -1)
-    right = labels == 1
-    left = labels == 2
-    right_edge = np.max(np.where(right, x, -1), axis=2, keepdims=True)
-    left_edge = np.min(np.where(left, x, nx), axis=2, keepdims=True)
-    both = (right_edge >= 0) & (left_edge < nx)
-    return both & (x > right_edge) & (x < left_edge)
+    low = low_x_label(labels)
+    low_lung = labels == low
+    high_lung = labels == (3 - low)
+    low_edge = np.max(np.where(low_lung, x, -1), axis=2, keepdims=True)
+    high_edge = np.min(np.where(high_lung, x, nx), axis=2, keepdims=True)
+    both = (low_edge >= 0) & (high_edge < nx)
+    return both & (x > low_edge) & (x < high_edge)
 
 
 def include_pathology(

@@ -82,7 +82,7 @@ def segment(
         cancel: polled between stages; returning True stops the run.
 
     Raises:
-        SegmentationError: e.g. "no lungs found ..." for a volume without lungs.
+        SegmentationError: "no plausible lungs ..." for a volume without lungs (or only bowel gas).
         SegmentationCancelled: ``cancel()`` returned True.
     """
     protocol = protocol or default_protocol()

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from quant.pleura import mediastinal_band
+from quant.pleura import low_x_label, mediastinal_band
 
 __all__ = ["WallGap", "wall_gaps"]
 
@@ -186,7 +186,9 @@ def wall_gaps(
     medial = allowed & behind
     # In front of the spine, between the lungs, lie the aorta, oesophagus and heart: never a gap.
     cand &= ~(mediastinal_band(labels) & ~behind)
-    for side, lateral_forward in ((1, False), (2, True)):
+    low = low_x_label(labels)
+    for side in (1, 2):
+        lateral_forward = side != low  # the lung at low x has its chest wall at low x
         lung = labels == side
         if not lung.any():
             continue

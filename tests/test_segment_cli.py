@@ -76,5 +76,5 @@ def test_cli_no_lungs_exit_2(tmp_path, capsys):
     code = main(["segment", str(tmp_path / "water"), "--json"])
     captured = capsys.readouterr()
     assert code == 2
-    assert "no lungs found" in captured.err
+    assert "no plausible lungs" in captured.err
     assert captured.out == ""

@@ -133,7 +133,7 @@ def _head_volume() -> Volume:
     ids=["head", "all-air", "all-water"],
 )
 def test_no_lungs_raise_segmentation_error(volume):
-    with pytest.raises(SegmentationError, match="no lungs found"):
+    with pytest.raises(SegmentationError, match="no plausible lungs"):
         segment(volume)
 
 
