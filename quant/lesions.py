@@ -18,8 +18,9 @@ Three steps:
      around them (a ~1 cm window, vessels and their shells left out) averages at least
      ``ggo_seed_hu``: a patch raises the regional mean, noise, vessel shells and the slightly
      denser dependent lung do not. Seed regions confined to the dependent layer (the posterior
-     ``_RIM_MM`` of a supine patient) or the layer along the mediastinum are gravity and partial
-     volume, not disease, and are dropped.
+     ``_RIM_MM`` of a supine patient) or the layer along the mediastinum whose regional mean never
+     exceeds the seed level by ``_RIM_MARGIN_HU`` are gravity and partial volume, not disease, and
+     are dropped.
    * Solid: vessels are in the solid band too. A solid-band voxel is lesion when it lies in a blob
      thicker than ``vessel_max_diameter_mm`` (a morphological opening with a ball of that
      diameter, which no vessel survives) or within half that distance of ground glass (the solid
@@ -81,6 +82,9 @@ _NOISE_SIGMAS = (0.7, 1.0)
 # Dependent density (gravity) and partial volume along the mediastinum lie within this depth (mm);
 # a ground-glass seed must reach deeper.
 _RIM_MM = 10.0
+# ... unless its regional mean somewhere exceeds the seed level by this (HU): dependent density
+# stays below about -650 HU, ground glass of disease is -600..-300 HU.
+_RIM_MARGIN_HU = 80.0
 # Lesion voxels on the outside of a lesion whose 3x3x3 mean HU is fat-like are peeled off, up to
 # this depth (mm, in voxel layers of the in-plane spacing; on thick slices a layer is a slice).
 _PEEL_MM = 2.0
@@ -246,16 +250,17 @@ def _detect(
     ggo = inner & (hu >= p.ggo_min_hu) & (hu < p.ggo_max_hu) & ~shell
     ggo &= regional >= p.ggo_seed_hu
     if ggo.any():
-        # Seeds confined to the dependent layer or the layer along the mediastinum are partial
-        # volume and gravity, not disease: a real patch reaches deeper into the lung.
+        # Seeds confined to the dependent layer or the layer along the mediastinum, and only just
+        # above the seed level there, are partial volume and gravity, not disease: a real patch
+        # reaches deeper into the lung or is clearly denser.
         rim = _dependent_rim(lung, _RIM_MM, sp)
         if medial is not None and medial.any():
             rim |= lung & near(medial, _RIM_MM, sp)
         labels, n = ndimage.label(ggo)
-        deep = np.zeros(n + 1, dtype=bool)
-        deep[np.unique(labels[ggo & ~rim])] = True
-        deep[0] = False
-        ggo &= deep[labels]
+        keep = np.zeros(n + 1, dtype=bool)
+        keep[np.unique(labels[ggo & (~rim | (regional >= p.ggo_seed_hu + _RIM_MARGIN_HU))])] = True
+        keep[0] = False
+        ggo &= keep[labels]
     solid = inner & (hu >= p.solid_min_hu) & ((hu < p.solid_max_hu) | (_denoised(hu) < p.solid_max_hu))
     solid &= ~vessel
     radius = 0.5 * p.vessel_max_diameter_mm
