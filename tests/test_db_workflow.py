@@ -141,7 +141,9 @@ def run_workflow(database: db.Database, manifest: Path, randomization: Path, arm
         if kind == "not_evaluable":
             return ReadInput(not_evaluable_reason="motion artefact")
         seg = _segmentation(folder_of[task.scan_id], case.series_files)
-        metrics = seg.metrics.as_dict()
+        from quant.segmentation_qc import to_metrics
+
+        metrics = dict(seg.metrics.as_dict(), **to_metrics(seg.qc))
         normal = bool(metrics.pop("suggested_normal"))
         if task.reader_slot == 2:  # the second reader's corrections move the numbers
             if kind == "lesion":
@@ -321,7 +323,11 @@ def run_workflow(database: db.Database, manifest: Path, randomization: Path, arm
     n_own = sum(1 for c, _ in decided.values() if c == "own")
     assert len(rows) == 2 * n_scans + n_own
     assert all(r["arm"] in arm_names for r in rows)
+    # the automatic result's QC flags travel with every evaluable reader's read (3 mm phantom)
+    evaluable = [r for r in rows if not r["not_evaluable_reason"] and r["read_kind"].startswith("reader")]
+    assert evaluable and all("thick_slices" in r["qc_flags"].split(";") for r in evaluable), [(r["read_kind"], r["qc_flags"], r["comment"]) for r in evaluable if "thick_slices" not in r["qc_flags"]]
     assert (export_dir / "reads.dictionary.csv").exists()
+    assert "qc_flags" in (export_dir / "reads.dictionary.csv").read_text()
 
     # --- login lockout after 5 failures ----------------------------------------------------------
     create_user(database, boss, "spare", "reader", PASSWORD)

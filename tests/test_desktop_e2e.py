@@ -7,6 +7,8 @@ import; every reader/adjudicator screen is walked for them, for subject codes, v
 
 from __future__ import annotations
 
+import json
+
 import re
 
 import numpy as np
@@ -170,6 +172,9 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     check_blinded("reader1 workspace", forbidden)
     views = workspace.views
     wait_laid_out(qtbot, views)
+    # Quality control of the automatic result is shown: the demo phantom has 3 mm slices.
+    assert workspace.metrics.qc.isVisible()
+    assert "thicker than the 2.5 mm" in workspace.metrics.qc.text()
     before = views.lesions.labels.copy()
     lesion_text = workspace.metrics.text_of("lesion_pct")
     qtbot.mouseClick(workspace.palette.buttons["paint"], Qt.MouseButton.LeftButton)
@@ -192,11 +197,13 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     def read_of(task_id):
         def work(s):
             row = s.query(Read).filter(Read.task_id == task_id, Read.status == "signed").one()
-            return row.id, row.lesion_pct, row.normal_ct
+            return row.id, row.lesion_pct, row.normal_ct, row.metrics_json
         return database.read(work)
 
-    r1_id, r1_pct, r1_normal = read_of(task1.task_id)
+    r1_id, r1_pct, r1_normal, r1_metrics = read_of(task1.task_id)
     assert r1_normal is False
+    # ... and stored with the signed read (covered by the signature, exported with it)
+    assert "thick_slices" in json.loads(r1_metrics)["qc_flags"].split(";")
     signed_masks = services.open_task(database, context.actor, task1.task_id).draft.lesion_labels
     assert np.array_equal(signed_masks, painted_lesions), "the signed read holds the painted mask"
     scan_id = database.read(lambda s: s.get(ReadTask, task1.task_id).scan_id)
