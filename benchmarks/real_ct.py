@@ -45,7 +45,7 @@ def evaluate(case: RealCase, masks_dir: Path | None) -> dict:
     from scipy import ndimage
 
     from quant.dicom import load_series
-    from quant.labels import GGO, LEFT_LUNG, RIGHT_LUNG, SOLID
+    from quant.labels import SOLID
     from quant.segmentation import SegmentationError, segment
 
     t0 = time.perf_counter()
@@ -110,7 +110,6 @@ def evaluate(case: RealCase, masks_dir: Path | None) -> dict:
     if masks_dir is not None:
         masks_dir.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(masks_dir / f"{case.name}.npz", lung=lung, lesion=result.lesions.labels)
-    _ = (GGO, LEFT_LUNG, RIGHT_LUNG)
     return row
 
 

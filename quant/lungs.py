@@ -39,7 +39,7 @@ from quant.lung_edges import refine_edges
 from quant.labels import LungMasks
 from quant.lung_select import select_lungs
 from quant.lung_split import split_lungs
-from quant.pleura import fat_mask, include_pathology, mediastinal_band
+from quant.pleura import fat_mask, include_pathology
 from quant.wall_gap import wall_gaps
 from quant.protocol import Protocol, default_protocol
 from quant.segmentation_errors import SegmentationError

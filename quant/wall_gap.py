@@ -58,19 +58,6 @@ class WallGap:
     fluid: NDArray[np.bool_]
 
 
-def _first_after(mask: NDArray[np.bool_], axis: int, forward: bool) -> NDArray[np.float32]:
-    """Index of the nearest ``mask`` voxel at or after each voxel along ``axis`` (inf: none)."""
-    n = mask.shape[axis]
-    shape = [1, 1, 1]
-    shape[axis] = n
-    idx = np.arange(n, dtype=np.float32).reshape(shape)
-    if forward:
-        pos = np.where(mask, idx, np.float32(np.inf))
-        return np.flip(np.minimum.accumulate(np.flip(pos, axis), axis=axis), axis)
-    pos = np.where(mask, idx, np.float32(-np.inf))
-    return np.maximum.accumulate(pos, axis=axis)
-
-
 def _gap_along(
     lung: NDArray[np.bool_],
     candidate: NDArray[np.bool_],
