@@ -10,28 +10,16 @@ Three steps:
    bright ridges of vessels too thin to reach blood density. A vessel and its one-voxel
    partial-volume shell are never lesion seeds and never carry lesion growth.
 
-2. **Detection** (seeds) on the same grid (averaging is the light smoothing; plus a Gaussian of
-   ``smoothing_sigma_mm`` where the grid is finer than that). Only the lung interior is used,
-   so the partial-volume rim at the pleura is not mistaken for ground glass.
-
-   * Ground glass: band voxels that are not vessel or next to a vessel, where the parenchyma
-     around them (a ~1 cm window, vessels and their shells left out) averages at least
-     ``ggo_seed_hu``: a patch raises the regional mean, noise, vessel shells and the slightly
-     denser dependent lung do not. Seed regions confined to the dependent layer (the posterior
-     ``_RIM_MM`` of a supine patient) or the layer along the mediastinum whose regional mean never
-     exceeds the seed level by ``_RIM_MARGIN_HU`` are gravity and partial volume, not disease, and
-     are dropped.
-   * Solid: vessels are in the solid band too. A solid-band voxel is lesion when it lies in a blob
-     thicker than ``vessel_max_diameter_mm`` (a morphological opening with a ball of that
-     diameter, which no vessel survives) or within half that distance of ground glass (the solid
-     core of a lesion is wrapped in ground glass; a vessel passing by contributes only a stub).
-   * Components below ``min_component_ml`` are dropped.
+2. **Detection** (seeds, :mod:`quant.lesion_seeds`) on the same grid: noise control, ground glass
+   from the regional parenchyma mean, solid blobs thicker than a vessel, small specks dropped.
+   Only the lung interior is used, so the partial-volume rim at the pleura is not mistaken for
+   ground glass.
 
 3. **Delineation** at full resolution. Seeds grow through connected band voxels of the lung
    interior that are not vessel, at most ``_GROWTH_MM`` (geodesic) from the seed (beyond that,
    band voxels connect only through thin paths such as dependent density along the posterior
-   pleura), then one grid voxel further (the pleural rim). Lung voxels there take the band of their own HU, so the
-   edge is exact to the voxel, with one rule for partial volume: a voxel counts only when its HU
+   pleura; along z in millimetres too, on thick slices), then one grid voxel further (the pleural
+   rim). Lung voxels there take the band of their own HU, so the edge is exact to the voxel, with one rule for partial volume: a voxel counts only when its HU
    is past ``edge_fraction`` of the way from the local aerated-lung HU to the local lesion HU
    (the half-maximum edge, as for the lung surface; a fixed -750 HU threshold would count the
    blurred rim around every lesion). On the outermost lung layer (partial volume with the wall)
@@ -43,9 +31,8 @@ Three steps:
    peeled off (layers up to ``_PEEL_MM`` deep): partial volume with mediastinal or chest-wall fat,
    or, on thick slices, with the aerated lung above and below, is not lesion tissue.
 
-Limits: the dependent layer is taken to be posterior (a supine patient); on a prone scan the
-rule protects the wrong side. A lesion that is only a thin band along the dependent pleura or
-the mediastinum is not detected.
+Limits: those of the seeds (:mod:`quant.lesion_seeds`); growth stops 10 mm beyond them, which
+under-counts very large confluent lesions by a few points of lung.
 """
 
 from __future__ import annotations
@@ -56,11 +43,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from quant.distance import near, opening
+from quant.distance import near
 from quant.grid import coarse_grid
 from quant.labels import GGO, SOLID, LesionMasks, LungMasks
 from quant.pleura import mediastinal_band
 from quant.protocol import LesionParameters, Protocol, default_protocol
+from quant.lesion_seeds import denoised, detect_seeds, quiet, regional_hu
 from quant.vessel_ridges import vessel_mask
 from quant.voxel_box import padded_box
 from quant.volume import Volume
@@ -68,23 +56,6 @@ from quant.volume import Volume
 __all__ = ["segment_lesions", "LESION_GRID_MM"]
 
 LESION_GRID_MM = 2.0
-# Ground-glass seeds are judged on the mean of the parenchyma around them, vessels left out, over
-# this window (detection voxels, ~1 cm): a patch raises it, noise and vessel shells do not ...
-_REGIONAL_WINDOW = 5
-# ... where at least this share of the window is parenchyma.
-_REGIONAL_MIN_SHARE = 0.15
-# Detection works on images whose noise (one SD, HU) in the aerated lung is at most this; noisier
-# ones are smoothed with these Gaussians (detection voxels) in turn until they are.
-_NOISE_TARGET_HU = 35.0
-# ... measured on at least this many aerated-lung voxels (a few lung bases are mostly edge).
-_NOISE_MIN_VOXELS = 5000
-_NOISE_SIGMAS = (0.7, 1.0)
-# Dependent density (gravity) and partial volume along the mediastinum lie within this depth (mm);
-# a ground-glass seed must reach deeper.
-_RIM_MM = 10.0
-# ... unless its regional mean somewhere exceeds the seed level by this (HU): dependent density
-# stays below about -650 HU, ground glass of disease is -600..-300 HU.
-_RIM_MARGIN_HU = 80.0
 # Lesion voxels on the outside of a lesion whose 3x3x3 mean HU is fat-like are peeled off, up to
 # this depth (mm, in voxel layers of the in-plane spacing; on thick slices a layer is a slice).
 _PEEL_MM = 2.0
@@ -144,14 +115,14 @@ def segment_lesions(
     lung_share = grid.block_mean(lung.view(np.uint8))
     lung_c = lung_share > 0.5
     inner = ndimage.binary_erosion(lung_share > 0.999, border_value=0)
-    mean_hu = _quiet(mean_hu, inner)
+    mean_hu = quiet(mean_hu, inner)
     vessel = vessel_mask(mean_hu, inner, p, sp)
     if step:
         step(0.4, "detecting ground glass and consolidation")
     medial = mediastinal_band(grid.sample(lungs.labels[box]))
     shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
-    regional = _regional_hu(mean_hu, inner & ~shell & (mean_hu < p.ggo_max_hu))
-    ggo_c, solid_c = _detect(mean_hu, inner, lung_c, vessel, shell, regional, sp, p, medial)
+    regional = regional_hu(mean_hu, inner & ~shell & (mean_hu < p.ggo_max_hu))
+    ggo_c, solid_c = detect_seeds(mean_hu, inner, lung_c, vessel, shell, regional, sp, p, medial)
     if step:
         step(0.7, "delineating lesions")
     any_c = ggo_c | solid_c
@@ -170,7 +141,7 @@ def segment_lesions(
     # denoised HU is below the solid band's upper bound (inside dense consolidation, noise puts
     # single voxels above it; the band bounds tissue HU, not noise).
     near_solid = near(solid_c, 2.0 * max(sp), sp)
-    below_top = near_solid & (_denoised(mean_hu) < p.solid_max_hu) & ~vessel
+    below_top = near_solid & (denoised(mean_hu) < p.solid_max_hu) & ~vessel
     allow = (
         ndimage.binary_dilation(grown).view(np.uint8)
         | (near_solid.view(np.uint8) << 1)
@@ -232,108 +203,6 @@ def _peel_fat_like(
     out = lesion.copy()
     out[box] = sub
     return out
-
-
-def _detect(
-    hu: NDArray[np.float32],
-    inner: NDArray[np.bool_],
-    lung: NDArray[np.bool_],
-    vessel: NDArray[np.bool_],
-    shell: NDArray[np.bool_],
-    regional: NDArray[np.float32],
-    sp: tuple[float, float, float],
-    p: LesionParameters,
-    medial: NDArray[np.bool_] | None = None,
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Coarse ground-glass and solid lesion masks (see the module docstring)."""
-    voxel_ml = float(np.prod(sp)) / 1000.0
-    ggo = inner & (hu >= p.ggo_min_hu) & (hu < p.ggo_max_hu) & ~shell
-    ggo &= regional >= p.ggo_seed_hu
-    if ggo.any():
-        # Seeds confined to the dependent layer or the layer along the mediastinum, and only just
-        # above the seed level there, are partial volume and gravity, not disease: a real patch
-        # reaches deeper into the lung or is clearly denser.
-        rim = _dependent_rim(lung, _RIM_MM, sp)
-        if medial is not None and medial.any():
-            rim |= lung & near(medial, _RIM_MM, sp)
-        labels, n = ndimage.label(ggo)
-        keep = np.zeros(n + 1, dtype=bool)
-        keep[np.unique(labels[ggo & (~rim | (regional >= p.ggo_seed_hu + _RIM_MARGIN_HU))])] = True
-        keep[0] = False
-        ggo &= keep[labels]
-    solid = inner & (hu >= p.solid_min_hu) & ((hu < p.solid_max_hu) | (_denoised(hu) < p.solid_max_hu))
-    solid &= ~vessel
-    radius = 0.5 * p.vessel_max_diameter_mm
-    if solid.any():
-        # As for ground glass, the pleural side does not erode (subpleural consolidation).
-        blob = opening(solid | ~inner, radius, sp, centres=solid)
-        if ggo.any():
-            blob |= solid & near(ggo, radius, sp)
-        solid = blob
-    lesion = ggo | solid
-    labels, n = ndimage.label(lesion)
-    if n:
-        sizes = np.bincount(labels.ravel()) * voxel_ml
-        small = sizes < p.min_component_ml
-        small[0] = False
-        drop = small[labels]
-        ggo &= ~drop
-        solid &= ~drop
-    return ggo, solid
-
-
-def noise_hu(hu: NDArray[np.float32], region: NDArray[np.bool_]) -> float:
-    """Robust noise level (HU, one standard deviation) of ``hu`` inside ``region``: the median
-    absolute deviation of each voxel from the mean of its six face neighbours (which removes the
-    image's slow variation), scaled to a Gaussian standard deviation. 0 when ``region`` is empty."""
-    if not region.any():
-        return 0.0
-    neighbours = np.zeros_like(hu)
-    for axis in range(3):
-        neighbours += np.roll(hu, 1, axis) + np.roll(hu, -1, axis)
-    d = (hu - neighbours / 6.0)[region]
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(7.0 / 6.0))
-
-
-def _quiet(hu: NDArray[np.float32], inner: NDArray[np.bool_]) -> NDArray[np.float32]:
-    """``hu`` smoothed (Gaussian, in detection voxels) until the noise of the aerated lung interior
-    is at most :data:`_NOISE_TARGET_HU` (standard-dose and low-dose soft-kernel scans measure 10-25
-    HU on the ~2 mm grid, texture included): a low-dose scan with a sharp kernel has noise of 60-100
-    HU, which puts vessel ridges and band voxels everywhere."""
-    aerated = inner & (hu < -700.0)
-    if np.count_nonzero(aerated) < _NOISE_MIN_VOXELS:
-        return hu  # too little aerated lung to tell noise from texture
-    for sigma in _NOISE_SIGMAS:
-        if noise_hu(hu, aerated) <= _NOISE_TARGET_HU:
-            break
-        hu = ndimage.gaussian_filter(hu, sigma, truncate=2.5)
-    return hu
-
-
-def _regional_hu(hu: NDArray[np.float32], parenchyma: NDArray[np.bool_]) -> NDArray[np.float32]:
-    """Mean HU of the ``parenchyma`` voxels (no vessel, no vessel shell, nothing solid) in a window
-    of :data:`_REGIONAL_WINDOW` detection voxels around each voxel; -1000 HU where the window holds
-    too little parenchyma to say."""
-    weight = parenchyma.astype(np.float32)
-    count = ndimage.uniform_filter(weight, _REGIONAL_WINDOW)
-    total = ndimage.uniform_filter(hu * weight, _REGIONAL_WINDOW)
-    ok = count > _REGIONAL_MIN_SHARE
-    return np.where(ok, total / np.where(ok, count, 1.0), np.float32(-1000.0)).astype(np.float32)
-
-
-def _dependent_rim(lung: NDArray[np.bool_], depth_mm: float, sp) -> NDArray[np.bool_]:
-    """Lung voxels within ``depth_mm`` of the posterior-most lung voxel of their (z, x) column:
-    the dependent layer of a supine patient (array y runs anterior to posterior)."""
-    ny = lung.shape[1]
-    y = np.arange(ny).reshape(1, -1, 1)
-    post = np.max(np.where(lung, y, -1), axis=1, keepdims=True)
-    return lung & (y > post - depth_mm / sp[1])
-
-
-def _denoised(hu: NDArray[np.float32]) -> NDArray[np.float32]:
-    """3×3×3 mean of the detection-grid HU: what decides the solid band's upper bound, where noise
-    scatters single voxels of dense consolidation (mean +20..+50 HU) above it."""
-    return ndimage.uniform_filter(hu, size=3)
 
 
 def _geodesic_grow(
