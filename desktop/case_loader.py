@@ -28,6 +28,7 @@ class LoadedCase:
     restored_draft: bool = False
     segmentation_cancelled: bool = False
     qc_flags: tuple[Any, ...] = ()  # quant.segmentation_qc.QCFlag of the automatic result
+    segmentation_refused: str | None = None  # why the automatic segmentation refused the scan
 
 
 def _check_cancel(cancelled: Callable[[], bool]) -> None:
@@ -68,8 +69,9 @@ def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[...,
               cancelled: Callable[[], bool]) -> LoadedCase:
     """Load the series; use the draft's masks when it has them, else run the segmentation.
 
-    If the user cancels during segmentation the case still opens, with empty masks, so a reader can
-    paint by hand or mark the scan not evaluable.
+    If the user cancels during segmentation, or the segmentation refuses the scan (no plausible
+    lungs: bowel gas, a head CT), the case still opens, with empty masks, so a reader can paint by
+    hand or mark the scan not evaluable; ``segmentation_refused`` then says why.
     """
     from quant.labels import LesionMasks, LungMasks
 
@@ -91,9 +93,15 @@ def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[...,
             restored_draft=True,
             qc_flags=from_metrics(getattr(draft, "metrics", None) or {}),
         )
+    from quant.segmentation_errors import SegmentationError
+
     progress(40, 100, "Automatic segmentation…")
     try:
         result = segment_volume(volume, progress, cancelled)
+    except SegmentationError as exc:
+        empty = np.zeros(volume.shape, dtype=np.uint8)
+        return LoadedCase(volume, LungMasks(empty), LesionMasks(empty.copy()), None, None,
+                          segmentation_refused=str(exc))
     except Exception:
         if not cancelled():
             raise

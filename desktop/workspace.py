@@ -230,13 +230,16 @@ class ReadingWorkspace(QWidget):
         if loaded.segmentation_cancelled:
             messages.append("Automatic segmentation was cancelled: the masks are empty. Paint by hand, "
                             "or mark the scan Not evaluable.")
+        if loaded.segmentation_refused:
+            messages.append(f"Automatic segmentation refused this scan ({loaded.segmentation_refused}): "
+                            "the masks are empty. Mark the scan Not evaluable, or paint by hand.")
         if messages:
             self.banner.setText(" ".join(messages))
             self.banner.show()
             self.status_message.emit(messages[0])
         if not self.read_only:
             self.autosaver.start()
-            if loaded.segmentation_cancelled is False and not loaded.restored_draft:
+            if not (loaded.segmentation_cancelled or loaded.segmentation_refused or loaded.restored_draft):
                 self.autosaver.mark_dirty()  # the automatic result is worth a first draft
         # The progress dialog took the focus; give it back to the images so keys work at once.
         self.window().activateWindow()
