@@ -119,6 +119,7 @@ def segment_lungs(
         labels_c, hu_c, blocked=blocked | effusion, fat=fat, spacing=sp, air_threshold_hu=p.air_threshold_hu,
         notch_mm=p.notch_radius_mm, enclosure_mm=p.enclosure_mm,
         enclosure_min_radius_mm=p.enclosure_min_radius_mm,
+        hila=_dilate_mm(airway, sp, _HILA_MM) if airway.any() else None,
     )
     step(0.65, "adding airless lung along the chest wall")
     gap = wall_gaps(
@@ -146,6 +147,9 @@ def segment_lungs(
 _EFFUSION_MIN_RADIUS_MM = 3.0
 # Airway wall thickness (mm) kept out of the lung around the detected lumen.
 _AIRWAY_WALL_MM = 3.0
+# The hila (pulmonary vessels and nodes) lie within this distance (mm) of the main bronchi: there
+# the notches of the lung's medial surface are not filled.
+_HILA_MM = 40.0
 # Hilar soft tissue around the detected airway (mm) where only aerated voxels are lung.
 _HILUM_MM = 12.0
 

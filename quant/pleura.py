@@ -8,7 +8,8 @@ surrounds it in one of three ways:
 * **enclosed in 3-D**: a hole of the lung (a nodule, a vessel, a consolidated core);
 * **in a notch**: inside the morphological closing of the lung with a ball of ``notch_mm``
   (a juxtapleural nodule or subpleural patch narrower than about twice that), except in the
-  mediastinal band between the two lungs, where the notches are the hila (vessels, nodes);
+  mediastinal band between the two lungs near the main bronchi, where the notches are the hila
+  (vessels, nodes);
 * **walled in**: aerated lung lies within ``enclosure_mm`` both above *and* below it, and in at
   least three of the four in-plane directions (a tumour or consolidation surrounded by lung on all
   sides but the pleura or mediastinum it touches), and the walled-in tissue is thick enough for a
@@ -120,6 +121,7 @@ def include_pathology(
     notch_mm: float,
     enclosure_mm: float,
     enclosure_min_radius_mm: float,
+    hila: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.uint8]:
     """Lung labels (uint8, 1 right / 2 left, z/y/x) with airless lung added (see the module docstring).
 
@@ -131,12 +133,16 @@ def include_pathology(
         fat: fat-band voxels (:func:`fat_mask`) on the same grid.
         air_threshold_hu: aerated-lung threshold (HU); candidates are at or above it.
         notch_mm: radius (mm) of the closing ball.
+        hila: where the hila are (near the main bronchi); notches there, between the lungs, are
+            not filled. None: the whole mediastinal band counts (no airway found).
         enclosure_mm: reach (mm) of the walled-in test.
         enclosure_min_radius_mm: walled-in tissue is added only where a ball of this radius (mm)
             fits into it (hilar vessels and the rim of the aortic arch are thinner).
     """
     out = labels.copy()
     medial = mediastinal_band(labels)
+    if hila is not None:
+        medial &= hila
     margin = [int(np.ceil(notch_mm / s)) + 2 for s in spacing]
     for side in (1, 2):
         mask = labels == side
