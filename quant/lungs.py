@@ -44,6 +44,7 @@ from quant.wall_gap import wall_gaps
 from quant.protocol import Protocol, default_protocol
 from quant.segmentation_errors import SegmentationError
 from quant.volume import Volume
+from quant.voxel_box import padded_box
 
 __all__ = ["segment_lungs", "COARSE_GRID_MM"]
 
@@ -111,10 +112,14 @@ def segment_lungs(
     bone = hu_c > p.bone_min_hu
     blocked = outside | bone | airway_wall | (hilum & ~air)
     fat = fat_mask(hu_c, p.fat_min_hu, p.fat_max_hu)
-    # A pleural effusion is a thick layer of fluid: never lung, whichever step meets it.
-    smooth = ndimage.uniform_filter(hu_c, size=3)
-    fluid = (smooth > p.fat_max_hu) & (smooth <= p.effusion_max_hu)
-    effusion = opening(fluid, _EFFUSION_MIN_RADIUS_MM, sp)
+    # A pleural effusion is a thick layer of fluid: never lung, whichever step meets it (found
+    # where additions can happen: around the lungs).
+    near_lungs = padded_box(labels_c > 0, [int(np.ceil(p.notch_radius_mm / s)) + 3 for s in sp])
+    smooth = ndimage.uniform_filter(hu_c[near_lungs], size=3)
+    effusion = np.zeros(hu_c.shape, dtype=bool)
+    effusion[near_lungs] = opening(
+        (smooth > p.fat_max_hu) & (smooth <= p.effusion_max_hu), _EFFUSION_MIN_RADIUS_MM, sp
+    )
     labels_c = include_pathology(
         labels_c, hu_c, blocked=blocked | effusion, fat=fat, spacing=sp, air_threshold_hu=p.air_threshold_hu,
         notch_mm=p.notch_radius_mm, enclosure_mm=p.enclosure_mm,
