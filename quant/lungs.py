@@ -12,16 +12,17 @@ of block means (:mod:`quant.grid`; averaging is the denoising):
    lungs is refused. Two touching lungs are split (:mod:`quant.lung_split`); sides come from the
    patient LPS x of each lung.
 4. **Airless lung**: consolidation, atelectasis and tumour are added back where the aerated lung
-   encloses or walls them in, never fat, bone, airway or what lies outside the body
-   (:mod:`quant.pleura`).
+   encloses them, holds them in a notch or walls them in (:mod:`quant.pleura`), or fronts them
+   against the ribs, the spine or an effusion (:mod:`quant.wall_gap`); never fat, a thick layer of
+   fluid (effusion), bone, airway or what lies outside the body.
 5. **Surface**: where aerated lung meets the wall, the surface moves to the local half-way HU
    between lung and soft tissue, refined at full resolution on the surface blocks only
    (:mod:`quant.lung_edges`); every other voxel takes its block's label.
 
 Limits are those of steps 3 and 4 (see their modules): airless lung is found only where aerated
-lung is next to it, so a completely collapsed lobe, a large dependent consolidation with no aerated
-lung below it, or pleural-based disease at the apex or on the diaphragm is found partly at best;
-the QC flags (:mod:`quant.segmentation_qc`) say when a result cannot be trusted.
+lung is next to it, so a completely collapsed lobe, a consolidation at the base with no aerated
+lung in front of or below it, or pleural-based disease at the apex is found partly at best; the QC
+flags (:mod:`quant.segmentation_qc`) say when a result cannot be trusted.
 """
 
 from __future__ import annotations
