@@ -20,8 +20,8 @@ from typing import NoReturn
 
 from quant.errors import LungReadError
 
-# Command modules, in the order they appear in --help. A module that does not exist yet is skipped,
-# so the command line keeps working while features land one by one.
+# Command modules, in the order they appear in --help. Every one must import: a missing module is a
+# packaging error and fails loudly (it used to be skipped, which would hide it).
 COMMAND_MODULES = (
     "desktop.commands.gui",
     "desktop.commands.phantom",
@@ -43,13 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

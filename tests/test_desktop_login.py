@@ -279,3 +279,15 @@ def test_cli_parser_can_be_built_again_and_again():
         assert parser.parse_args(["export", "adqct", "d"]).export_command == "adqct"
         del parser, args
         gc.collect()
+
+
+def test_cli_fails_loudly_when_a_command_module_is_missing(monkeypatch):
+    # A command module that does not import is a packaging error: it must not silently vanish
+    # from the command line.
+    import desktop.cli as cli
+
+    monkeypatch.setattr(cli, "COMMAND_MODULES", cli.COMMAND_MODULES + ("desktop.commands.no_such_command",))
+    with pytest.raises(ModuleNotFoundError, match="no_such_command"):
+        cli.build_parser()
+    monkeypatch.undo()
+    assert "segment" in cli.build_parser().format_help()
