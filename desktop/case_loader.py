@@ -99,17 +99,13 @@ def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[...,
     try:
         result = segment_volume(volume, progress, cancelled)
     except SegmentationError as exc:
-        empty = np.zeros(volume.shape, dtype=np.uint8)
-        return LoadedCase(volume, LungMasks(empty), LesionMasks(empty.copy()), None, None,
-                          segmentation_refused=str(exc))
+        return _without_masks(volume, segmentation_refused=str(exc))
     except Exception:
         if not cancelled():
             raise
         result = None
     if result is None or cancelled():
-        empty = np.zeros(volume.shape, dtype=np.uint8)
-        return LoadedCase(volume, LungMasks(empty), LesionMasks(empty.copy()), None, None,
-                          restored_draft=False, segmentation_cancelled=True)
+        return _without_masks(volume, segmentation_cancelled=True)
     return LoadedCase(
         volume=volume,
         lungs=result.lungs,
@@ -118,3 +114,12 @@ def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[...,
         protocol_hash=result.protocol_hash,
         qc_flags=tuple(result.qc),
     )
+
+
+def _without_masks(volume: Any, **why: Any) -> LoadedCase:
+    """The case with empty lung and lesion masks (no automatic result); ``why`` names the
+    :class:`LoadedCase` field that says why."""
+    from quant.labels import LesionMasks, LungMasks
+
+    empty = np.zeros(volume.shape, dtype=np.uint8)
+    return LoadedCase(volume, LungMasks(empty), LesionMasks(empty.copy()), None, None, **why)

@@ -59,6 +59,7 @@ def detect_seeds(
     vessel: NDArray[np.bool_],
     shell: NDArray[np.bool_],
     regional: NDArray[np.float32],
+    smooth: NDArray[np.float32],
     sp: tuple[float, float, float],
     p: LesionParameters,
     medial: NDArray[np.bool_] | None = None,
@@ -71,6 +72,7 @@ def detect_seeds(
         lung: lung on the detection grid.
         vessel, shell: vessel voxels and their one-voxel shell.
         regional: :func:`regional_hu` of ``hu``.
+        smooth: :func:`denoised` ``hu``.
         sp: detection-grid spacing (z, y, x) mm.
         p: lesion parameters.
         medial: the mediastinal band (seeds confined to the layer along it are dropped).
@@ -90,7 +92,7 @@ def detect_seeds(
         keep[np.unique(labels[ggo & (~rim | (regional >= p.ggo_seed_hu + _RIM_MARGIN_HU))])] = True
         keep[0] = False
         ggo &= keep[labels]
-    solid = inner & (hu >= p.solid_min_hu) & ((hu < p.solid_max_hu) | (denoised(hu) < p.solid_max_hu))
+    solid = inner & (hu >= p.solid_min_hu) & ((hu < p.solid_max_hu) | (smooth < p.solid_max_hu))
     solid &= ~vessel
     radius = 0.5 * p.vessel_max_diameter_mm
     if solid.any():

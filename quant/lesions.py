@@ -122,7 +122,8 @@ def segment_lesions(
     medial = mediastinal_band(grid.sample(lungs.labels[box]))
     shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
     regional = regional_hu(mean_hu, inner & ~shell & (mean_hu < p.ggo_max_hu))
-    ggo_c, solid_c = detect_seeds(mean_hu, inner, lung_c, vessel, shell, regional, sp, p, medial)
+    smooth = denoised(mean_hu)
+    ggo_c, solid_c = detect_seeds(mean_hu, inner, lung_c, vessel, shell, regional, smooth, sp, p, medial)
     if step:
         step(0.7, "delineating lesions")
     any_c = ggo_c | solid_c
@@ -141,7 +142,7 @@ def segment_lesions(
     # denoised HU is below the solid band's upper bound (inside dense consolidation, noise puts
     # single voxels above it; the band bounds tissue HU, not noise).
     near_solid = near(solid_c, 2.0 * max(sp), sp)
-    below_top = near_solid & (denoised(mean_hu) < p.solid_max_hu) & ~vessel
+    below_top = near_solid & (smooth < p.solid_max_hu) & ~vessel
     allow = (
         ndimage.binary_dilation(grown).view(np.uint8)
         | (near_solid.view(np.uint8) << 1)
@@ -220,15 +221,6 @@ def _geodesic_grow(
         structure = _FACES if i % every == 0 else in_plane
         out = ndimage.binary_dilation(out, structure=structure, mask=domain)
     return out
-
-
-def _connected_to(seeds: NDArray[np.bool_], domain: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """``seeds`` plus every voxel of ``domain`` face-connected to them through ``domain``."""
-    labels, n = ndimage.label(domain | seeds, structure=_FACES)
-    hit = np.zeros(n + 1, dtype=bool)
-    hit[labels[seeds]] = True
-    hit[0] = False
-    return hit[labels]
 
 
 def _edge_threshold(

@@ -115,11 +115,12 @@ def segment_lungs(
     fat = fat_mask(hu_c, p.fat_min_hu, p.fat_max_hu)
     # A pleural effusion is a thick layer of fluid: never lung, whichever step meets it (found
     # where additions can happen: around the lungs).
+    smooth = ndimage.uniform_filter(hu_c, size=3)  # 3x3x3 mean: fluid is told by it, not by noise
     near_lungs = padded_box(labels_c > 0, [int(np.ceil(p.notch_radius_mm / s)) + 3 for s in sp])
-    smooth = ndimage.uniform_filter(hu_c[near_lungs], size=3)
     effusion = np.zeros(hu_c.shape, dtype=bool)
     effusion[near_lungs] = opening(
-        (smooth > p.fat_max_hu) & (smooth <= p.effusion_max_hu), _EFFUSION_MIN_RADIUS_MM, sp
+        (smooth[near_lungs] > p.fat_max_hu) & (smooth[near_lungs] <= p.effusion_max_hu),
+        _EFFUSION_MIN_RADIUS_MM, sp,
     )
     labels_c = include_pathology(
         labels_c, hu_c, blocked=blocked | effusion, fat=fat, spacing=sp, air_threshold_hu=p.air_threshold_hu,
@@ -128,13 +129,13 @@ def segment_lungs(
         hila=_dilate_mm(airway, sp, _HILA_MM) if airway.any() else None,
     )
     step(0.65, "adding airless lung along the chest wall")
-    gap = wall_gaps(
-        labels_c, hu_c, spacing=sp, fat=fat, bone=bone,
+    airless = wall_gaps(
+        labels_c, smooth, spacing=sp, fat=fat, bone=bone,
         candidate=(hu_c >= p.air_threshold_hu) & ~blocked & ~fat,
         fluid_min_hu=p.fat_max_hu, fluid_max_hu=p.effusion_max_hu, max_gap_mm=p.wall_gap_mm,
         top_slice=_lowest_slice(airway, superior_last), superior_last=superior_last,
     )
-    labels_c = np.maximum(labels_c, gap.airless)
+    labels_c = np.maximum(labels_c, airless)
     labels_c[airway_wall] = 0
 
     step(0.8, "refining the lung edges")
@@ -162,9 +163,7 @@ _HILUM_MM = 12.0
 
 def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm: float) -> NDArray[np.bool_]:
     """``mask`` grown by ``mm`` (Euclidean, anisotropic spacing), computed in its bounding box."""
-    margin = [int(np.ceil(mm / s)) + 1 for s in spacing]
-    idx = np.nonzero(mask)
-    box = tuple(slice(max(int(i.min()) - m, 0), int(i.max()) + m + 1) for i, m in zip(idx, margin))
+    box = padded_box(mask, [int(np.ceil(mm / s)) + 1 for s in spacing])
     out = np.zeros_like(mask)
     out[box] = near(mask[box], mm, spacing)
     return out

@@ -30,15 +30,13 @@ or an exudate denser than that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
 from quant.pleura import low_x_label, mediastinal_band
 
-__all__ = ["WallGap", "wall_gaps"]
+__all__ = ["wall_gaps"]
 
 # Intercostal spaces are bridged by taking the innermost rib over this window of lines (mm, along z
 # and across the lines).
@@ -47,15 +45,6 @@ _RIB_WINDOW_MM = (24.0, 8.0)
 _PLEURA_MM = 3.0
 # Gaps shallower than this (mm) are the pleura and extrapleural layer, not airless lung.
 _MIN_GAP_MM = 5.0
-
-
-@dataclass(frozen=True)
-class WallGap:
-    """What :func:`wall_gaps` found on the coarse grid (z, y, x): airless lung (uint8 lung labels,
-    1 right / 2 left, 0 elsewhere) and the fluid that stopped a gap (bool)."""
-
-    airless: NDArray[np.uint8]
-    fluid: NDArray[np.bool_]
 
 
 def _gap_along(
@@ -70,8 +59,8 @@ def _gap_along(
     spacing: tuple[float, float, float],
     max_gap_mm: float,
     allowed: NDArray[np.bool_],
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """(airless, fluid) gap voxels beyond ``lung`` along ``axis`` (see the module docstring).
+) -> NDArray[np.bool_]:
+    """Airless-lung gap voxels beyond ``lung`` along ``axis`` (see the module docstring).
     ``allowed``: whether gaps are searched on each line (broadcasts to the line grid)."""
     s = spacing[axis]
     # Flip so that "beyond the lung" is always increasing index.
@@ -120,17 +109,15 @@ def _gap_along(
     deep_enough = (np.minimum(first_fluid, end) - last - 1) * s >= _MIN_GAP_MM
     front = gap & (idx < first_fluid)
     airless = front & deep_enough & (front & dense).any(axis=axis, keepdims=True)
-    wet = gap & ~airless & fluid
-    if not forward:
-        airless, wet = np.flip(airless, axis), np.flip(wet, axis)
-    return airless, wet
+    return np.flip(airless, axis) if not forward else airless
 
 
-def _behind_spine_centre(labels: NDArray[np.uint8], bone: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """(z, y, 1) rows at or behind the centre of the spine on their slice: the bone between the two
-    lungs (vertebral body and posterior elements). False on slices with none."""
-    spine = bone & mediastinal_band(labels)
-    nz, ny = labels.shape[:2]
+def _behind_spine_centre(band: NDArray[np.bool_], bone: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """(z, y, 1) rows at or behind the centre of the spine on their slice: the bone in the
+    mediastinal ``band`` between the two lungs (vertebral body and posterior elements). False on
+    slices with none."""
+    spine = bone & band
+    ny = band.shape[1]
     y = np.arange(ny, dtype=np.float32).reshape(1, -1)
     count = spine.sum(axis=2)  # (z, y)
     total = count.sum(axis=1)
@@ -140,7 +127,7 @@ def _behind_spine_centre(labels: NDArray[np.uint8], bone: NDArray[np.bool_]) -> 
 
 def wall_gaps(
     labels: NDArray[np.uint8],
-    hu: NDArray[np.float32],
+    smooth_hu: NDArray[np.float32],
     *,
     candidate: NDArray[np.bool_],
     fat: NDArray[np.bool_],
@@ -151,28 +138,28 @@ def wall_gaps(
     max_gap_mm: float,
     top_slice: int | None = None,
     superior_last: bool = True,
-) -> WallGap:
-    """Airless-lung gaps (per lung: posterior, and lateral on each lung's own side) and the fluid
-    that stopped them, on the coarse (z, y, x) grid. ``labels``: 1 right (low x), 2 left.
+) -> NDArray[np.uint8]:
+    """Airless-lung gaps (per lung: posterior, and lateral on each lung's own side) on the coarse
+    (z, y, x) grid, as lung labels (uint8, 1 right / 2 left, 0 elsewhere). ``labels``: the lungs,
+    1 right (low x), 2 left. ``smooth_hu``: the 3×3×3 mean of the coarse-grid HU.
 
     ``top_slice``: the most superior slice searched (the lowest slice of the main bronchi): above
     the hila the lung rises into the thoracic inlet, where muscle, not lung, lies between the lung
     and the first ribs. None searches every slice."""
-    smooth = ndimage.uniform_filter(hu, size=3)
-    fluid = (smooth > fluid_min_hu) & (smooth <= fluid_max_hu) & ~bone
-    dense = (smooth > fluid_max_hu) & ~bone
+    fluid = (smooth_hu > fluid_min_hu) & (smooth_hu <= fluid_max_hu) & ~bone
+    dense = (smooth_hu > fluid_max_hu) & ~bone
     cand = candidate & ~fluid
     airless = np.zeros(labels.shape, dtype=np.uint8)
-    wet = np.zeros(labels.shape, dtype=bool)
     z = np.arange(labels.shape[0]).reshape(-1, 1, 1)
     if top_slice is None:
         allowed = np.ones(z.shape, dtype=bool)
     else:
         allowed = z <= top_slice if superior_last else z >= top_slice
-    behind = _behind_spine_centre(labels, bone)
+    band = mediastinal_band(labels)
+    behind = _behind_spine_centre(band, bone)
     medial = allowed & behind
     # In front of the spine, between the lungs, lie the aorta, oesophagus and heart: never a gap.
-    cand &= ~(mediastinal_band(labels) & ~behind)
+    cand &= ~(band & ~behind)
     low = low_x_label(labels)
     for side in (1, 2):
         lateral_forward = side != low  # the lung at low x has its chest wall at low x
@@ -182,10 +169,8 @@ def wall_gaps(
         side_gap = np.zeros(labels.shape, dtype=bool)
         lines = ((1, True, allowed), (2, lateral_forward, allowed), (2, not lateral_forward, medial))
         for axis, forward, where in lines:
-            gap, gap_fluid = _gap_along(
+            side_gap |= _gap_along(
                 lung, cand, fat, fluid & ~fat, dense, bone, axis, forward, spacing, max_gap_mm, where
             )
-            side_gap |= gap
-            wet |= gap_fluid
         airless[side_gap & (airless == 0) & (labels == 0)] = side
-    return WallGap(airless=airless, fluid=wet & (airless == 0))
+    return airless

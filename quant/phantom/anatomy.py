@@ -16,7 +16,7 @@ from quant.labels import LEFT_LUNG, RIGHT_LUNG
 
 __all__ = [
     "Anatomy", "Tissue", "TISSUE_HU", "BONE_TISSUES", "AIRLESS_LUNG_TISSUES", "classify", "diaphragm_z",
-    "mediastinum_half_width", "heart_rho", "great_vessels_rho", "MEDIASTINUM_X_MM",
+    "mediastinum_half_width", "heart_rho", "great_vessels_rho", "MEDIASTINUM_X_MM", "may_reach", "capsule_dist2",
 ]
 
 
@@ -154,7 +154,7 @@ class Anatomy:
         return self.spine_y(z) - 50.0
 
 
-def _may_reach(z, centre: float, half: float) -> bool:
+def may_reach(z, centre: float, half: float) -> bool:
     """False only when a scalar z lies outside centre ± half (a structure can be skipped)."""
     return bool(np.ndim(z) or abs(float(z) - centre) <= half)
 
@@ -163,7 +163,7 @@ def _disk(x, y, cx, cy, r):
     return (x - cx) ** 2 + (y - cy) ** 2 < r * r
 
 
-def _capsule_dist2(x, y, z, a, b):
+def capsule_dist2(x, y, z, a, b):
     """Squared distance from points to the segment a-b (3-vectors, mm), and the segment parameter."""
     ab = np.asarray(b, dtype=np.float32) - np.asarray(a, dtype=np.float32)
     px, py, pz = x - a[0], y - a[1], z - a[2]
@@ -270,7 +270,7 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     tissue[cart] = Tissue.CARTILAGE
     # Scapulae: thin plates in the posterolateral muscle layer, from the shoulders down to their
     # inferior angle; the blade narrows downwards.
-    if _may_reach(zf, 70.0, 45.0):
+    if may_reach(zf, 70.0, 45.0):
         m_lat, m_ant, m_post = w["muscle"]
         outer = anat._layer(x, y, a, b, m_lat + 1.0, m_ant, m_post + 9.0) < 1.0
         inner = anat._layer(x, y, a, b, m_lat + 4.0, m_ant, m_post + 15.0) < 1.0
@@ -306,12 +306,12 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     # The heart's long axis points to the left and forwards (about 35 degrees in the axial plane);
     # epicardial fat wraps it.
     hs = anat.heart_size
-    if _may_reach(zf, anat.heart_z, 50.0 * hs * 1.08):
+    if may_reach(zf, anat.heart_z, 50.0 * hs * 1.08):
         rho = heart_rho(anat, x, y, zf, yc, hb)
         heart = rho < 1.0
         tissue[(rho < 1.16) & ~heart & (tissue == Tissue.MEDIASTINUM)] = Tissue.FAT
         tissue[heart & in_pleura] = Tissue.HEART
-    if _may_reach(zf, 25.0, 30.0):
+    if may_reach(zf, 25.0, 30.0):
         great = great_vessels_rho(x, y, zf, yc, hb) < 1.0
         tissue[great & in_pleura] = Tissue.VESSEL
 
@@ -330,7 +330,7 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
     tissue[rc2 < 8.0**2] = Tissue.CANAL
 
     # Descending aorta and oesophagus.
-    if _may_reach(zf, -32.5, 72.5):
+    if may_reach(zf, -32.5, 72.5):
         aorta = _disk(x, y, 22.0, ysp - 8.0, 12.0) & (zf < 40.0) & (zf > -105.0)
         tissue[aorta] = Tissue.VESSEL
     eso = _disk(x, y, -4.0, ysp - 28.0, 8.0) & (zf > -100.0)
@@ -342,7 +342,7 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
         sleeve = r + AIRWAY_WALL_MM + 6.0
         if zf.ndim == 0 and not (min(p0[2], p1[2]) - sleeve <= zf <= max(p0[2], p1[2]) + sleeve):
             continue
-        d2, _ = _capsule_dist2(x, y, zf, p0, p1)
+        d2, _ = capsule_dist2(x, y, zf, p0, p1)
         tissue[(d2 < sleeve**2) & thorax] = Tissue.MEDIASTINUM
 
     # Trachea and main bronchi: air lumen with a soft-tissue wall; never part of the lung.
@@ -358,7 +358,7 @@ def classify(anat: Anatomy, x: NDArray, y: NDArray, z: float | NDArray) -> tuple
         reach = r + AIRWAY_WALL_MM
         if zf.ndim == 0 and not (min(p0[2], p1[2]) - reach <= zf <= max(p0[2], p1[2]) + reach):
             continue
-        d2, _ = _capsule_dist2(x, y, zf, p0, p1)
+        d2, _ = capsule_dist2(x, y, zf, p0, p1)
         tissue[d2 < reach**2] = Tissue.AIRWAY_WALL
         lumens.append(d2 < r * r)
     for lumen in lumens:

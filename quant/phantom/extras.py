@@ -38,10 +38,11 @@ from quant.phantom.anatomy import (
     MEDIASTINUM_X_MM,
     Anatomy,
     Tissue,
-    _capsule_dist2,
+    capsule_dist2,
     diaphragm_z,
     great_vessels_rho,
     heart_rho,
+    may_reach,
     mediastinum_half_width,
 )
 
@@ -99,10 +100,6 @@ class Extras:
 NO_EXTRAS = Extras()
 
 
-def _may_reach(z: float, lo: float, hi: float) -> bool:
-    return lo <= z <= hi
-
-
 def add_slice_extras(
     anat: Anatomy, x: NDArray, y: NDArray, z: float, tissue: NDArray[np.uint8], side: NDArray[np.uint8], extras: Extras
 ) -> None:
@@ -139,13 +136,13 @@ def _chest_fat(anat: Anatomy, x: NDArray, y: NDArray, z: float, tissue: NDArray[
     fat |= medi & ((inner < MEDIASTINAL_FAT_RIM_MM) | (v < -0.3))
 
     # A fat cuff around the great vessels.
-    if _may_reach(z, 25.0 - 30.0 - GREAT_VESSEL_FAT_MM, 25.0 + 30.0 + GREAT_VESSEL_FAT_MM):
+    if may_reach(z, 25.0, 30.0 + GREAT_VESSEL_FAT_MM):
         outer = great_vessels_rho(x, y, zf, yc, hb, pad_mm=GREAT_VESSEL_FAT_MM) < 1.0
         fat |= outer & ~(great_vessels_rho(x, y, zf, yc, hb) < 1.0) & np.isin(tissue, (Tissue.LUNG, Tissue.MEDIASTINUM))
 
     # Pericardial fat pads in the cardiophrenic angles (lung next to the heart, on the diaphragm).
     reach = 50.0 * anat.heart_size * 1.3
-    if _may_reach(z, anat.heart_z - reach, anat.heart_z + reach):
+    if may_reach(z, anat.heart_z, reach):
         rho = heart_rho(anat, x, y, zf, yc, hb)
         pad_rho = (1.0 + FAT_PAD_MM / (55.0 * anat.heart_size)) ** 2
         z_base = diaphragm_z(anat, x, x / ha, v)
@@ -186,8 +183,8 @@ def _abdominal_gas(anat: Anatomy, x: NDArray, y: NDArray, z: float, tissue: NDAr
     zf = np.float32(z)
     centre, axes = _stomach(anat)
     p1, p2 = _colon(anat)
-    in_stomach = _may_reach(z, centre[2] - axes[2], centre[2] + axes[2])
-    in_colon = _may_reach(z, min(p1[2], p2[2]) - COLON_RADIUS_MM, max(p1[2], p2[2]) + COLON_RADIUS_MM)
+    in_stomach = may_reach(z, float(centre[2]), float(axes[2]))
+    in_colon = may_reach(z, 0.5 * float(p1[2] + p2[2]), 0.5 * abs(float(p1[2] - p2[2])) + COLON_RADIUS_MM)
     if not (in_stomach or in_colon):
         return
     soft = np.isin(tissue, (Tissue.ABDOMEN, Tissue.LIVER))
@@ -198,7 +195,7 @@ def _abdominal_gas(anat: Anatomy, x: NDArray, y: NDArray, z: float, tissue: NDAr
         level = centre[1] - 0.1 * axes[1]  # air-fluid level (coronal plane); fluid stays soft tissue
         gas |= (r < 1.0) & (y < level)
     if in_colon:
-        d2, _ = _capsule_dist2(x, y, zf, p1, p2)
+        d2, _ = capsule_dist2(x, y, zf, p1, p2)
         # Mottled stool: a smooth deterministic pattern (~10 mm blobs) fills part of the lumen.
         stool = np.sin(0.31 * x + 0.7) * np.sin(0.27 * y + 1.9) * np.sin(0.35 * zf + 0.4) > 0.3
         gas |= (d2 < COLON_RADIUS_MM**2) & ~stool
