@@ -4,10 +4,10 @@ Runs lungs + lesions + metrics (:func:`quant.segmentation.segment`) three times 
 median wall time, the CPU time and the peak RSS of the process (phantom generation included in the
 RSS, so it is an upper bound). Goals: <= 3 s and <= 2.5 GB on a 2-core machine.
 
-    .venv/bin/python benchmarks/segment.py [--size full|small] [--seed N] [--repeat 3] [--dense]
+    .venv/bin/python benchmarks/segment.py [--size full|small] [--seed N] [--repeat 3] [--partial-solid]
 
-``--dense`` draws the consolidation at realistic airless-lung HU (+30 HU) instead of the phantom's
-default (-110 HU).
+The phantom's consolidation is airless lung (+30 HU, its default); ``--partial-solid`` draws it
+partially aerated (-110 HU, textured) instead.
 """
 
 from __future__ import annotations
@@ -28,15 +28,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--lesion-pct", type=float, default=25.0)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dense", action="store_true", help="consolidation at +30 HU (realistic)")
+    parser.add_argument("--partial-solid", action="store_true", help="consolidation at -110 HU (partially aerated)")
     args = parser.parse_args()
 
     from quant.phantom import make_scan
-    from quant.phantom.image import DENSE_SOLID_HU, DENSE_SOLID_TEXTURE_HU
+    from quant.phantom.image import PARTIAL_SOLID_HU, PARTIAL_SOLID_TEXTURE_HU
     from quant.segmentation import segment
 
     t0 = time.perf_counter()
-    extra = {"solid_hu": DENSE_SOLID_HU, "solid_texture_hu": DENSE_SOLID_TEXTURE_HU} if args.dense else {}
+    extra = (
+        {"solid_hu": PARTIAL_SOLID_HU, "solid_texture_hu": PARTIAL_SOLID_TEXTURE_HU} if args.partial_solid else {}
+    )
     scan = make_scan(args.size, args.seed, lesion_pct=args.lesion_pct, consolidation=0.5, **extra)
     print(f"phantom {args.size} {scan.volume.shape} generated in {time.perf_counter() - t0:.1f} s")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
