@@ -135,17 +135,20 @@ def test_sigkill_mid_save_never_corrupts_or_loses_commits(tmp_path: Path):
         time.sleep(rng.uniform(0.0, 0.08))  # land the kill at a random point of the next save
         os.kill(child.pid, signal.SIGKILL)
         child.join()
+        assert child.exitcode in (0, -signal.SIGKILL), f"the writer failed (exit code {child.exitcode})"
         while chunk := os.read(read_fd, 4096):
             buf += chunk
         os.close(read_fd)
         lines = [tuple(int(x) for x in line.split()) for line in buf.decode().splitlines()]
         committed.extend(lines)  # type: ignore[arg-type]
-        # the next writer starts on a task the killed one did not sign
-        signed_tasks = {t for t, _, signed, _ in committed if signed}
+        database = db.connect(url)
+        # The next writer starts on a task the killed one did not sign. Ask the database, not the
+        # pipe: a kill between the commit and the pipe write leaves a signed task unreported.
+        with database.session() as s:
+            signed_tasks = set(s.scalars(select(ReadTask.id).where(ReadTask.status == "signed")))
+        assert {t for t, _, signed, _ in committed if signed} <= signed_tasks
         while all_tasks[next_task] in signed_tasks:
             next_task += 1
-
-        database = db.connect(url)
         with database.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         with database.session() as s:
