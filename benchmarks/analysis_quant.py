@@ -1,7 +1,7 @@
 """Benchmark of the pure statistics share of ``lungread stats`` (no database, no mask export).
 
 Synthetic endpoint records for 100 subjects x 7 visits (2:1 MSC:Placebo) and 700 double-read
-pairs go through quant.analysis.run_analysis, the CSV writers, and the report (5 PNG figures + PDF).
+pairs go through quant.analysis.tables.run_analysis, the CSV writers, and the report (5 PNG figures + PDF).
 Prints seconds per stage (median of --repeats) and the import time of the modules involved; the
 database helper's benchmarks/stats.py adds the query time on top of this to check the 2 s goal.
 
@@ -26,7 +26,7 @@ VISITS = [("BASELINE", 0, 1), ("DAY10", 1, 10), ("DAY28", 2, 28), ("MONTH3", 3, 
 
 
 def make_inputs(n_subjects: int, seed: int = 0):
-    from quant.analysis import EndpointRecord, ReadPair
+    from quant.analysis.tables import EndpointRecord, ReadPair
 
     rng = np.random.default_rng(seed)
     records, pairs = [], []
@@ -53,11 +53,11 @@ def main() -> None:
     args = ap.parse_args()
 
     t0, c0 = time.perf_counter(), time.process_time()
-    from quant.analysis import run_analysis
-    from quant.analysis_export import write_analysis_csvs
-    from quant.report import write_report
+    from quant.analysis.csv_export import write_analysis_csvs
+    from quant.analysis.report import write_report
+    from quant.analysis.tables import run_analysis
 
-    print(f"import quant.analysis/analysis_export/report: {time.perf_counter() - t0:.3f} s wall, "
+    print(f"import quant.analysis.tables/analysis_export/report: {time.perf_counter() - t0:.3f} s wall, "
           f"{time.process_time() - c0:.3f} s CPU")
     records, pairs = make_inputs(args.subjects)
     stages: dict[str, list[float]] = {"analysis": [], "csv": [], "report (5 PNG + PDF)": []}

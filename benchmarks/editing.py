@@ -2,7 +2,7 @@
 
 Prints ms per stroke segment (p50 / p95 / max) for the disk, sphere and threshold brushes, ms per
 undo and redo, the undo-history memory after 100 strokes, and one-off timings of the region tools.
-No GUI: this is the quant.editing share of the brush-to-pixels latency in benchmarks/interaction.py.
+No GUI: this is the quant.editing.editor share of the brush-to-pixels latency in benchmarks/interaction.py.
 
     .venv/bin/python benchmarks/editing.py [--strokes 100] [--segments 20] [--seed 0]
 """
@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from quant.editing import MaskEditor
+from quant.editing.editor import MaskEditor
 from quant.labels import GGO, LEFT_LUNG, RIGHT_LUNG, SOLID, LesionMasks, LungMasks
 from quant.volume import Volume
 

@@ -50,10 +50,9 @@ def _reference_windows(scan, size: int, n: int) -> tuple[tuple[float, float], tu
     (default window settings), each in its own size x size window - the floor a plain VTK slice
     stack reaches here. Returns (scroll of one window, re-render of three windows after a data
     change (as for a brush dab seen by three views)) as (p50, p95) ms."""
-    from vtkmodules.vtkRenderingCore import (vtkImageSlice, vtkImageSliceMapper, vtkRenderer,
-                                             vtkRenderWindow)
+    from vtkmodules.vtkRenderingCore import vtkImageSlice, vtkImageSliceMapper, vtkRenderer, vtkRenderWindow
 
-    from viewer.image_data import image_from_array
+    from viewer.scene.image_data import image_from_array
 
     image = image_from_array(np.ascontiguousarray(scan.volume.hu), scan.volume.spacing)
     shape = scan.volume.shape
@@ -110,12 +109,12 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv)
 
-    from quant.editing import MaskEditor
+    from quant.editing.editor import MaskEditor
     from quant.labels import GGO, SOLID, LesionMasks, LungMasks
     from quant.phantom import make_scan
-    from viewer.layers import ViewerLayers
-    from viewer.mpr import MprViewer
-    from viewer.tools import EditTools
+    from viewer.scene.layers import ViewerLayers
+    from viewer.widgets.mpr import MprViewer
+    from viewer.widgets.tools import EditTools
 
     t = time.perf_counter()
     scan = make_scan(size=args.size, seed=3)

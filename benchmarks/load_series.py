@@ -1,4 +1,4 @@
-"""Benchmark: load a full-size CT series (about 300 slices of 512x512) with quant.dicom.load_series.
+"""Benchmark: load a full-size CT series (about 300 slices of 512x512) with quant.dicom.load.load_series.
 
 Prints seconds per load (median of 5) for LungRead and, when SimpleITK is installed, for
 SimpleITK's ImageSeriesReader on the same files (GetGDCMSeriesFileNames + Execute, i.e. what a
@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quant.dicom import load_series  # noqa: E402
+from quant.dicom.load import load_series  # noqa: E402
 from quant.volume import Volume  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def _write_series(folder: Path, syntax: str | None) -> str:
         scan = make_scan(size="full", seed=0)
         write_scan(scan, folder / "phantom", transfer_syntax=syntax, seed=0)
         return "full-size phantom (quant.phantom)"
-    from quant.dicom_write import write_series
+    from quant.dicom.write import write_series
 
     rng = np.random.default_rng(0)
     hu = rng.normal(-500.0, 350.0, size=(300, 512, 512)).clip(-1024, 2500).astype(np.int16)

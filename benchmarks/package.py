@@ -22,9 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import db  # noqa: E402
-from db.package_export import export_package  # noqa: E402
-from db.package_import import import_package  # noqa: E402
-from db.package_open import open_package  # noqa: E402
+from db.packages.export import export_package  # noqa: E402
+from db.packages.merge import import_package  # noqa: E402
+from db.packages.open import open_package  # noqa: E402
 from db.services import (  # noqa: E402
     ReadInput,
     authenticate,
@@ -34,7 +34,7 @@ from db.services import (  # noqa: E402
     sign_read,
     worklist,
 )
-from quant.dicom_write import write_series  # noqa: E402
+from quant.dicom.write import write_series  # noqa: E402
 from quant.volume import Volume  # noqa: E402
 
 PASSWORD = "benchmark-pass"
@@ -115,7 +115,7 @@ def main() -> int:
         pkg.dispose()
         print(f"offline signing (not part of the goal): {time.perf_counter() - t0:.2f} s")
 
-        from db.package_open import package_root
+        from db.packages.open import package_root
 
         source = package_root(exp.path)
         t0 = time.perf_counter()

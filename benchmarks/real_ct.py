@@ -44,9 +44,9 @@ def evaluate(case: RealCase, masks_dir: Path | None) -> dict:
     """Load, segment and score one case (run in a child process)."""
     from scipy import ndimage
 
-    from quant.dicom import load_series
+    from quant.dicom.load import load_series
     from quant.labels import SOLID
-    from quant.segmentation import SegmentationError, segment
+    from quant.segment.pipeline import SegmentationError, segment
 
     t0 = time.perf_counter()
     volume = load_series(case.dicom)
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if not cases:
         print(f"no case folders (with case.json and dicom/) in {args.data_dir}", file=sys.stderr)
         return 2
-    from quant.segmentation import ALGORITHM_VERSION
+    from quant.segment.pipeline import ALGORITHM_VERSION
 
     if not args.json:
         print(f"segmentation {ALGORITHM_VERSION}; {len(cases)} case(s) in {args.data_dir}")

@@ -1,6 +1,6 @@
 """Speed and memory of the automatic segmentation on a full-size phantom (512 x 512 x ~300).
 
-Runs lungs + lesions + metrics (:func:`quant.segmentation.segment`) three times and prints the
+Runs lungs + lesions + metrics (:func:`quant.segment.pipeline.segment`) three times and prints the
 median wall time, the CPU time and the peak RSS of the process (phantom generation included in the
 RSS, so it is an upper bound). Goals: <= 3 s and <= 2.5 GB on a 2-core machine.
 
@@ -33,7 +33,7 @@ def main() -> int:
 
     from quant.phantom import make_scan
     from quant.phantom.image import PARTIAL_SOLID_HU, PARTIAL_SOLID_TEXTURE_HU
-    from quant.segmentation import segment
+    from quant.segment.pipeline import segment
 
     t0 = time.perf_counter()
     extra = (

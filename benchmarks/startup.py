@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def one_run(db_file: Path, data_dir: Path) -> tuple[float, float, str]:
     env = dict(os.environ, LUNGREAD_STARTUP_PROBE="1", QT_QPA_PLATFORM="xcb",
                LUNGREAD_DATA_DIR=str(data_dir))
-    cmd = [sys.executable, "-m", "desktop.cli", "gui", "--db", str(db_file)]
+    cmd = [sys.executable, "-m", "desktop.cli.main", "gui", "--db", str(db_file)]
     if not env.get("DISPLAY"):
         if shutil.which("xvfb-run") is None:
             raise SystemExit("no DISPLAY and no xvfb-run: cannot show a window")

@@ -6,11 +6,11 @@ only, no masks) are bulk-inserted with the ORM (a scan import needs DICOM files,
 would spend ~1400 scrypt password checks, neither of which is what is measured). Reads follow the
 phantom trial's planted trajectories (:func:`quant.phantom.trial.lesion_trajectory`) plus reader
 noise; about 8% of pairs get a large disagreement and go through the charter's adjudication trigger
-(:func:`db.adjudication.on_read_signed`), decided for read A.
+(:func:`db.workflow.adjudication.on_read_signed`), decided for read A.
 
 Timed (median of ``--repeats``, default 3): ``lungread stats`` as a subprocess (``python -m
-desktop.cli``: what a user runs; interpreter start, imports and exit included) and in-process
-(``desktop.cli.main``: this process's imports warm after the first run, but every run starts a
+desktop.cli.main``: what a user runs; interpreter start, imports and exit included) and in-process
+(``desktop.cli.main.main``: this process's imports warm after the first run, but every run starts a
 new report forkserver, which imports matplotlib again), each with the full report (PDF + PNG),
 with PNG figures only (``--no-report``) and with tables only (``--no-report --no-figures``).
 
@@ -45,11 +45,11 @@ def build(path: Path, subjects: int, seed: int = 0) -> tuple[str, Path]:
     import numpy as np
 
     import db
-    from db.adjudication import on_read_signed
-    from db.audit import utc_now
-    from db.charter import Charter
     from db.models import AdjudicationTask, Read, ReadTask, Scan, Subject, Trial, Visit
+    from db.security.audit import utc_now
     from db.services import authenticate, create_user, generate_worklist, lock_database, unblind
+    from db.workflow.adjudication import on_read_signed
+    from db.workflow.charter import Charter
     from quant.phantom.trial import DEFAULT_VISITS, VISIT_DAYS, lesion_trajectory, plan_trial
 
     database = db.connect(path)
@@ -128,7 +128,7 @@ def _children_cpu() -> float:
 
 def time_in_process(url: str, out: Path, extra: list[str], repeats: int) -> tuple[list[float], list[float]]:
     """(wall seconds, CPU seconds of this process) per run."""
-    from desktop.cli import main
+    from desktop.cli.main import main
 
     times, cpu = [], []
     for i in range(repeats):
@@ -158,7 +158,7 @@ def time_subprocess(url: str, out: Path, extra: list[str],
     times, cpu, machine = [], [], []
     for i in range(repeats):
         t0, c0, m0 = time.perf_counter(), _children_cpu(), _machine_cpu()
-        proc = subprocess.run([sys.executable, "-m", "desktop.cli", "stats", "--db", url, "--out",
+        proc = subprocess.run([sys.executable, "-m", "desktop.cli.main", "stats", "--db", url, "--out",
                                str(out / f"sub{i}"), "--user", "stat", *extra],
                               cwd=ROOT, capture_output=True, text=True, env=os.environ)
         times.append(time.perf_counter() - t0)

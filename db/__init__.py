@@ -4,6 +4,6 @@
 :mod:`db.services`. This package never imports Qt or VTK.
 """
 
-from .engine import Database, connect, default_data_dir
+from db.engine import Database, connect, default_data_dir
 
 __all__ = ["Database", "connect", "default_data_dir"]

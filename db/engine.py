@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import DatabaseError
+from db.errors import DatabaseError
 
 __all__ = ["Database", "connect", "default_data_dir", "default_url", "DB_FILE_NAME"]
 
@@ -199,7 +199,7 @@ def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True) 
     )
     try:
         if upgrade:
-            from .migrations import upgrade_head
+            from db.migrations import upgrade_head
 
             upgrade_head(db)
         elif not inspect(engine).has_table("alembic_version"):

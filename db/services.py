@@ -1,27 +1,18 @@
 """The public service functions of the reading database (import from here).
 
 Every function takes the :class:`~db.engine.Database` and, where a person acts, the
-:class:`~db.views.Actor` returned by :func:`authenticate`. Roles and states are checked here, so the
+:class:`~db.records.Actor` returned by :func:`authenticate`. Roles and states are checked here, so the
 GUI, the command line and the tests go through the same rules.
 """
 
 from __future__ import annotations
 
-from .accounts import MAX_FAILED_LOGINS, authenticate, create_user, list_users, reauthenticate, unlock_user, user_count
-from .adjudication import adjudication_queue, assign_adjudicator, decide_adjudication, discordance, open_adjudication
-from .audit import AuditVerification, verify_audit_trail
-from .charter import Charter
-from .endpoints import endpoint_table, endpoint_value
-from .charter_edit import set_charter
-from .errors import AuthenticationError, PermissionDenied, WorkflowError
-from .analysis_dataset import analysis_dataset
-from .exports import export_analysis, export_reads
-from .exports import export_reads as export_reads_csv
-from .lock import lock_database, lock_status, unblind
-from .progress import progress_dashboard
-from .reads import reopen_read, save_draft, sign_read
-from .trials import create_trial, get_trial, import_manifest
-from .views import (
+from db.endpoints.dataset import analysis_dataset
+from db.endpoints.rule import endpoint_table, endpoint_value
+from db.errors import AuthenticationError, PermissionDenied, WorkflowError
+from db.exports.reads import export_analysis, export_reads
+from db.exports.reads import export_reads as export_reads_csv
+from db.records import (
     Actor,
     AdjudicationDecision,
     AdjudicationTaskView,
@@ -33,7 +24,30 @@ from .views import (
     ReadView,
     TaskView,
 )
-from .worklist import generate_worklist, next_task, open_task, worklist
+from db.security.accounts import (
+    MAX_FAILED_LOGINS,
+    authenticate,
+    create_user,
+    list_users,
+    reauthenticate,
+    unlock_user,
+    user_count,
+)
+from db.security.audit import AuditVerification, verify_audit_trail
+from db.workflow.adjudication import (
+    adjudication_queue,
+    assign_adjudicator,
+    decide_adjudication,
+    discordance,
+    open_adjudication,
+)
+from db.workflow.charter import Charter
+from db.workflow.charter_edit import set_charter
+from db.workflow.lock import lock_database, lock_status, unblind
+from db.workflow.progress import progress_dashboard
+from db.workflow.reads import reopen_read, save_draft, sign_read
+from db.workflow.trials import create_trial, get_trial, import_manifest
+from db.workflow.worklist import generate_worklist, next_task, open_task, worklist
 
 __all__ = [
     "MAX_FAILED_LOGINS", "authenticate", "create_user", "list_users", "reauthenticate", "unlock_user", "user_count",

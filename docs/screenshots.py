@@ -46,9 +46,8 @@ def _grab(app, widget, path: Path) -> None:
 
 def _sign_in(app, context, username: str):
     from db import services
-
-    from desktop.main_window import MainWindow
-    from desktop.session import DEMO_PASSWORD
+    from desktop.app.main_window import MainWindow
+    from desktop.app.session import DEMO_PASSWORD
 
     context.actor = services.authenticate(context.database(), username, DEMO_PASSWORD)
     window = MainWindow(context)
@@ -81,7 +80,7 @@ def _read_all(app, context, username: str, out: Path | None) -> None:
     reader2 adds a few mL of ground glass to each case and a large amount to its first one (so that
     case is discordant and goes to adjudication). ``out``: grab the first case's workspace there.
     """
-    from desktop.session import DEMO_PASSWORD
+    from desktop.app.session import DEMO_PASSWORD
 
     window = _sign_in(app, context, username)
     screen = window.role_screen
@@ -111,10 +110,10 @@ def _read_all(app, context, username: str, out: Path | None) -> None:
 def run(out: Path, subjects: int, visits: int) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import create_application
-    from desktop.demo_setup import create_demo, demo_root, demo_url
-    from desktop.login import LoginDialog
-    from desktop.session import DEMO_PASSWORD, AppContext
+    from desktop.app.application import create_application
+    from desktop.app.login import LoginDialog
+    from desktop.app.session import DEMO_PASSWORD, AppContext
+    from desktop.demo.first_run import create_demo, demo_root, demo_url
 
     app = create_application()
     out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ os.environ["QT_QPA_PLATFORM"] = "xcb"  # must precede any Qt import
 
 import pytest
 
-pytest_plugins = ["tests.fixtures_vtk"]
+pytest_plugins = ["tests.support.vtk_errors"]
 
 
 @pytest.fixture(autouse=True)

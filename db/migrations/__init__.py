@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 if TYPE_CHECKING:
-    from ..engine import Database
+    from db.engine import Database
 
 __all__ = ["alembic_config", "upgrade_head", "current_revision", "head_revision", "MIGRATIONS_DIR"]
 

@@ -8,7 +8,7 @@ Layout of ``out_dir``:
 * ``truth.npz``: ``hu`` (int16), ``lung_labels``, ``lesion_labels`` (uint8), ``bone``, ``airway``
   (bool), ``spacing`` (z, y, x mm), ``origin`` (LPS mm), ``direction`` (3×3, columns = x, y, z index
   axes). Arrays are in the canonical (z, y, x) order with z inferior→superior, i.e. what
-  :func:`quant.dicom.load_series` returns for the written series, whatever its orientation.
+  :func:`quant.dicom.load.load_series` returns for the written series, whatever its orientation.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ORIENTATIONS = {"axial": 0, "coronal": 1, "oblique": 0}
 
 def fake_phi_for(seed: int) -> dict[str, str]:
     """Plausible, deterministic fake PHI (all seven keys) for a scan written with ``seed``."""
-    from quant.dicom_write import fake_phi
+    from quant.dicom.write import fake_phi
 
     return fake_phi(seed)
 
@@ -84,7 +84,7 @@ def write_scan(
     Returns:
         ``out_dir``.
     """
-    from quant.dicom_write import write_series
+    from quant.dicom.write import write_series
 
     if orientation not in ORIENTATIONS:
         raise PhantomError(f"unknown orientation {orientation!r}; use one of {sorted(ORIENTATIONS)}")

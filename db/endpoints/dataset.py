@@ -1,0 +1,233 @@
+"""The analysis dataset of a trial: one endpoint value per scan and the double-read pairs.
+
+:func:`analysis_dataset` reads the whole database in a handful of bulk queries (no query per scan:
+``lungread stats`` on 100 subjects x 7 visits must stay well under 2 s) and hands the endpoint
+analysis (:mod:`quant.analysis.tables`) plain records:
+
+* :class:`quant.analysis.tables.EndpointRecord` per scan, resolved under the trial charter exactly as
+  :func:`db.endpoints.rule.resolve_endpoint` does (adjudicated -> the chosen read; concordant -> mean
+  of the two reads or reader 1; not evaluable -> missing with the reason; unfinished -> missing
+  with ``pending: ...``), with the source read ids;
+* :class:`quant.analysis.tables.ReadPair` per scan whose two independent reads are signed (reader pair
+  named in alphabetical order, so A is always the same account of a pair), with whether the
+  scan went to adjudication.
+
+Visits are ordered by the charter's visit schedule when it has one, else by nominal study day
+(then name); ``visit_num`` is the 1-based position in that order and ``visit_day`` the manifest's
+nominal day. Arms come from the :class:`~db.models.Randomization` rows, which exist only after
+unblinding, and are handed out only to a statistician: before unblinding (or to a manager) every
+record has ``arm=None``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.engine import Database
+from db.models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, User, Visit
+from db.records import Actor
+from db.security.access import charter_of, current_trial, lock_of, require_role, unblinding_of
+from db.workflow.charter import Charter
+from quant.analysis.tables import EndpointRecord, ReadPair
+
+__all__ = ["AnalysisDataset", "analysis_dataset", "collect_dataset", "visit_order"]
+
+ANALYSIS_ROLES = ("manager", "statistician")
+
+
+@dataclass(frozen=True)
+class AnalysisDataset:
+    """What the endpoint analysis needs, with the state it was taken in.
+
+    ``records``: one per scan (subject x visit). ``pairs``: double reads for reader agreement.
+    ``studyid``: the trial name. ``unblinded``: whether records carry arms. ``locked``: whether the
+    database was locked. ``n_pending``: scans whose endpoint is not final (reads or adjudication
+    unfinished); they are in ``records`` as missing with reason ``pending: ...``.
+    ``endpoint_status``: scan id -> (``concordant`` | ``adjudicated`` | ``missing`` | ``pending``,
+    source read ids), as :class:`db.records.EndpointValue` names them.
+    """
+
+    records: tuple[EndpointRecord, ...]
+    pairs: tuple[ReadPair, ...]
+    studyid: str
+    unblinded: bool
+    locked: bool
+    n_pending: int
+    visits: tuple[str, ...]
+    endpoint_status: dict[int, tuple[str, tuple[int, ...]]]
+
+
+@dataclass(frozen=True)
+class _ReadRow:
+    id: int
+    task_id: int | None
+    revision: int
+    lesion_pct: float | None
+    solid_pct: float | None
+    normal_ct: bool | None
+    not_evaluable_reason: str | None
+
+
+def _mean(values: list[float | None]) -> float | None:
+    # Same rule as db.endpoints.rule._mean: a mean only when every read has the value.
+    nums = [float(v) for v in values if v is not None]
+    return sum(nums) / len(nums) if nums and len(nums) == len(values) else None
+
+
+def visit_order(charter: Charter, visits: set[tuple[str, int | None]]) -> dict[str, tuple[float, int | None]]:
+    """visit name -> (1-based visit number, nominal day). Charter schedule first, then by day, name.
+
+    A visit name seen with different days in different subjects keeps its smallest day for sorting.
+    """
+    day_of: dict[str, int | None] = {}
+    for name, day in visits:
+        old = day_of.get(name)
+        if name not in day_of or (day is not None and (old is None or day < old)):
+            day_of[name] = day
+    schedule = {name: i for i, name in enumerate(charter.visits)}
+    big = 10**9
+    ordered = sorted(
+        day_of,
+        key=lambda n: (schedule.get(n, len(schedule)), day_of[n] if day_of[n] is not None else big, n),
+    )
+    return {name: (float(i + 1), day_of[name]) for i, name in enumerate(ordered)}
+
+
+def _record(base: dict, value: _ReadRow | None, *, status_reason: str | None = None) -> EndpointRecord:
+    if value is None:
+        return EndpointRecord(**base, lesion_pct=None, solid_pct=None, normal_ct=None,
+                              source_read_ids=(), missing_reason=status_reason)
+    if value.not_evaluable_reason is not None:
+        return EndpointRecord(**base, lesion_pct=None, solid_pct=None, normal_ct=None, source_read_ids=(value.id,),
+                              missing_reason=f"not evaluable: {value.not_evaluable_reason}")
+    return EndpointRecord(**base, lesion_pct=value.lesion_pct, solid_pct=value.solid_pct,
+                          normal_ct=value.normal_ct, source_read_ids=(value.id,))
+
+
+def _resolve(
+    base: dict, charter: Charter, all_signed: bool, adj: AdjudicationTask | None,
+    reads: list[_ReadRow | None], chosen: dict[int, _ReadRow],
+) -> tuple[EndpointRecord, str]:
+    """One scan's endpoint record and status (the rules of db.endpoints.rule.resolve_endpoint)."""
+    if not all_signed:
+        return _record(base, None, status_reason="pending: reads not all signed"), "pending"
+    if adj is not None:
+        if adj.status != "decided" or adj.chosen_read_id is None or adj.chosen_read_id not in chosen:
+            return _record(base, None, status_reason="pending: adjudication not decided"), "pending"
+        rec = _record(base, chosen[adj.chosen_read_id])
+        return rec, "missing" if rec.missing_reason else "adjudicated"
+    done = [r for r in reads if r is not None]
+    if all(r.not_evaluable_reason is not None for r in done):
+        reasons = "; ".join(sorted({r.not_evaluable_reason or "" for r in done}))
+        return EndpointRecord(**base, lesion_pct=None, solid_pct=None, normal_ct=None,
+                              source_read_ids=tuple(r.id for r in done),
+                              missing_reason=f"not evaluable: {reasons}"), "missing"
+    if charter.concordant_rule == "reader1":
+        rec = _record(base, done[0])
+        return rec, "missing" if rec.missing_reason else "concordant"
+    calls = {r.normal_ct for r in done if r.normal_ct is not None}
+    return EndpointRecord(
+        **base, lesion_pct=_mean([r.lesion_pct for r in done]), solid_pct=_mean([r.solid_pct for r in done]),
+        normal_ct=calls.pop() if len(calls) == 1 else None, source_read_ids=tuple(r.id for r in done),
+    ), "concordant"
+
+
+def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
+    """Build the dataset inside an open session (no role check: callers check access first)."""
+    trial = current_trial(s)
+    charter = charter_of(trial)
+    unblinded = unblinding_of(s, trial) is not None
+    locked = lock_of(s, trial) is not None
+    arms: dict[int, str] = {}
+    if with_arms and unblinded:
+        arms = dict(s.execute(select(Randomization.subject_id, Randomization.arm)).all())
+
+    scans = s.execute(
+        select(Scan.id, Subject.id, Subject.code, Visit.name, Visit.visit_day)
+        .join(Visit, Scan.visit_id == Visit.id).join(Subject, Visit.subject_id == Subject.id)
+        .where(Subject.trial_id == trial.id)
+    ).all()
+    order = visit_order(charter, {(v, d) for _, _, _, v, d in scans})
+    names = dict(s.execute(select(User.id, User.username)).all())
+
+    tasks: dict[int, list[tuple[int, int, int, str]]] = defaultdict(list)  # scan -> (slot, task, reader, status)
+    for tid, scan_id, reader_id, slot, status in s.execute(
+        select(ReadTask.id, ReadTask.scan_id, ReadTask.reader_id, ReadTask.reader_slot, ReadTask.status)
+    ):
+        tasks[scan_id].append((slot, tid, reader_id, status))
+
+    cols = (Read.id, Read.task_id, Read.revision, Read.lesion_pct, Read.solid_pct, Read.normal_ct,
+            Read.not_evaluable_reason)
+    latest_signed: dict[int, _ReadRow] = {}  # task id -> its newest signed revision
+    for row in s.execute(select(*cols).where(Read.status == "signed", Read.task_id.is_not(None))):
+        r = _ReadRow(*row)
+        old = latest_signed.get(r.task_id)  # type: ignore[arg-type]
+        if old is None or r.revision > old.revision:
+            latest_signed[r.task_id] = r  # type: ignore[index]
+
+    adjudications: dict[int, AdjudicationTask] = {}
+    for adj in s.scalars(select(AdjudicationTask).where(AdjudicationTask.status != "cancelled")
+                         .order_by(AdjudicationTask.id)):
+        adjudications.setdefault(adj.scan_id, adj)
+    chosen_ids = [a.chosen_read_id for a in adjudications.values() if a.chosen_read_id is not None]
+    chosen: dict[int, _ReadRow] = {}
+    for i in range(0, len(chosen_ids), 500):  # bounded IN lists
+        for row in s.execute(select(*cols).where(Read.id.in_(chosen_ids[i:i + 500]))):
+            chosen[row[0]] = _ReadRow(*row)
+
+    records: list[EndpointRecord] = []
+    pairs: list[ReadPair] = []
+    status_of: dict[int, tuple[str, tuple[int, ...]]] = {}
+    n_pending = 0
+    for scan_id, subject_id, code, visit, _day in sorted(scans, key=lambda r: (r[2], order[r[3]][0])):
+        vnum = order[visit][0]
+        base = dict(subject=code, arm=arms.get(subject_id), visit=visit, visit_num=vnum, visit_day=_day)
+        scan_tasks = sorted(tasks.get(scan_id, []))
+        reads = [latest_signed.get(tid) for _, tid, _, status in scan_tasks if status == "signed"]
+        all_signed = len(scan_tasks) >= charter.readers_per_scan and len(reads) == len(scan_tasks) \
+            and all(r is not None for r in reads)
+        adj = adjudications.get(scan_id)
+        if all_signed and len(scan_tasks) == 2:
+            (_, _, ra, _), (_, _, rb, _) = scan_tasks
+            a, b = reads[0], reads[1]
+            assert a is not None and b is not None
+            if names.get(rb, "") < names.get(ra, ""):  # alphabetical: the pair is the same either way
+                ra, rb, a, b = rb, ra, b, a
+            pairs.append(ReadPair(
+                scan_id=scan_id, reader_a=names.get(ra, str(ra)), reader_b=names.get(rb, str(rb)),
+                lesion_pct_a=None if a.not_evaluable_reason is not None else a.lesion_pct,
+                lesion_pct_b=None if b.not_evaluable_reason is not None else b.lesion_pct,
+                normal_a=None if a.not_evaluable_reason is not None else a.normal_ct,
+                normal_b=None if b.not_evaluable_reason is not None else b.normal_ct,
+                adjudicated=adj is not None, visit=visit,
+            ))
+        record, status = _resolve(base, charter, all_signed, adj, reads, chosen)
+        n_pending += status == "pending"
+        records.append(record)
+        status_of[scan_id] = (status, record.source_read_ids)
+    return AnalysisDataset(
+        records=tuple(records), pairs=tuple(pairs), studyid=trial.name, unblinded=bool(arms), locked=locked,
+        n_pending=n_pending, visits=tuple(sorted(order, key=lambda n: order[n][0])), endpoint_status=status_of,
+    )
+
+
+def analysis_dataset(db: Database, actor: Actor) -> AnalysisDataset:
+    """Manager or statistician: the endpoint records and read pairs of the trial.
+
+    Arms are filled in only for a statistician on an unblinded database; a manager always gets the
+    blinded dataset (arm None). Records of unfinished scans are missing with ``pending: ...``.
+
+    Raises:
+        PermissionDenied: a reader or adjudicator asks (they must stay blind to other reads).
+    """
+
+    def work(s: Session) -> AnalysisDataset:
+        user = require_role(s, actor, ANALYSIS_ROLES,
+                            "only a manager (blinded) or a statistician may build the analysis dataset")
+        return collect_dataset(s, with_arms=user.role == "statistician")
+
+    return db.read(work)

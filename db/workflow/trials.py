@@ -1,0 +1,262 @@
+"""Trial creation (with its charter) and scan import from a manifest CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.engine import Database
+from db.errors import ManifestError, WorkflowError
+from db.models import Scan, Subject, Trial, Visit
+from db.records import Actor, ImportReport, ImportRowError, TrialView
+from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
+from db.security.audit import append_event, utc_now
+from db.workflow.charter import Charter
+from quant.errors import LungReadError
+
+__all__ = ["create_trial", "get_trial", "import_manifest", "DEFAULT_TRIAL_NAME", "REQUIRED_COLUMNS"]
+
+DEFAULT_TRIAL_NAME = "trial"
+REQUIRED_COLUMNS = ("subject", "visit", "series_folder")
+_MANAGER_RULE = "only a manager may {what}, before the database is locked"
+
+
+def _trial_view(trial: Trial) -> TrialView:
+    return TrialView(trial.id, trial.name, charter_of(trial))
+
+
+def _insert_trial(s: Session, manager_id: int, manager_name: str, name: str, charter: Charter) -> Trial:
+    trial = Trial(name=name, charter_json=charter.to_json(), worklist_seed=None, created_at=utc_now())
+    s.add(trial)
+    s.flush()
+    append_event(s, user_id=manager_id, username=manager_name, action="create", entity="trial",
+                 entity_id=trial.id, new={"name": name, "charter": json.loads(charter.to_json())})
+    return trial
+
+
+def create_trial(db: Database, actor: Actor, name: str, charter: Charter | None = None) -> TrialView:
+    """Manager: create the trial of this database with its charter (one trial per database)."""
+    charter = charter or Charter()
+
+    def work(s: Session) -> TrialView:
+        manager = require_role(s, actor, ("manager",), _MANAGER_RULE.format(what="create a trial"))
+        if s.scalar(select(Trial.id).limit(1)) is not None:
+            raise WorkflowError("this database already holds a trial; use one database per trial")
+        return _trial_view(_insert_trial(s, manager.id, manager.username, name, charter))
+
+    return db.write(work)
+
+
+def get_trial(db: Database) -> TrialView:
+    return db.read(lambda s: _trial_view(current_trial(s)))
+
+
+@dataclass(frozen=True)
+class _Row:
+    row: int
+    subject: str
+    visit: str
+    visit_day: int | None
+    study_date: str | None
+    folder: Path
+    series_uid: str
+    content_hash: str
+    files: tuple[str, ...]
+    display: dict[str, object]
+
+
+class _Abort(Exception):
+    def __init__(self, errors: list[ImportRowError]) -> None:
+        self.errors = errors
+
+
+def _read_manifest(csv_path: Path) -> list[dict[str, str]]:
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = [c.strip() for c in (reader.fieldnames or [])]
+            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+            if missing:
+                raise ManifestError(
+                    f"{csv_path}: missing column(s) {', '.join(missing)}; a manifest needs "
+                    f"{', '.join(REQUIRED_COLUMNS)} (optional: visit_day, study_date, series_uid)"
+                )
+            return [{(k or "").strip(): (v or "").strip() for k, v in rec.items()} for rec in reader]
+    except FileNotFoundError as exc:
+        raise ManifestError(f"manifest not found: {csv_path}") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ManifestError(f"{csv_path} is not a readable CSV file: {exc}") from exc
+
+
+def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
+    """Validate one manifest row against its files; raises LungReadError with the row's problem."""
+    from quant.dicom.load import scan_folder, series_content_hash
+
+    subject, visit, folder_text = rec.get("subject", ""), rec.get("visit", ""), rec.get("series_folder", "")
+    if not subject or not visit or not folder_text:
+        raise ManifestError("subject, visit and series_folder must all be filled in")
+    visit_day: int | None = None
+    if rec.get("visit_day"):
+        try:
+            visit_day = int(rec["visit_day"])
+        except ValueError:
+            raise ManifestError(f"visit_day {rec['visit_day']!r} is not a whole number of days") from None
+    folder = Path(folder_text)
+    if not folder.is_absolute():
+        folder = base / folder
+    folder = folder.resolve()
+    if not folder.is_dir():
+        raise ManifestError(f"series folder {folder_text!r} does not exist")
+    result = scan_folder(folder)
+    series = list(result.series)
+    wanted = rec.get("series_uid", "")
+    if wanted:
+        series = [s for s in series if s.series_uid == wanted]
+        if not series:
+            raise ManifestError(f"series {wanted} is not in folder {folder_text!r}")
+    elif len(series) != 1:
+        if not series:
+            raise ManifestError(f"no readable DICOM series in folder {folder_text!r}")
+        raise ManifestError(
+            f"folder {folder_text!r} holds {len(series)} series; add a series_uid column to choose one"
+        )
+    summary = series[0]
+    files = [Path(f) for f in summary.files]
+    rel: list[str] = []
+    for f in files:
+        try:
+            rel.append(f.resolve().relative_to(folder).as_posix())
+        except ValueError:
+            rel.append(str(f.resolve()))
+    display = {
+        "modality": str(getattr(summary, "modality", "") or ""),
+        "rows": int(getattr(summary, "rows", 0) or 0),
+        "columns": int(getattr(summary, "columns", 0) or 0),
+        "n_slices": int(getattr(summary, "n_slices", len(files)) or len(files)),
+    }
+    return _Row(
+        row=number, subject=subject, visit=visit, visit_day=visit_day,
+        study_date=rec.get("study_date") or None, folder=folder, series_uid=summary.series_uid,
+        content_hash=series_content_hash(files), files=tuple(sorted(rel)), display=display,
+    )
+
+
+def import_manifest(
+    db: Database,
+    actor: Actor,
+    csv_path: str | Path,
+    *,
+    trial_name: str = DEFAULT_TRIAL_NAME,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Manager: import scans from ``subject,visit,visit_day,series_folder,study_date`` rows.
+
+    Each series folder (relative to the manifest's folder) must exist and hold one readable DICOM
+    series. Duplicate subject/visit pairs or series UIDs are rejected; a row already imported with
+    the same series and content hash is ``unchanged`` (re-import is idempotent). Every bad row is
+    reported; nothing is written unless all rows are good. Creates the trial (default charter) if
+    the database has none yet.
+    """
+    csv_path = Path(csv_path)
+    db.read(lambda s: (require_role(s, actor, ("manager",), _MANAGER_RULE.format(what="import scans")),
+                       refuse_if_locked(s, "importing scans")))
+    records = _read_manifest(csv_path)
+    base = csv_path.resolve().parent
+    errors: list[ImportRowError] = []
+    rows: list[_Row] = []
+    seen_visit: dict[tuple[str, str], int] = {}
+    seen_uid: dict[str, int] = {}
+    for i, rec in enumerate(records, start=1):
+        if progress is not None:
+            progress(i - 1, len(records))
+        try:
+            row = _check_row(i, rec, base)
+        except LungReadError as exc:
+            errors.append(ImportRowError(i, str(exc)))
+            continue
+        except OSError as exc:
+            errors.append(ImportRowError(i, f"cannot read series files: {exc}"))
+            continue
+        key = (row.subject, row.visit)
+        if key in seen_visit:
+            errors.append(ImportRowError(i, f"duplicate of row {seen_visit[key]}: subject {row.subject} visit {row.visit}"))
+            continue
+        if row.series_uid in seen_uid:
+            errors.append(ImportRowError(i, f"same series as row {seen_uid[row.series_uid]} (series UID {row.series_uid})"))
+            continue
+        seen_visit[key], seen_uid[row.series_uid] = i, i
+        rows.append(row)
+    if progress is not None:
+        progress(len(records), len(records))
+
+    def work(s: Session) -> ImportReport:
+        manager = require_role(s, actor, ("manager",), _MANAGER_RULE.format(what="import scans"))
+        refuse_if_locked(s, "importing scans")
+        trial = s.scalars(select(Trial).order_by(Trial.id).limit(1)).first()
+        if trial is None:
+            trial = _insert_trial(s, manager.id, manager.username, trial_name, Charter())
+        charter = charter_of(trial)
+        row_errors = list(errors)
+        subjects = {sub.code: sub for sub in s.scalars(select(Subject).where(Subject.trial_id == trial.id))}
+        created = unchanged = 0
+        for row in rows:
+            if charter.visits and row.visit not in charter.visits:
+                row_errors.append(ImportRowError(row.row, f"visit {row.visit!r} is not in the charter's schedule {list(charter.visits)}"))
+                continue
+            existing = s.scalars(select(Scan).where(Scan.series_uid == row.series_uid)).first()
+            subject = subjects.get(row.subject)
+            visit = None
+            if subject is not None:
+                visit = s.scalars(select(Visit).where(Visit.subject_id == subject.id, Visit.name == row.visit)).first()
+            visit_scan = s.scalars(select(Scan).where(Scan.visit_id == visit.id)).first() if visit else None
+            if visit_scan is not None:
+                if visit_scan.series_uid == row.series_uid and visit_scan.content_hash == row.content_hash:
+                    unchanged += 1
+                elif visit_scan.series_uid == row.series_uid:
+                    row_errors.append(ImportRowError(row.row, "this series was imported before with different file contents"))
+                else:
+                    row_errors.append(ImportRowError(row.row, f"subject {row.subject} visit {row.visit} was imported before with another series"))
+                continue
+            if existing is not None:
+                row_errors.append(ImportRowError(row.row, f"series {row.series_uid} was imported before for another visit"))
+                continue
+            if subject is None:
+                subject = Subject(trial_id=trial.id, code=row.subject)
+                s.add(subject)
+                s.flush()
+                subjects[row.subject] = subject
+                append_event(s, user_id=manager.id, username=manager.username, action="create", entity="subject",
+                             entity_id=subject.id, new={"code": row.subject})
+            if visit is None:
+                visit = Visit(subject_id=subject.id, name=row.visit, visit_day=row.visit_day, study_date=row.study_date)
+                s.add(visit)
+                s.flush()
+                append_event(s, user_id=manager.id, username=manager.username, action="create", entity="visit",
+                             entity_id=visit.id, new={"subject_id": subject.id, "name": row.visit, "visit_day": row.visit_day})
+            scan = Scan(
+                visit_id=visit.id, series_uid=row.series_uid, folder=str(row.folder), content_hash=row.content_hash,
+                image_key=secrets.token_hex(12), files_json=json.dumps(list(row.files)),
+                display_json=json.dumps(row.display, sort_keys=True), created_at=utc_now(),
+            )
+            s.add(scan)
+            s.flush()
+            append_event(s, user_id=manager.id, username=manager.username, action="create", entity="scan",
+                         entity_id=scan.id, new={"visit_id": visit.id, "series_uid": row.series_uid,
+                                                  "folder": str(row.folder), "content_hash": row.content_hash},
+                         reason=f"manifest {csv_path.name} row {row.row}")
+            created += 1
+        if row_errors:
+            raise _Abort(sorted(row_errors, key=lambda e: e.row))
+        return ImportReport(n_rows=len(records), created=created, unchanged=unchanged)
+
+    try:
+        return db.write(work)
+    except _Abort as abort:
+        return ImportReport(n_rows=len(records), created=0, unchanged=0, errors=tuple(abort.errors))

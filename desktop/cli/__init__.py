@@ -1,0 +1,1 @@
+"""The ``lungread`` command line: :mod:`desktop.cli.main` and one module per command group."""

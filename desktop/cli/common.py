@@ -1,0 +1,97 @@
+"""What the database-backed commands share: the --db/--user options, the password source, login,
+the ``export`` command group, and a tqdm progress callback.
+
+Identity comes from ``--user``; the password from ``LUNGREAD_PASSWORD`` or, in a terminal, a
+prompt (never a prompt when stdin is not a terminal: that is an error, so CI and scripts never hang).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from quant.errors import LungReadError
+
+__all__ = [
+    "PASSWORD_ENV", "NEW_PASSWORD_ENV", "CommandError", "read_password", "open_database", "login",
+    "add_database_options", "export_subcommands", "tqdm_progress",
+]
+
+PASSWORD_ENV = "LUNGREAD_PASSWORD"
+NEW_PASSWORD_ENV = "LUNGREAD_NEW_PASSWORD"
+
+
+class CommandError(LungReadError):
+    """Bad command-line usage (missing password source, missing --user...)."""
+
+
+def read_password(prompt: str, env: str = PASSWORD_ENV, *, confirm: bool = False) -> str:
+    """The password from ``env`` or, in a terminal only, a hidden prompt."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise CommandError(f"no password: set {env} (stdin is not a terminal, so there is no prompt)")
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat the password: ") != first:
+        raise CommandError("the two passwords differ")
+    return first
+
+
+def open_database(args: argparse.Namespace, *, upgrade: bool = True) -> Any:
+    """``db.connect(args.db)``; ``upgrade=False`` skips the migration check (read-only commands)."""
+    import db
+
+    return db.connect(args.db, upgrade=upgrade)
+
+
+def login(database: Any, args: argparse.Namespace) -> Any:
+    """Authenticate ``--user`` (an audited login) and return the Actor."""
+    from db.security.accounts import authenticate  # not db.services: every command logs in, few need all services
+
+    if not args.user:
+        raise CommandError("give --user NAME (the account that performs this action)")
+    return authenticate(database, args.user, read_password(f"Password for {args.user}: "))
+
+
+def add_database_options(p: argparse.ArgumentParser, *, user: bool = True) -> None:
+    p.add_argument("--db", metavar="URL", default=None,
+                   help="database URL or SQLite file (default: lungread.sqlite in the user data folder)")
+    if user:
+        p.add_argument("--user", metavar="NAME",
+                       help=f"account performing the action (password: prompt or ${PASSWORD_ENV})")
+
+
+def export_subcommands(subparsers: Any) -> Any:
+    """The ``export`` command's sub-command group, shared by the modules that add exports."""
+    # Kept on the subparsers object itself: a registry keyed by id() handed a later parser the
+    # group of a collected one whose id was reused ("conflicting subparser: reads").
+    group = getattr(subparsers, "lungread_export_group", None)
+    if group is None:
+        parser = subparsers.add_parser("export", help="export data")
+        group = parser.add_subparsers(dest="export_command", metavar="WHAT", required=True)
+        subparsers.lungread_export_group = group
+    return group
+
+
+@contextmanager
+def tqdm_progress(desc: str, unit: str, *, leave: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr (only on a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, disable=None, leave=leave)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        bar.close()

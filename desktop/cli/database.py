@@ -1,0 +1,265 @@
+"""Database commands for managers and scripts: db, user, trial, worklist, lock, unblind, audit, export.
+
+Identity comes from ``--user``; the password from ``LUNGREAD_PASSWORD`` or, in a terminal, a
+prompt (never a prompt when stdin is not a terminal: that is an error). On an empty database the
+first ``user add`` needs no login (bootstrap) and must create a manager.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from desktop.cli.common import (
+    NEW_PASSWORD_ENV,
+    CommandError,
+    add_database_options,
+    export_subcommands,
+    login,
+    open_database,
+    read_password,
+    tqdm_progress,
+)
+
+ROLES = ("reader", "adjudicator", "manager", "statistician")
+
+
+def _db_init(args: argparse.Namespace) -> int:
+    from db.migrations import current_revision
+
+    database = open_database(args)
+    print(f"database ready at schema revision {current_revision(database)}: {database.url}")
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from db.services import create_user, user_count
+
+    database = open_database(args)
+    if user_count(database) == 0 and not args.user:
+        if args.role != "manager":
+            raise CommandError("the first account of a new database must be a manager: use --role manager")
+        actor = None
+        new_pw = os.environ.get(NEW_PASSWORD_ENV) or read_password(f"New password for {args.name}: ", confirm=True)
+    else:
+        if not args.user:
+            raise CommandError("only a manager may add users: give --user MANAGER (the login-free "
+                               "bootstrap is only for the first account of an empty database)")
+        actor = login(database, args)
+        new_pw = read_password(f"New password for {args.name}: ", NEW_PASSWORD_ENV, confirm=True)
+    user = create_user(database, actor, args.name, args.role, new_pw)
+    print(f"created {user.role} {user.username} (id {user.user_id})")
+    return 0
+
+
+def _trial_import(args: argparse.Namespace) -> int:
+    from db.services import import_manifest
+
+    database = open_database(args)
+    actor = login(database, args)
+    with tqdm_progress("checking series", "row") as progress:
+        report = import_manifest(database, actor, args.manifest, progress=progress)
+    if not report.ok:
+        for err in report.errors:
+            print(f"{args.manifest}: row {err.row}: {err.message}", file=sys.stderr)
+        print(f"lungread: error: {len(report.errors)} bad row(s) of {report.n_rows}; nothing was imported",
+              file=sys.stderr)
+        return 2
+    print(f"imported {report.created} scan(s), {report.unchanged} already present, {report.n_rows} row(s)")
+    return 0
+
+
+def _describe_charter(charter: Any) -> str:
+    visits = ", ".join(charter.visits) or "any visit name"
+    normal = "yes" if charter.adjudicate_normal_disagreement else "no"
+    return (f"visits: {visits}\nadjudication when |delta lesion %| > {charter.adjudication_threshold_pct:g} "
+            f"percentage points\nadjudication when the normal-CT calls differ: {normal}\n"
+            f"concordant pair resolved by: {charter.concordant_rule}")
+
+
+def _trial_charter(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from db.services import get_trial, set_charter
+
+    database = open_database(args)
+    trial = get_trial(database)
+    changes: dict[str, Any] = {}
+    if args.threshold is not None:
+        changes["adjudication_threshold_pct"] = args.threshold
+    if args.normal_disagreement is not None:
+        changes["adjudicate_normal_disagreement"] = args.normal_disagreement == "yes"
+    if args.concordant is not None:
+        changes["concordant_rule"] = args.concordant
+    if args.visits is not None:
+        changes["visits"] = tuple(v.strip() for v in args.visits.split(",") if v.strip())
+    if changes:
+        if not args.reason:
+            raise CommandError("give --reason TEXT: a charter change is audited with its reason")
+        trial = set_charter(database, login(database, args), replace(trial.charter, **changes), args.reason)
+        print(f"charter of {trial.name} changed:")
+    else:
+        print(f"charter of {trial.name}:")
+    print(_describe_charter(trial.charter))
+    return 0
+
+
+def _worklist_generate(args: argparse.Namespace) -> int:
+    from db.services import generate_worklist
+
+    database = open_database(args)
+    actor = login(database, args)
+    readers = [r.strip() for r in args.readers.split(",")] if args.readers else None
+    report = generate_worklist(database, actor, args.seed, readers=readers)
+    print(f"worklist: {report.n_scans} scan(s), {report.n_tasks} task(s), seed {report.seed}")
+    for name, n in sorted(report.tasks_per_reader.items()):
+        print(f"  {name}: {n}")
+    return 0
+
+
+def _worklist_show(args: argparse.Namespace) -> int:
+    from db.services import adjudication_queue, worklist
+
+    database = open_database(args)
+    actor = login(database, args)
+    if actor.role == "adjudicator":
+        for item in adjudication_queue(database, actor):
+            print(f"adjudication\t{item.case_code}\t{item.status}")
+    if actor.role in ("reader", "adjudicator"):
+        for task in worklist(database, actor):
+            print(f"{task.order_index + 1}\t{task.case_code}\t{task.status}")
+        return 0
+    raise CommandError("worklist show lists a reader's or adjudicator's own cases: give --user READER")
+
+
+def _lock(args: argparse.Namespace) -> int:
+    from db.services import lock_database
+
+    database = open_database(args)
+    actor = login(database, args)
+    view = lock_database(database, actor, args.override_reason)
+    print(f"database locked at {view.locked_at} by {view.locked_by}"
+          + (f" with {view.open_tasks} open task(s): {view.override_reason}" if view.open_tasks else ""))
+    return 0
+
+
+def _unblind(args: argparse.Namespace) -> int:
+    from db.services import unblind
+
+    database = open_database(args)
+    actor = login(database, args)
+    report = unblind(database, actor, args.randomization)
+    arms = ", ".join(f"{arm} {n}" for arm, n in sorted(report.arms.items()))
+    print(f"unblinded {report.n_subjects} subject(s): {arms}")
+    if report.unknown_subjects:
+        print(f"listed without scans (not stored): {', '.join(report.unknown_subjects)}")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from db.security.audit import read_anchor
+    from db.services import verify_audit_trail
+
+    anchor = read_anchor(args.anchor) if args.anchor else None  # a bad file: exit 2 before opening the db
+    result = verify_audit_trail(open_database(args), anchor)
+    print(result.describe())
+    return 0 if result.ok else 1
+
+
+def _audit_anchor(args: argparse.Namespace) -> int:
+    from db.security.audit import audit_anchor, write_anchor
+
+    anchor = audit_anchor(open_database(args))
+    path = write_anchor(anchor, args.out)
+    print(f"audit trail anchored at event {anchor.event_id} ({anchor.hash[:16]}...) in {path}; "
+          "keep it outside the database and check later with `lungread audit verify --anchor`")
+    return 0
+
+
+def _export_reads(args: argparse.Namespace) -> int:
+    from db.exports.read_columns import dictionary_path
+    from db.services import export_reads_csv
+
+    database = open_database(args)
+    actor = login(database, args)
+    out = export_reads_csv(database, actor, args.out)
+    print(f"wrote {out} and {dictionary_path(out)}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p_db = subparsers.add_parser("db", help="create or upgrade the reading database")
+    db_sub = p_db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    for name, text in (("init", "create a new database (or open an existing one)"),
+                       ("upgrade", "run the schema migrations up to the newest revision")):
+        p = db_sub.add_parser(name, help=text)
+        add_database_options(p, user=False)
+        p.set_defaults(handler=_db_init)
+
+    p_user = subparsers.add_parser("user", help="manage accounts")
+    user_sub = p_user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    p = user_sub.add_parser("add", help="add an account (the first one, a manager, needs no login)")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=ROLES)
+    add_database_options(p)
+    p.set_defaults(handler=_user_add)
+
+    p_trial = subparsers.add_parser("trial", help="trial scans and reading charter")
+    trial_sub = p_trial.add_subparsers(dest="trial_command", metavar="ACTION", required=True)
+    p = trial_sub.add_parser("import", help="import scans from a manifest CSV (manager)")
+    p.add_argument("manifest")
+    add_database_options(p)
+    p.set_defaults(handler=_trial_import)
+    p = trial_sub.add_parser("charter", help="show the reading charter, or change it before the first signed read "
+                                             "(manager, with --reason)")
+    p.add_argument("--threshold", type=float, metavar="POINTS",
+                   help="adjudicate when |delta lesion %%| is above this many percentage points")
+    p.add_argument("--normal-disagreement", choices=("yes", "no"), help="adjudicate when the normal-CT calls differ")
+    p.add_argument("--concordant", choices=("mean", "reader1"), help="endpoint value of a concordant pair")
+    p.add_argument("--visits", metavar="V1,V2,...", help="visit schedule in order (empty string: any visit)")
+    p.add_argument("--reason", metavar="TEXT", help="why the charter changes (audited)")
+    add_database_options(p)
+    p.set_defaults(handler=_trial_charter)
+
+    p_wl = subparsers.add_parser("worklist", help="reading worklist")
+    wl_sub = p_wl.add_subparsers(dest="worklist_command", metavar="ACTION", required=True)
+    p = wl_sub.add_parser("generate", help="assign every scan to 2 readers in shuffled order (manager)")
+    p.add_argument("--seed", type=int, default=None, help="shuffle seed (stored; random if omitted)")
+    p.add_argument("--readers", default=None, help="comma-separated usernames (default: all reader accounts)")
+    add_database_options(p)
+    p.set_defaults(handler=_worklist_generate)
+    p = wl_sub.add_parser("show", help="what a reader may see: their own case codes and states")
+    add_database_options(p)
+    p.set_defaults(handler=_worklist_show)
+
+    p = subparsers.add_parser("lock", help="lock the database (manager; every task done or an override reason)")
+    p.add_argument("--override-reason", default=None)
+    add_database_options(p)
+    p.set_defaults(handler=_lock)
+
+    p = subparsers.add_parser("unblind", help="load the randomization list (statistician, after the lock)")
+    p.add_argument("randomization")
+    add_database_options(p)
+    p.set_defaults(handler=_unblind)
+
+    p_audit = subparsers.add_parser("audit", help="audit trail")
+    audit_sub = p_audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    p = audit_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 broken (prints the first broken event)")
+    p.add_argument("--anchor", metavar="FILE", help="also check the trail still holds the event anchored in FILE "
+                   "(audit_anchor.json of an export, or `audit anchor`): catches deleted newest events")
+    add_database_options(p, user=False)
+    p.set_defaults(handler=_audit_verify)
+    p = audit_sub.add_parser("anchor", help="write the trail's newest event id and hash to a file kept outside "
+                                            "the database (exports write one too)")
+    p.add_argument("--out", required=True, metavar="FILE", help="anchor file (a folder gets audit_anchor.json)")
+    add_database_options(p, user=False)
+    p.set_defaults(handler=_audit_anchor)
+
+    export_sub = export_subcommands(subparsers)
+    p = export_sub.add_parser("reads", help="every read revision to CSV (superseded ones flagged), with a "
+                                            "data dictionary (manager; statistician after unblinding)")
+    p.add_argument("out")
+    add_database_options(p)
+    p.set_defaults(handler=_export_reads)

@@ -1,1 +1,0 @@
-"""Subcommands of the ``lungread`` command line, one module per command group."""

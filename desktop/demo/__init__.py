@@ -1,0 +1,1 @@
+"""The built-in demo trial: first-run creation and ``lungread demo --headless`` with simulated readers."""

@@ -1,0 +1,91 @@
+"""Wiring of one case's viewer objects: layers, editor, metrics tracker, tools, MPR + 3D views.
+
+The scenes and interaction live in ``viewer``; the computations in ``quant``. This module only
+creates them for a case (``viewer.widgets.mpr.MprViewer`` lays out axial, 3D, coronal, sagittal) and
+tears them down cleanly (VTK render windows are finalised before the widgets go).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+__all__ = ["CaseViews", "build_case_views"]
+
+
+@dataclass
+class CaseViews:
+    """Live objects of one open case. ``editor`` is None for read-only display."""
+
+    volume: Any
+    lungs: Any
+    lesions: Any
+    layers: Any
+    tracker: Any
+    editor: Any
+    tools: Any
+    views: dict[str, Any]
+    view3d: Any
+    widget: QWidget  # viewer.widgets.mpr.MprViewer
+    _extra: list[Any] = field(default_factory=list)
+
+    def set_window_level(self, level: float, width: float) -> None:
+        for view in self.views.values():
+            view.set_window_level(level, width)
+
+    def apply_preset(self, name: str) -> None:
+        """Apply a window/level preset of ``resources/display.toml`` ("lung", "mediastinum", "bone")."""
+        from viewer.scene.display import display_settings
+
+        preset = display_settings().presets[name]
+        self.set_window_level(preset.level, preset.width)
+
+    def render_all(self) -> None:
+        for view in self.views.values():
+            view.request_render()
+
+    def close(self) -> None:
+        """Finalise VTK windows and schedule the widgets for deletion."""
+        self.widget.close_vtk()
+        self.widget.hide()
+        self.widget.deleteLater()  # stays a hidden child until then: never a stray top-level
+        self.views = {}
+        self.view3d = None
+
+
+def _want_3d(with_3d: bool | None) -> bool:
+    if with_3d is not None:
+        return with_3d
+    if os.environ.get("LUNGREAD_NO_3D", ""):
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("viewer.widgets.view3d") is not None
+
+
+def build_case_views(volume: Any, lungs: Any, lesions: Any, *, editable: bool = True,
+                     with_3d: bool | None = None, parent: QWidget | None = None) -> CaseViews:
+    """Create layers, MaskEditor, MetricsTracker, EditTools and the linked MPR (+3D) viewer.
+
+    ``with_3d`` None: include the 3D view when ``viewer.widgets.view3d`` exists and ``LUNGREAD_NO_3D`` is
+    not set (tests that only need the slice views set it, to keep software-GL runs fast).
+    """
+    from quant.editing.editor import MaskEditor
+    from quant.metrics import MetricsTracker
+    from viewer.scene.layers import ViewerLayers
+    from viewer.widgets.mpr import MprViewer
+    from viewer.widgets.tools import EditTools
+
+    layers = ViewerLayers(volume, lungs, lesions)
+    tracker = MetricsTracker(volume, lungs, lesions)
+    editor = MaskEditor(volume, lungs, lesions) if editable else None
+    tools = EditTools(editor, layers, tracker) if editor is not None else None
+    mpr = MprViewer(layers, tools, with_3d=_want_3d(with_3d), parent=parent)
+    mpr.setObjectName("caseViews")
+    views = dict(mpr.views)
+    for name, view in views.items():
+        view.setObjectName(f"view_{name}")
+    return CaseViews(volume, lungs, lesions, layers, tracker, editor, tools, views, mpr.view3d, mpr)

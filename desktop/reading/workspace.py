@@ -1,0 +1,389 @@
+"""The reading workspace: three linked MPR views + 3D, tool palette, W/L bar, live metrics, read form.
+
+Flow of one case: ``open_task`` asks ``db.services.open_task`` for the blinded case, loads the series
+and restores the draft or runs the automatic segmentation in a worker (progress + Cancel), then
+shows the views. Edits go through ``quant.editing.editor.MaskEditor`` (via ``viewer.widgets.tools.EditTools``);
+metrics update incrementally. Drafts autosave every 30 s and on case switch; signing takes the
+password again (e-signature) and the next case opens.
+
+The workspace only ever sees the case code and the image location (``CaseView``): no subject,
+visit, date, site or arm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.app.session import AppContext
+from desktop.reading.autosave import Autosaver
+from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
+from desktop.reading.tool_palette import ToolPalette, WindowLevelBar
+
+__all__ = ["ReadingWorkspace"]
+
+class ReadingWorkspace(QWidget):
+    """One open reading task at a time."""
+
+    back_requested = Signal()
+    signed = Signal(int)  # task id
+    status_message = Signal(str)
+    case_opened = Signal(str)  # case code
+    case_ready = Signal()  # views shown (after load + segmentation/restore)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setObjectName("readingWorkspace")
+        self.case: Any = None  # db CaseView
+        self.loaded: Any = None  # desktop.reading.case_loader.LoadedCase
+        self.views: Any = None  # desktop.reading.case_views.CaseViews
+        self.read_only = False
+        self.load_worker: Any = None
+        self._load_token = 0  # results of a superseded load are dropped
+        self.autosaver = Autosaver(self._save_draft, self)
+        self.autosaver.saved.connect(self._autosaved)
+        self.autosaver.failed.connect(self._autosave_failed)
+        self._build()
+        self._shortcuts()
+        from desktop.reading.segment_process import prewarm
+
+        prewarm()  # the first case opens without the helper's start-up time
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.case_title = QLabel("")
+        self.case_title.setObjectName("caseTitle")
+        self.wl_bar = WindowLevelBar()
+        self.wl_bar.preset_selected.connect(self.apply_preset)
+        back = QPushButton("◀ Worklist")
+        back.setToolTip("Back to the worklist (the draft is saved)")
+        back.clicked.connect(self.back_requested)
+        top = QHBoxLayout()
+        top.addWidget(back)
+        top.addSpacing(12)
+        top.addWidget(self.case_title)
+        top.addSpacing(24)
+        top.addWidget(self.wl_bar, 1)
+
+        self.banner = QLabel("")
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+
+        self.view_area = QFrame()
+        self.view_area.setObjectName("viewArea")
+        self.view_area.setStyleSheet("QFrame#viewArea { background-color: #000000; }")
+        self.view_layout = QVBoxLayout(self.view_area)
+        self.view_layout.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel("No case open")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.view_layout.addWidget(self.placeholder)
+
+        self.palette = ToolPalette()
+        self.palette.bind(lambda: self.views)  # disabled while read-only
+        self.metrics = MetricsPanel()
+        self.form = ReadForm()
+        self.form.changed.connect(self.autosaver.mark_dirty)
+        self.save_button = QPushButton("Save draft")
+        self.save_button.setObjectName("saveDraft")
+        self.save_button.setToolTip("Save a draft now (Ctrl+S); drafts also autosave every 30 s")
+        self.save_button.clicked.connect(lambda: self.save_draft_now())
+        self.sign_button = QPushButton("Sign…")
+        self.sign_button.setObjectName("primary")
+        self.sign_button.setToolTip("Sign this read with your password (Ctrl+Enter)")
+        self.sign_button.clicked.connect(lambda: self.sign())
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.sign_button)
+
+        side = QFrame()
+        side.setObjectName("sidePanel")
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.palette)
+        side_layout.addWidget(self.metrics)
+        side_layout.addWidget(self.form)
+        side_layout.addStretch(1)
+        side_layout.addLayout(buttons)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(300)
+        scroll.setMaximumWidth(460)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("workspaceSplitter")
+        self.splitter.addWidget(self.view_area)
+        self.splitter.addWidget(scroll)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([1100, 330])
+        from desktop.app.application import remember_splitter
+
+        remember_splitter(self.splitter, "workspace")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(top)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self._set_enabled(False)
+
+    def _shortcuts(self) -> None:
+        from desktop.reading.shortcuts import install_shortcuts
+
+        def tool(name: str) -> Any:
+            return lambda: None if self.read_only else self.palette.select_tool(name)
+
+        handlers: dict[str, Any] = {f"wl:{n}": (lambda n=n: self.apply_preset(n))
+                                    for n in ("lung", "mediastinum", "bone")}
+        handlers.update({f"tool:{t}": tool(t) for t in ("paint", "erase", "grow", "island")})
+        handlers.update({"tool:navigate": lambda: self.palette.select_tool("navigate"),
+                         "undo": self.undo, "redo": self.redo,
+                         "save": lambda: self.save_draft_now(), "sign": lambda: self.sign()})
+        install_shortcuts(self, handlers)
+
+    def _set_enabled(self, on: bool) -> None:
+        editable = on and not self.read_only
+        self.palette.setEditable(editable)
+        self.form.setEditable(editable)
+        self.save_button.setEnabled(editable)
+        self.sign_button.setEnabled(editable)
+        self.wl_bar.setEnabled(on)
+
+    # ------------------------------------------------------------------ open / close
+    def open_task(self, task_id: int) -> None:
+        """Open a task: fetch the blinded case, then load + segment (or restore) in a worker."""
+        from db import services
+        from desktop.app.workers import run_with_progress
+        from desktop.reading.case_loader import load_case
+
+        self.case = services.open_task(self.context.database(), self.context.actor, task_id)
+        self.read_only = str(self.case.status) == "signed"
+        self.case_title.setText(f"Case {self.case.case_code}")
+        self.case_opened.emit(self.case.case_code)
+        self.banner.hide()
+        self._set_enabled(False)
+        source = list(self.case.series_files) or self.case.series_dir
+        draft = self.case.draft
+
+        def work(progress, cancelled):  # noqa: ANN001, ANN202
+            return load_case(source, draft, progress, cancelled)
+
+        self._load_token += 1
+        token = self._load_token
+
+        def loaded(result: Any) -> None:
+            if token == self._load_token and self.case is not None:  # not a case closed meanwhile
+                self._loaded(result)
+
+        def cancelled() -> None:
+            if token == self._load_token:
+                self.back_requested.emit()
+
+        self.load_worker = run_with_progress(
+            self, f"Case {self.case.case_code}", "Loading images…", work,
+            on_success=loaded, on_cancel=cancelled)
+
+    def _loaded(self, loaded: Any) -> None:
+        from desktop.reading.case_views import build_case_views
+
+        self.loaded = loaded
+        self._clear_views()
+        self.placeholder.hide()
+        self.views = build_case_views(loaded.volume, loaded.lungs, loaded.lesions,
+                                      editable=not self.read_only, parent=self.view_area)
+        self.view_layout.addWidget(self.views.widget)
+        if self.views.tools is not None:
+            self.views.tools.metricsChanged.connect(self.metrics.show_metrics)
+            self.views.tools.stepRecorded.connect(self._step_recorded)
+            self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
+            self.palette.apply_to(self.views)
+        self.metrics.show_metrics(self.views.tracker.metrics)
+        self.metrics.show_qc(loaded.qc_flags)
+        self._update_history()
+        draft = self.case.draft
+        self.form.set_state(FormState(
+            normal_ct=getattr(draft, "normal_ct", None), confidence=getattr(draft, "confidence", None),
+            comment=getattr(draft, "comment", "") or "",
+            not_evaluable_reason=getattr(draft, "not_evaluable_reason", None)) if draft else FormState())
+        self._set_enabled(True)
+        messages = []
+        if self.read_only:
+            messages.append(f"This read is signed{self._when(draft, 'signed_at')} and locked (read-only).")
+        elif loaded.restored_draft:
+            messages.append(f"Your draft{self._when(draft, 'saved_at')} (revision {draft.revision}) was "
+                            "restored: you continue where you left off.")
+        if loaded.segmentation_cancelled:
+            messages.append("Automatic segmentation was cancelled: the masks are empty. Paint by hand, "
+                            "or mark the scan Not evaluable.")
+        if loaded.segmentation_refused:
+            messages.append(f"Automatic segmentation refused this scan ({loaded.segmentation_refused}): "
+                            "the masks are empty. Mark the scan Not evaluable, or paint by hand.")
+        if messages:
+            self.banner.setText(" ".join(messages))
+            self.banner.show()
+            self.status_message.emit(messages[0])
+        if not self.read_only:
+            self.autosaver.start()
+            if not (loaded.segmentation_cancelled or loaded.segmentation_refused or loaded.restored_draft):
+                self.autosaver.mark_dirty()  # the automatic result is worth a first draft
+        # The progress dialog took the focus; give it back to the images so keys work at once.
+        self.window().activateWindow()
+        self.views.views["axial"].vtk_widget.setFocus()
+        self.case_ready.emit()
+
+    @staticmethod
+    def _when(read: Any, attr: str) -> str:
+        value = getattr(read, attr, None) if read is not None else None
+        if not value:
+            return ""
+        text = str(value).replace("T", " ")[:19]
+        return f" from {text} UTC"
+
+    def _clear_views(self) -> None:
+        if self.views is not None:
+            self.views.close()
+            self.views = None
+
+    def close_case(self) -> bool:
+        """Save the draft (case switch), drop the views; False if saving failed and the user stays."""
+        self._load_token += 1
+        if self.load_worker is not None and self.load_worker.isRunning():
+            self.load_worker.abandon()  # finishes in the background; its result is dropped
+        if self.case is not None and not self.read_only and self.views is not None:
+            if not self.autosaver.flush("switch"):
+                return False
+        self.autosaver.stop()
+        self._clear_views()
+        self.placeholder.show()
+        self.case = None
+        self.loaded = None
+        self._set_enabled(False)
+        return True
+
+    # ------------------------------------------------------------------ tools
+    def _radius_from_view(self, radius: float) -> None:
+        if abs(self.palette.radius.value() - radius) > 1e-6:
+            self.palette.radius.blockSignals(True)
+            self.palette.radius.setValue(radius)
+            self.palette.radius.blockSignals(False)
+
+    def apply_preset(self, name: str) -> None:
+        if self.views is not None:
+            self.views.apply_preset(name)
+            self.wl_bar.mark(name)
+
+    def undo(self) -> None:
+        if self.views is not None and self.views.tools is not None and not self.read_only:
+            self.views.tools.undo()
+
+    def redo(self) -> None:
+        if self.views is not None and self.views.tools is not None and not self.read_only:
+            self.views.tools.redo()
+
+    def _step_recorded(self, step: Any) -> None:
+        self.autosaver.mark_dirty()
+        self._update_history()
+        self.status_message.emit(str(getattr(step, "label", "")))
+
+    def _update_history(self) -> None:
+        editor = self.views.editor if self.views is not None else None
+        if editor is None:
+            self.palette.set_history(None, None)
+        else:
+            self.palette.set_history(editor.undo_label if editor.can_undo else None,
+                                     editor.redo_label if editor.can_redo else None)
+
+    # ------------------------------------------------------------------ save / sign
+    def read_input(self) -> Any:
+        """The ``db.services.ReadInput`` for the current masks, metrics and form."""
+        from db.services import ReadInput
+
+        state = self.form.state()
+        metrics = self.views.tracker.metrics.as_dict() if self.views is not None else {}
+        if self.loaded is not None and self.loaded.qc_flags:
+            from quant.segment.qc import to_metrics
+
+            metrics.update(to_metrics(self.loaded.qc_flags))
+        return ReadInput(
+            metrics=metrics,
+            normal_ct=state.normal_ct,
+            confidence=state.confidence,
+            comment=state.comment,
+            lung_labels=self.views.lungs.labels if self.views is not None else None,
+            lesion_labels=self.views.lesions.labels if self.views is not None else None,
+            algorithm_version=self.loaded.algorithm_version if self.loaded is not None else None,
+            protocol_hash=self.loaded.protocol_hash if self.loaded is not None else None,
+            not_evaluable_reason=state.not_evaluable_reason,
+        )
+
+    def _save_draft(self) -> int:
+        from db import services
+
+        return services.save_draft(self.context.database(), self.context.actor, self.case.task_id,
+                                   self.read_input())
+
+    def save_draft_now(self) -> int | None:
+        if self.case is None or self.read_only or self.views is None:
+            return None
+        self.autosaver.dirty = True
+        self.autosaver.flush("manual")
+        return self.autosaver.last_revision
+
+    def _autosaved(self, revision: int, reason: str) -> None:
+        what = "Draft saved" if reason == "manual" else "Draft autosaved"
+        self.status_message.emit(f"{what} (revision {revision}).")
+
+    def _autosave_failed(self, exc: BaseException) -> None:
+        from desktop.app.application import describe_exception
+
+        what, _ = describe_exception(exc)
+        self.status_message.emit(f"Draft could not be saved: {what}")
+
+    def sign(self, password: str | None = None) -> bool:
+        """Sign with the e-signature dialog (or ``password`` directly, for scripted use)."""
+        if self.case is None or self.read_only or self.views is None:
+            return False
+        problem = self.form.problem()
+        if problem is not None:
+            from desktop.app.application import show_error
+
+            show_error(self, problem, "Complete the read form, then sign again.", title="Sign read")
+            return False
+        from db import services
+        from desktop.reading.sign_dialog import MEANING_READ, collect_signature
+
+        metrics = self.views.tracker.metrics
+        state = self.form.state()
+        summary = (f"Case {self.case.case_code}: not evaluable ({state.not_evaluable_reason})"
+                   if state.not_evaluable_reason else
+                   f"Case {self.case.case_code}: lesion {metrics.lesion_pct:.2f} %, solid "
+                   f"{metrics.solid_pct:.2f} %, normal CT: {'yes' if state.normal_ct else 'no'}.")
+        database, actor, task_id, read = (self.context.database(), self.context.actor,
+                                          self.case.task_id, self.read_input())
+        signature = collect_signature(
+            self, actor.username, summary, MEANING_READ,
+            lambda pw, meaning: services.sign_read(database, actor, task_id, read, pw, meaning),
+            password=password)
+        if signature is None:
+            return False
+        task_id = self.case.task_id
+        self.autosaver.stop()
+        self.status_message.emit(f"Case {self.case.case_code} signed.")
+        self.read_only = True
+        self._set_enabled(True)
+        self.signed.emit(task_id)  # last: the reader screen may open the next case right away
+        return True

@@ -1,0 +1,1 @@
+"""One screen per role: reader worklist, manager, adjudicator, statistician, reading packages."""

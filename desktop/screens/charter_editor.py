@@ -1,0 +1,114 @@
+"""The manager's charter editor: adjudication threshold, normal-CT disagreement rule, concordant
+rule and visit schedule, changed with a reason before the first read is signed.
+
+Whether a change is still allowed is decided by ``db.services.set_charter``; refusals are shown
+here as they come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from desktop.app.session import AppContext
+
+__all__ = ["CharterEditor"]
+
+
+class CharterEditor(QGroupBox):
+    """Form over the trial charter; :meth:`load` reads it, :meth:`save` changes it."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__("Reading charter", parent)
+        self.context = context
+        self.setObjectName("charterEditor")
+        self.charter: Any = None
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 100.0)
+        self.threshold.setSingleStep(0.5)
+        self.threshold.setDecimals(1)
+        self.threshold.setSuffix(" points")
+        self.threshold.setToolTip("A read pair goes to adjudication when |Δ lesion %| is above this "
+                                  "(percentage points of whole-lung volume)")
+        self.normal = QCheckBox("Adjudicate when the normal-CT calls differ")
+        self.concordant = QComboBox()
+        self.concordant.addItems(["mean", "reader1"])
+        self.concordant.setToolTip("Endpoint value of a concordant pair: the mean of both reads, or reader 1's")
+        self.visits = QLineEdit()
+        self.visits.setPlaceholderText("any visit name (or e.g. BASELINE, DAY10, MONTH12)")
+        self.reason = QLineEdit()
+        self.reason.setObjectName("charterReason")
+        self.reason.setPlaceholderText("why the charter changes (recorded in the audit trail)")
+        self.save_button = QPushButton("Save charter")
+        self.save_button.setObjectName("saveCharter")
+        self.save_button.clicked.connect(lambda: self.save())
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow("Adjudication threshold", self.threshold)
+        form.addRow("", self.normal)
+        form.addRow("Concordant pair value", self.concordant)
+        form.addRow("Visit schedule", self.visits)
+        form.addRow("Reason", self.reason)
+        form.addRow(self.save_button, self.message)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setObjectName("errorText" if error else "metricName")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.setText(text)
+
+    def load(self) -> None:
+        """Show the current charter (the form is disabled while there is no trial)."""
+        from db import services
+        from quant.errors import LungReadError
+
+        try:
+            trial = services.get_trial(self.context.database())
+        except LungReadError as exc:
+            self.setEnabled(False)
+            self._say(str(exc))
+            return
+        self.setEnabled(True)
+        self.charter = trial.charter
+        self.threshold.setValue(float(trial.charter.adjudication_threshold_pct))
+        self.normal.setChecked(bool(trial.charter.adjudicate_normal_disagreement))
+        self.concordant.setCurrentText(trial.charter.concordant_rule)
+        self.visits.setText(", ".join(trial.charter.visits))
+        self._say("Fixed once the first read is signed.")
+
+    def edited(self) -> Any:
+        """The charter the form now describes."""
+        visits = tuple(v.strip() for v in self.visits.text().split(",") if v.strip())
+        return replace(self.charter, adjudication_threshold_pct=round(self.threshold.value(), 1),
+                       adjudicate_normal_disagreement=self.normal.isChecked(),
+                       concordant_rule=self.concordant.currentText(), visits=visits)
+
+    def save(self) -> bool:
+        """Change the charter through the service; returns True when it changed."""
+        from db import services
+        from quant.errors import LungReadError
+
+        if self.charter is None:
+            return False
+        try:
+            view = services.set_charter(self.context.database(), self.context.actor, self.edited(), self.reason.text())
+        except LungReadError as exc:
+            self._say(str(exc)[:1].upper() + str(exc)[1:], error=True)
+            return False
+        self.charter = view.charter
+        self.reason.clear()
+        self._say("Charter saved; the change and its reason are in the audit trail.")
+        return True

@@ -1,0 +1,1 @@
+"""Endpoint analysis from plain per-scan records: tables, reader agreement, CSV exports, the report."""

@@ -1,0 +1,103 @@
+"""Reader-agreement table of the endpoint analysis, from plain read pairs (no database types).
+
+For every double-read scan the database hands over a :class:`ReadPair`; :func:`agreement_table`
+computes ICC(2,1) and Bland-Altman on lesion % (percentage points), Cohen's kappa on the normal-CT
+call, and the adjudication rate, for all pairs and for each reader pair. Pairs with a missing value
+(not evaluable) are left out of the statistic that needs it; n says how many were used.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from quant.stats.agreement import BlandAltman, IccResult, KappaResult, bland_altman, cohen_kappa, icc_2_1
+
+__all__ = ["ReadPair", "AgreementRow", "agreement_table"]
+
+
+@dataclass(frozen=True)
+class ReadPair:
+    """The two independent reads of one scan (input of the agreement analysis).
+
+    lesion_pct_*: % of whole-lung volume (None: not evaluable); normal_*: normal-CT calls;
+    adjudicated: whether the pair went to adjudication.
+    """
+
+    scan_id: str | int
+    reader_a: str
+    reader_b: str
+    lesion_pct_a: float | None
+    lesion_pct_b: float | None
+    normal_a: bool | None
+    normal_b: bool | None
+    adjudicated: bool
+    visit: str | None = None
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    """One agreement statistic for a scope ("all" or "readerX|readerY").
+
+    statistic: ``icc_2_1`` (lesion %), ``bland_altman_bias|sd|loa_low|loa_high`` (lesion %,
+    read A - read B, percentage points), ``kappa_normal_ct``, ``adjudication_rate`` (fraction of
+    pairs adjudicated). ci_low/ci_high: 95% CI where the statistic has one.
+    """
+
+    scope: str
+    statistic: str
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    note: str = ""
+
+
+def _agreement_for(scope: str, pairs: Sequence[ReadPair]) -> list[AgreementRow]:
+    out: list[AgreementRow] = []
+    cont = [(p.lesion_pct_a, p.lesion_pct_b) for p in pairs if p.lesion_pct_a is not None and p.lesion_pct_b is not None]
+    r1 = [a for a, _ in cont]
+    r2 = [b for _, b in cont]
+    try:
+        icc: IccResult = icc_2_1(r1, r2)
+        out.append(AgreementRow(scope, "icc_2_1", icc.icc, icc.ci_low, icc.ci_high, len(cont)))
+    except ValueError as exc:
+        out.append(AgreementRow(scope, "icc_2_1", None, None, None, len(cont), f"not estimable: {exc}"))
+    try:
+        ba: BlandAltman = bland_altman(r1, r2)
+        for name, value in (("bias", ba.bias), ("sd", ba.sd), ("loa_low", ba.loa_low), ("loa_high", ba.loa_high)):
+            out.append(AgreementRow(scope, f"bland_altman_{name}", value, None, None, ba.n))
+    except ValueError as exc:
+        out.append(AgreementRow(scope, "bland_altman_bias", None, None, None, len(cont), f"not estimable: {exc}"))
+    calls = [(p.normal_a, p.normal_b) for p in pairs if p.normal_a is not None and p.normal_b is not None]
+    try:
+        k: KappaResult = cohen_kappa([bool(a) for a, _ in calls], [bool(b) for _, b in calls])
+        out.append(AgreementRow(scope, "kappa_normal_ct", k.kappa, k.ci_low, k.ci_high, k.n, f"observed agreement {k.observed_agreement!r}"))
+    except ValueError as exc:
+        out.append(AgreementRow(scope, "kappa_normal_ct", None, None, None, len(calls), f"not estimable: {exc}"))
+    n_adj = sum(1 for p in pairs if p.adjudicated)
+    rate = n_adj / len(pairs) if pairs else None
+    out.append(AgreementRow(scope, "adjudication_rate", rate, None, None, len(pairs), f"{n_adj} of {len(pairs)} pairs adjudicated"))
+    return out
+
+
+def agreement_table(pairs: Sequence[ReadPair]) -> list[AgreementRow]:
+    """Reader agreement for all double reads (scope "all") and for each reader pair.
+
+    For scope "all", column A is the first and B the second read of each pair. Per reader pair
+    ("alice|bob", names sorted) each column is one reader, so a systematic reader bias shows in
+    the Bland-Altman bias and lowers ICC(A,1).
+    """
+    out = _agreement_for("all", list(pairs))
+    by_pair: dict[str, list[ReadPair]] = defaultdict(list)
+    for p in pairs:
+        if p.reader_a <= p.reader_b:
+            by_pair[f"{p.reader_a}|{p.reader_b}"].append(p)
+        else:  # orient the pair so that column A is always the same reader
+            by_pair[f"{p.reader_b}|{p.reader_a}"].append(
+                ReadPair(p.scan_id, p.reader_b, p.reader_a, p.lesion_pct_b, p.lesion_pct_a, p.normal_b, p.normal_a, p.adjudicated, p.visit)
+            )
+    for scope in sorted(by_pair):
+        out.extend(_agreement_for(scope, by_pair[scope]))
+    return out

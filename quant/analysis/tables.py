@@ -1,0 +1,372 @@
+"""Endpoint analysis tables from plain per-scan records (no database types).
+
+The database layer resolves one endpoint value per scan under the charter and hands it over as
+:class:`EndpointRecord`; this module derives the analysis dataset (BASE, CHG, PCHG, ABLFL) and the
+tables of the statistical analysis:
+
+* per visit x arm summaries of lesion % and solid % and their change from baseline;
+* between-arm (treatment - control, default MSC - Placebo) Hodges-Lehmann and Welch differences;
+* normal CT per visit: n/N per arm, Fisher exact p and Newcombe hybrid-score CI;
+* reader agreement on double reads (:func:`agreement_table`).
+
+Missing data: observed cases only. Every table carries N (scans at that visit and arm, missing
+included) next to n (scans with a value), so nothing is dropped silently. Quantiles are R's
+default (type 7, numpy's "linear"). Units: lesion % and solid % are percent of whole-lung volume;
+CHG is in percentage points, PCHG in percent of baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from quant.analysis.agreement import AgreementRow, ReadPair, agreement_table
+from quant.stats.proportions import fisher_exact, newcombe_difference
+from quant.stats.two_sample import ShiftEstimate, WelchResult, hodges_lehmann, welch_difference
+
+__all__ = [
+    "EndpointRecord",
+    "AnalysisRow",
+    "Summary",
+    "Comparison",
+    "ProportionRow",
+    "ReadPair",
+    "AgreementRow",
+    "AnalysisResult",
+    "PARAMS",
+    "CONTINUOUS_PARAMS",
+    "derive_long",
+    "summarise",
+    "compare_arms",
+    "normal_ct_table",
+    "agreement_table",
+    "run_analysis",
+]
+
+#: PARAMCD -> PARAM (ADaM parameter label, unit in brackets)
+PARAMS: dict[str, str] = {
+    "LESPCT": "Lesion volume, % of whole-lung volume (%)",
+    "SOLPCT": "Solid lesion volume, % of whole-lung volume (%)",
+    "NORMCT": "Normal CT, reader call (1 = yes, 0 = no)",
+}
+CONTINUOUS_PARAMS = ("LESPCT", "SOLPCT")
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    """One resolved endpoint value per scan (subject x visit).
+
+    Attributes:
+        subject: subject identifier as in the trial manifest.
+        arm: randomised arm (e.g. "MSC", "Placebo"), or None while blinded.
+        visit, visit_num, visit_day: visit name, its order number, and study day (None unknown).
+        lesion_pct, solid_pct: % of whole-lung volume, None when missing.
+        normal_ct: reader's normal-CT call, None when missing.
+        source_read_ids: the read(s) the value came from (traceability).
+        missing_reason: why the value is missing (e.g. "not evaluable: motion"), else None.
+    """
+
+    subject: str
+    arm: str | None
+    visit: str
+    visit_num: float
+    visit_day: int | None
+    lesion_pct: float | None
+    solid_pct: float | None
+    normal_ct: bool | None
+    source_read_ids: tuple[int, ...] = ()
+    missing_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisRow:
+    """One row of the long analysis dataset: subject x visit x parameter."""
+
+    subject: str
+    arm: str | None
+    visit: str
+    visit_num: float
+    visit_day: int | None
+    paramcd: str
+    aval: float | None
+    base: float | None
+    chg: float | None
+    pchg: float | None
+    ablfl: bool
+    anl01fl: bool
+    source_read_ids: tuple[int, ...]
+    missing_reason: str | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Descriptive statistics of one parameter (AVAL or CHG) at one visit in one arm.
+
+    n: values present; n_total: scans at this visit and arm (N); sd is None when n < 2.
+    """
+
+    visit: str
+    visit_num: float
+    arm: str
+    paramcd: str
+    variable: str  # "AVAL" or "CHG"
+    n: int
+    n_total: int
+    median: float | None
+    q1: float | None
+    q3: float | None
+    mean: float | None
+    sd: float | None
+    minimum: float | None
+    maximum: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Treatment - control at one visit for one parameter/variable; None where not estimable."""
+
+    visit: str
+    visit_num: float
+    paramcd: str
+    variable: str
+    treatment: str
+    control: str
+    n_treatment: int
+    n_control: int
+    hl: ShiftEstimate | None
+    welch: WelchResult | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ProportionRow:
+    """Normal CT at one visit: k/n per arm (N = scans incl. missing), Fisher p, Newcombe CI."""
+
+    visit: str
+    visit_num: float
+    treatment: str
+    control: str
+    k_treatment: int
+    n_treatment: int
+    total_treatment: int
+    k_control: int
+    n_control: int
+    total_control: int
+    fisher_p: float | None
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Every table of the analysis; ``n_subjects``: subjects in the long dataset (what a report
+    quotes, kept apart from ``long`` so a drawing process can be sent the tables without it)."""
+
+    long: list[AnalysisRow]
+    summaries: list[Summary]
+    comparisons: list[Comparison]
+    proportions: list[ProportionRow]
+    agreement: list[AgreementRow]
+    treatment: str
+    control: str
+    n_subjects: int
+
+
+def _value(rec: EndpointRecord, paramcd: str) -> float | None:
+    v = {"LESPCT": rec.lesion_pct, "SOLPCT": rec.solid_pct, "NORMCT": rec.normal_ct}[paramcd]
+    if v is None:
+        return None
+    v = float(v)
+    return None if math.isnan(v) else v
+
+
+def derive_long(records: Iterable[EndpointRecord], baseline_visit_num: float | None = None) -> list[AnalysisRow]:
+    """Long dataset (subject x visit x LESPCT|SOLPCT|NORMCT) with BASE, CHG, PCHG, ABLFL.
+
+    The baseline visit is ``baseline_visit_num`` (default: the smallest visit number present).
+    BASE is the subject's baseline AVAL; CHG = AVAL - BASE and PCHG = 100 CHG / BASE (None where
+    BASE is 0 or missing). CHG/PCHG are 0 at baseline itself. NORMCT (1/0) gets no BASE/CHG.
+    ANL01FL marks rows with a value (observed-case analysis).
+
+    Raises:
+        ValueError: two records for the same subject and visit.
+    """
+    recs = list(records)
+    seen: set[tuple[str, float]] = set()
+    for r in recs:
+        key = (r.subject, float(r.visit_num))
+        if key in seen:
+            raise ValueError(f"two endpoint records for subject {r.subject!r} at visit {r.visit!r}")
+        seen.add(key)
+    if not recs:
+        return []
+    base_num = min(float(r.visit_num) for r in recs) if baseline_visit_num is None else float(baseline_visit_num)
+    baseline = {r.subject: r for r in recs if float(r.visit_num) == base_num}
+    rows: list[AnalysisRow] = []
+    for r in sorted(recs, key=lambda r: (r.subject, float(r.visit_num))):
+        is_base = float(r.visit_num) == base_num
+        for paramcd in PARAMS:
+            aval = _value(r, paramcd)
+            base = chg = pchg = None
+            if paramcd in CONTINUOUS_PARAMS and r.subject in baseline:
+                base = _value(baseline[r.subject], paramcd)
+                if base is not None and aval is not None:
+                    chg = aval - base
+                    pchg = 100.0 * chg / base if base != 0 else None
+            rows.append(
+                AnalysisRow(
+                    subject=r.subject,
+                    arm=r.arm,
+                    visit=r.visit,
+                    visit_num=float(r.visit_num),
+                    visit_day=r.visit_day,
+                    paramcd=paramcd,
+                    aval=aval,
+                    base=base,
+                    chg=chg,
+                    pchg=pchg,
+                    ablfl=is_base and aval is not None,
+                    anl01fl=aval is not None,
+                    source_read_ids=tuple(r.source_read_ids),
+                    missing_reason=r.missing_reason if aval is None else None,
+                )
+            )
+    return rows
+
+
+def _describe(values: Sequence[float]) -> dict[str, float | None]:
+    if not values:
+        return dict(median=None, q1=None, q3=None, mean=None, sd=None, minimum=None, maximum=None)
+    a = np.asarray(values, dtype=np.float64)
+    q1, med, q3 = np.quantile(a, [0.25, 0.5, 0.75])  # type 7, R's default
+    return dict(
+        median=float(med),
+        q1=float(q1),
+        q3=float(q3),
+        mean=float(a.mean()),
+        sd=float(a.std(ddof=1)) if a.size > 1 else None,
+        minimum=float(a.min()),
+        maximum=float(a.max()),
+    )
+
+
+def _visits(rows: Iterable[AnalysisRow]) -> list[tuple[float, str]]:
+    return sorted({(r.visit_num, r.visit) for r in rows})
+
+
+def summarise(rows: Sequence[AnalysisRow]) -> list[Summary]:
+    """n, N, median, Q1, Q3, mean, SD, min, max per visit x arm for LESPCT/SOLPCT (AVAL and CHG).
+
+    Blinded rows (arm None) are summarised as one pooled group named "".
+    """
+    groups: dict[tuple[float, str, str, str], list[AnalysisRow]] = defaultdict(list)
+    for r in rows:
+        if r.paramcd in CONTINUOUS_PARAMS:
+            groups[(r.visit_num, r.visit, r.arm or "", r.paramcd)].append(r)
+    out: list[Summary] = []
+    for (vnum, visit, arm, paramcd), grp in sorted(groups.items()):
+        for variable in ("AVAL", "CHG"):
+            vals = [getattr(r, variable.lower()) for r in grp]
+            vals = [v for v in vals if v is not None]
+            out.append(
+                Summary(visit, vnum, arm, paramcd, variable, len(vals), len(grp), **_describe(vals))
+            )
+    return out
+
+
+def _arm_values(rows, vnum, paramcd, variable, arm) -> list[float]:
+    return [
+        getattr(r, variable.lower())
+        for r in rows
+        if r.visit_num == vnum and r.paramcd == paramcd and r.arm == arm and getattr(r, variable.lower()) is not None
+    ]
+
+
+def compare_arms(
+    rows: Sequence[AnalysisRow], treatment: str = "MSC", control: str = "Placebo", conf: float = 0.95
+) -> list[Comparison]:
+    """Hodges-Lehmann (with Wilcoxon p) and Welch treatment - control per visit and parameter.
+
+    Done for AVAL and, after baseline, CHG of LESPCT and SOLPCT. A statistic that cannot be
+    estimated (empty arm, all values tied, n < 2 for Welch) is None with the reason in ``note``.
+    Nothing is returned while blinded (no row has an arm).
+    """
+    if not any(r.arm is not None for r in rows):
+        return []
+    base_num = min((r.visit_num for r in rows if r.ablfl), default=None)
+    out: list[Comparison] = []
+    for vnum, visit in _visits(rows):
+        for paramcd in CONTINUOUS_PARAMS:
+            for variable in ("AVAL", "CHG"):
+                if variable == "CHG" and vnum == base_num:
+                    continue  # change from baseline is identically 0 at baseline
+                x = _arm_values(rows, vnum, paramcd, variable, treatment)
+                y = _arm_values(rows, vnum, paramcd, variable, control)
+                notes = []
+                try:
+                    hl = hodges_lehmann(x, y, conf)
+                except ValueError as exc:
+                    hl = None
+                    notes.append(f"Hodges-Lehmann not estimable: {exc}")
+                try:
+                    welch = welch_difference(x, y, conf)
+                except ValueError as exc:
+                    welch = None
+                    notes.append(f"Welch not estimable: {exc}")
+                out.append(
+                    Comparison(visit, vnum, paramcd, variable, treatment, control, len(x), len(y), hl, welch, "; ".join(notes))
+                )
+    return out
+
+
+def normal_ct_table(
+    rows: Sequence[AnalysisRow], treatment: str = "MSC", control: str = "Placebo", conf: float = 0.95
+) -> list[ProportionRow]:
+    """Normal CT per visit: k/n (N) per arm, two-sided Fisher p and Newcombe CI of p_t - p_c."""
+    if not any(r.arm is not None for r in rows):
+        return []
+    out: list[ProportionRow] = []
+    for vnum, visit in _visits(rows):
+        counts = {}
+        for arm in (treatment, control):
+            arm_rows = [r for r in rows if r.visit_num == vnum and r.paramcd == "NORMCT" and r.arm == arm]
+            vals = [r.aval for r in arm_rows if r.aval is not None]
+            counts[arm] = (int(sum(vals)), len(vals), len(arm_rows))
+        (kt, nt, tt), (kc, nc, tc) = counts[treatment], counts[control]
+        p = d = lo = hi = None
+        note = ""
+        if nt == 0 or nc == 0:
+            note = "an arm has no normal-CT call at this visit"
+        else:
+            p = fisher_exact(kt, nt, kc, nc).p_value
+            nw = newcombe_difference(kt, nt, kc, nc, conf)
+            d, lo, hi = nw.diff, nw.ci_low, nw.ci_high
+        out.append(ProportionRow(visit, vnum, treatment, control, kt, nt, tt, kc, nc, tc, p, d, lo, hi, note))
+    return out
+
+
+def run_analysis(
+    records: Iterable[EndpointRecord],
+    pairs: Sequence[ReadPair] = (),
+    treatment: str = "MSC",
+    control: str = "Placebo",
+    conf: float = 0.95,
+) -> AnalysisResult:
+    """All analysis tables at once (what ``lungread stats`` writes)."""
+    long = derive_long(records)
+    return AnalysisResult(
+        long=long,
+        summaries=summarise(long),
+        comparisons=compare_arms(long, treatment, control, conf),
+        proportions=normal_ct_table(long, treatment, control, conf),
+        agreement=agreement_table(pairs),
+        treatment=treatment,
+        control=control,
+        n_subjects=len({row.subject for row in long}),
+    )

@@ -1,0 +1,130 @@
+"""Automatic segmentation on real patient CT kept in the repository (``tests/data/realct/``).
+
+The phantom alone proved to be a mirror of the project's own assumptions: the previous algorithm
+met every phantom bound and called 30-90 % of real scans lesion (body fat taken for lung and for
+solid lesion, bowel gas for lung). These tests hold the result on real scans to the issue-14
+acceptance figures, on the two real cases whose licences allow them in the repository:
+
+* a lung-cancer CT (8 mm slices): lesion outside the tumour boxes grown by 10 mm <= 1 % of lung;
+  the tumour is measured as solid lesion; solid voxels are not fat (median >= -50 HU) and <= 5 % of
+  lesion voxels have a fat-like 3x3x3 mean; QC flags the thick slices;
+* an abdominal CT holding only the lung bases: the bases are segmented (lung Dice >= 0.8 against
+  TotalSegmentator's masks) and the scan is flagged as not covering the lungs, never "88 % lesion".
+
+Both run through the library and through the real ``lungread segment`` process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from benchmarks.realct_cases import RealCase, find_cases
+from quant.labels import SOLID
+from tests.support.paths import TEST_DATA
+
+DATA = TEST_DATA / "realct"
+FAT_BAND_HU = (-190.0, -30.0)
+
+
+def _case(prefix: str) -> RealCase:
+    return next(c for c in find_cases(DATA) if c.name.startswith(prefix))
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    from quant.dicom.load import load_series
+    from quant.segment.pipeline import segment
+
+    case = _case("cancer")
+    volume = load_series(case.dicom)
+    return case, volume, segment(volume)
+
+
+@pytest.fixture(scope="module")
+def abdomen():
+    from quant.dicom.load import load_series
+    from quant.segment.pipeline import segment
+
+    case = _case("abdomen")
+    volume = load_series(case.dicom)
+    return case, volume, segment(volume)
+
+
+def test_the_real_cases_are_complete_and_unaltered():
+    import hashlib
+
+    lines = (DATA / "MANIFEST.sha256").read_text().splitlines()
+    assert len(lines) > 100
+    for line in lines:
+        digest, name = line.split(maxsplit=1)
+        assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_cancer_ct_lesion_lies_in_the_tumour(cancer):
+    case, volume, result = cancer
+    lung = result.lungs.labels > 0
+    lesion = (result.lesions.labels > 0) & lung
+    grown = case.tumour_boxes(volume)  # grown by the case's 10 mm margin
+    outside_pct = 100.0 * np.count_nonzero(lesion & ~grown) / np.count_nonzero(lung)
+    assert outside_pct <= 1.0, outside_pct
+    # The tumour (touching the mediastinal pleura) is in the lung mask and measured as solid.
+    tight = case.tumour_boxes(volume, margin_mm=0.0)
+    solid_in_tumour_ml = np.count_nonzero((result.lesions.labels == SOLID) & lung & tight) * volume.voxel_volume_ml
+    assert solid_in_tumour_ml >= 5.0, solid_in_tumour_ml
+    # A plausible adult lung, not the chest wall: the old algorithm called it 5.5 L and 50 % lesion.
+    assert 2000.0 <= result.metrics.lung_ml <= 4000.0
+    assert result.metrics.lesion_pct <= 5.0
+
+
+def test_cancer_ct_solid_is_not_fat(cancer):
+    _case_, volume, result = cancer
+    lung = result.lungs.labels > 0
+    solid = (result.lesions.labels == SOLID) & lung
+    assert np.count_nonzero(solid) * volume.voxel_volume_ml >= 0.002 * result.metrics.lung_ml
+    assert np.median(volume.hu[solid]) >= -50.0
+    lesion = (result.lesions.labels > 0) & lung
+    mean3 = ndimage.uniform_filter(volume.hu.astype(np.float32), size=3)[lesion]
+    fat_like = np.mean((mean3 >= FAT_BAND_HU[0]) & (mean3 <= FAT_BAND_HU[1]))
+    assert fat_like <= 0.05, fat_like
+
+
+def test_cancer_ct_is_flagged_for_its_8_mm_slices(cancer):
+    _case_, _volume, result = cancer
+    codes = [f.code for f in result.qc]
+    assert "thick_slices" in codes
+    assert "fat_like_solid" not in codes and "implausible_lung_volume" not in codes
+
+
+def test_abdominal_ct_lung_bases_are_segmented_and_flagged(abdomen):
+    case, volume, result = abdomen
+    ref = case.reference_lung(volume)
+    lung = result.lungs.labels > 0
+    dice = 2.0 * np.count_nonzero(lung & ref) / (np.count_nonzero(lung) + np.count_nonzero(ref))
+    assert dice >= 0.8, dice
+    assert result.metrics.lung_ml < 300.0  # the bases, not litres of stomach and colon gas
+    assert result.metrics.lesion_pct <= 5.0
+    codes = [f.code for f in result.qc]
+    assert "incomplete_coverage" in codes and "implausible_lung_volume" in codes
+
+
+def test_lungread_segment_process_on_real_ct(tmp_path):
+    # The installed entry point, as a user runs it.
+    exe = Path(sys.executable).with_name("lungread")
+    assert exe.is_file(), exe
+    proc = subprocess.run(
+        [str(exe), "segment", str(_case("abdomen").dicom), "--json", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    codes = {f["code"] for f in data["qc_flags"]}
+    assert {"incomplete_coverage", "implausible_lung_volume"} <= codes
+    assert data["algorithm_version"].startswith("lungread-seg-2")
+    assert (tmp_path / "lung_labels.nii.gz").is_file() and (tmp_path / "lesion_labels.nii.gz").is_file()

@@ -1,0 +1,118 @@
+"""Three linked slice views (axial, coronal, sagittal) sharing one crosshair, plus a 3D view.
+
+The shared state is one crosshair position, a fractional (z, y, x) voxel index:
+
+* a navigate click/drag in any view moves the crosshair there; every view then shows the slice
+  through it and draws the crosshair lines at it;
+* scrolling a view moves the crosshair along that view's axis; the other views keep their slice
+  and only move their crosshair line.
+
+Each view renders itself synchronously for its own input; views changed by another view's input
+render on the next event-loop turn (coalesced), and a view whose picture did not change does not
+render at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from viewer.scene.layers import ViewerLayers
+from viewer.scene.orientation import ORIENTATIONS, Orientation
+from viewer.widgets.slice_view import SliceView
+from viewer.widgets.tools import EditTools
+
+__all__ = ["MprViewer"]
+
+
+class MprViewer(QWidget):
+    """Axial (top-left), 3D (top-right, optional), coronal (bottom-left), sagittal (bottom-right).
+
+    Args:
+        layers: the case's CT and live labels.
+        tools: editing tools shared by the three views (None: view only).
+        with_3d: add a :class:`viewer.widgets.view3d.VolumeView3D` in the top-right cell.
+        volume_rendering: the 3D view also volume-renders the CT (else surfaces only).
+
+    Signals:
+        positionChanged(object): the crosshair moved; fractional (z, y, x) voxel index.
+    """
+
+    positionChanged = Signal(object)
+
+    def __init__(
+        self,
+        layers: ViewerLayers,
+        tools: EditTools | None = None,
+        with_3d: bool = False,
+        parent: QWidget | None = None,
+        volume_rendering: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.layers = layers
+        self.tools = tools
+        self.views: dict[Orientation, SliceView] = {
+            o: SliceView(layers, o, tools, parent=self) for o in ORIENTATIONS
+        }
+        self.view3d = None
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        grid.addWidget(self.views["axial"], 0, 0)
+        grid.addWidget(self.views["coronal"], 1, 0)
+        grid.addWidget(self.views["sagittal"], 1, 1)
+        if with_3d:
+            from viewer.widgets.view3d import VolumeView3D
+
+            self.view3d = VolumeView3D(layers, volume_rendering=volume_rendering, parent=self)
+            grid.addWidget(self.view3d, 0, 1)
+        self.position_zyx = (np.array(layers.volume.shape, dtype=float) - 1) / 2.0
+        self.position_zyx = np.rint(self.position_zyx)
+        for view in self.views.values():
+            view.crosshairRequested.connect(self.set_position)
+            view.sliceChanged.connect(lambda index, v=view: self._slice_scrolled(v, index))
+            view.scene.set_crosshair(self.position_zyx)
+            view.scene.set_slice(int(self.position_zyx[view.scene.axes.slice_axis]))
+        self.setStyleSheet("background-color: #202020;")
+
+    def close_vtk(self) -> None:
+        for view in self.views.values():
+            view.close_vtk()
+        if self.view3d is not None:
+            self.view3d.close_vtk()
+
+    def closeEvent(self, ev) -> None:  # noqa: N802
+        self.close_vtk()
+        super().closeEvent(ev)
+
+    def set_position(self, point_zyx) -> None:
+        """Move the shared crosshair to fractional (z, y, x) ``point_zyx`` (clamped)."""
+        hi = np.array(self.layers.volume.shape, dtype=float) - 1
+        p = np.clip(np.asarray(point_zyx, dtype=float), 0, hi)
+        self.position_zyx = p
+        for view in self.views.values():
+            view.scene.set_crosshair(p)
+            axis = view.scene.axes.slice_axis
+            # Through the scene, not SliceView.set_slice: no sliceChanged echo back to us.
+            view.scene.set_slice(int(round(p[axis])))
+            view.request_render()
+        self.positionChanged.emit(p.copy())
+
+    def _slice_scrolled(self, source: SliceView, index: int) -> None:
+        axis = source.scene.axes.slice_axis
+        if self.position_zyx[axis] == index:
+            return
+        self.position_zyx = self.position_zyx.copy()
+        self.position_zyx[axis] = index
+        for view in self.views.values():
+            view.scene.set_crosshair(self.position_zyx)
+            if view is not source:
+                view.request_render()
+        self.positionChanged.emit(self.position_zyx.copy())
+
+    def render_all(self) -> None:
+        for view in self.views.values():
+            view.render()
+        if self.view3d is not None:
+            self.view3d.render()

@@ -1,0 +1,178 @@
+"""Editing tools as interaction modes of the slice views (the thin Widget half over MaskEditor).
+
+:class:`EditTools` turns left-button input of any attached :class:`~viewer.widgets.slice_view.SliceView`
+into :class:`quant.editing.editor.MaskEditor` calls:
+
+===========  ==========================================================================
+mode         left button
+===========  ==========================================================================
+navigate     move the shared crosshair (handled by the view)
+paint        drag paints the editor's label (GGO/solid) with the brush (one undo step)
+erase        drag erases lesion voxels
+lung_paint   drag adds voxels to the lung mask
+lung_erase   drag removes voxels from the lung mask (and lesions there)
+grow         click: add the connected region within ``grow_hu_range`` around the voxel
+island       click: remove the lesion component under the voxel
+===========  ==========================================================================
+
+The editor's listener feeds :meth:`viewer.scene.layers.ViewerLayers.apply_change`, which marks the
+zero-copy label image modified and asks only the views whose slice crosses the change to
+re-render. A stroke happens in one view: that view renders synchronously after each mouse event,
+the other views on the next event-loop turn.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from quant.editing.editor import HistoryStep, MaskEditor
+from viewer.scene.layers import ViewerLayers
+
+if TYPE_CHECKING:
+    from quant.metrics import MetricsTracker
+    from viewer.widgets.slice_view import SliceView
+
+__all__ = ["EditTools", "ToolMode", "MODES", "BRUSH_MODES"]
+
+ToolMode = Literal["navigate", "paint", "erase", "grow", "island", "lung_paint", "lung_erase"]
+MODES: tuple[ToolMode, ...] = ("navigate", "paint", "erase", "grow", "island", "lung_paint", "lung_erase")
+BRUSH_MODES = ("paint", "erase", "lung_paint", "lung_erase")
+
+_MIN_RADIUS_MM = 0.5
+_MAX_RADIUS_MM = 50.0
+
+
+class EditTools(QObject):
+    """Interaction modes shared by linked slice views.
+
+    Args:
+        editor: the headless editor over the live label maps shown by ``layers``.
+        layers: the views' shared layers (receives every change).
+        tracker: optional incremental metrics; updated on every change, reported through
+            ``metricsChanged`` after each step.
+
+    Signals:
+        modeChanged(str), brushRadiusChanged(float) (mm),
+        stepRecorded(object): a :class:`quant.editing.editor.HistoryStep` after a stroke/click/undo/redo,
+        metricsChanged(object): ``tracker.metrics`` after each step (only with a tracker).
+    """
+
+    modeChanged = Signal(str)
+    brushRadiusChanged = Signal(float)
+    stepRecorded = Signal(object)
+    metricsChanged = Signal(object)
+
+    def __init__(
+        self,
+        editor: MaskEditor,
+        layers: ViewerLayers,
+        tracker: "MetricsTracker | None" = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if editor.lesions.labels is not layers.lesions.labels or editor.lungs.labels is not layers.lungs.labels:
+            raise ValueError("the editor and the layers must share the same live label arrays")
+        self.editor = editor
+        self.layers = layers
+        self.tracker = tracker
+        if tracker is not None:
+            editor.add_listener(tracker.apply)  # metrics first: views may show them
+        editor.add_listener(layers.apply_change)
+        self._mode: ToolMode = "navigate"
+        self._views: list[SliceView] = []
+        self._stroke_view: SliceView | None = None
+        #: HU range (inclusive) and maximum radius (mm) of the grow tool.
+        self.grow_hu_range: tuple[float, float] = (-750.0, 50.0)
+        self.grow_max_radius_mm: float = 40.0
+
+    # ------------------------------------------------------------------ wiring
+    def attach(self, view: "SliceView") -> None:
+        """Let ``view`` route its left-button and Shift+wheel input here."""
+        view.tools = self
+        self._views.append(view)
+        self._sync_brush(view)
+
+    @property
+    def mode(self) -> ToolMode:
+        return self._mode
+
+    def set_mode(self, mode: ToolMode) -> None:
+        if mode not in MODES:
+            raise ValueError(f"tool mode must be one of {MODES}, got {mode!r}")
+        self.cancel()
+        self._mode = mode
+        for view in self._views:
+            self._sync_brush(view)
+            view.request_render()
+        self.modeChanged.emit(mode)
+
+    def _sync_brush(self, view: "SliceView") -> None:
+        view.set_brush_radius(self.editor.radius_mm if self._mode in BRUSH_MODES else 0.0)
+
+    # ------------------------------------------------------------------ brush size
+    def set_brush_radius(self, radius_mm: float) -> None:
+        """Brush radius in mm (clamped to 0.5..50)."""
+        self.editor.radius_mm = float(np.clip(radius_mm, _MIN_RADIUS_MM, _MAX_RADIUS_MM))
+        for view in self._views:
+            self._sync_brush(view)
+        self.brushRadiusChanged.emit(self.editor.radius_mm)
+
+    def step_brush_radius(self, steps: int) -> None:
+        """Grow (+) or shrink (-) the brush by ``steps`` increments of 0.5 mm or 10 %."""
+        r = self.editor.radius_mm
+        inc = max(0.5, 0.1 * r)
+        self.set_brush_radius(r + steps * inc)
+
+    # ------------------------------------------------------------------ mouse
+    def press(self, view: "SliceView", point_zyx: np.ndarray) -> None:
+        """Left press at fractional (z, y, x) ``point_zyx`` in ``view``."""
+        if self._mode in BRUSH_MODES:
+            self.editor.begin_stroke(self._mode, point_zyx, axis=view.scene.axes.slice_axis)  # type: ignore[arg-type]
+            self._stroke_view = view
+        elif self._mode == "grow":
+            seed = view.scene.voxel_at(point_zyx)
+            if seed is not None:
+                self._recorded(self.editor.grow(seed, self.grow_hu_range, self.grow_max_radius_mm))
+        elif self._mode == "island":
+            seed = view.scene.voxel_at(point_zyx)
+            if seed is not None:
+                self._recorded(self.editor.remove_island(seed))
+
+    def move(self, view: "SliceView", point_zyx: np.ndarray) -> None:
+        """Left-drag to ``point_zyx``; extends the open stroke (interpolated: no gaps)."""
+        if self._stroke_view is view and self.editor.stroke_in_progress:
+            self.editor.continue_stroke(point_zyx)
+
+    def release(self, view: "SliceView") -> None:
+        if self._stroke_view is view:
+            self._stroke_view = None
+            self._recorded(self.editor.end_stroke())
+
+    def cancel(self) -> None:
+        """Revert an open stroke without recording it."""
+        if self._stroke_view is not None:
+            self._stroke_view = None
+            self.editor.cancel_stroke()
+
+    # ------------------------------------------------------------------ history
+    def undo(self) -> HistoryStep | None:
+        self.cancel()
+        step = self.editor.undo()
+        self._recorded(step)
+        return step
+
+    def redo(self) -> HistoryStep | None:
+        self.cancel()
+        step = self.editor.redo()
+        self._recorded(step)
+        return step
+
+    def _recorded(self, step: HistoryStep | None) -> None:
+        if step is None:
+            return
+        self.stepRecorded.emit(step)
+        if self.tracker is not None:
+            self.metricsChanged.emit(self.tracker.metrics)
