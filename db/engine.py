@@ -52,7 +52,9 @@ def default_url() -> str:
     return f"sqlite:///{default_data_dir() / DB_FILE_NAME}"
 
 
-def _normalise_url(url: str | os.PathLike[str] | None) -> str:
+def database_url(url: str | os.PathLike[str] | None) -> str:
+    """The SQLAlchemy URL of a database: None -> the default file, a plain path -> an SQLite file,
+    ``postgresql://`` -> through psycopg 3."""
     if url is None:
         return default_url()
     text = os.fspath(url)
@@ -170,7 +172,7 @@ def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True) 
     ``sqlite:///...`` URL; or ``postgresql+psycopg://user@host:port/dbname``. With ``upgrade`` the
     schema is brought to the newest Alembic revision (a fresh database is created from scratch).
     """
-    text = _normalise_url(url)
+    text = database_url(url)
     parsed = make_url(text)
     kwargs: dict[str, object] = {}
     if parsed.get_backend_name() == "sqlite":
@@ -199,9 +201,9 @@ def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True) 
     )
     try:
         if upgrade:
-            from db.migrations import upgrade_head
+            from db.migrations import upgrade_head  # alembic loads only when a schema may change
 
-            upgrade_head(db)
+            upgrade_head(engine)
         elif not inspect(engine).has_table("alembic_version"):
             raise DatabaseError(f"{text} is not a LungRead database: run `lungread db init --db URL`")
     except OperationalError as exc:

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from db.endpoints.dataset import analysis_dataset
 from db.endpoints.rule import endpoint_table, endpoint_value
+from db.engine import Database, connect, database_url, default_data_dir
 from db.errors import AuthenticationError, PermissionDenied, WorkflowError
-from db.exports.reads import export_analysis, export_reads
+from db.exports.masks import export_masks
+from db.exports.read_columns import dictionary_path
+from db.exports.reads import begin_analysis_export, export_analysis, export_reads
 from db.exports.reads import export_reads as export_reads_csv
+from db.packages.errors import PackageError, PackageRefused
+from db.packages.export import export_package
+from db.packages.merge import import_package
+from db.packages.open import open_package, package_of_url, package_root, package_url
+from db.packages.unlock import package_unlock_code, unlock_package_account
 from db.records import (
     Actor,
     AdjudicationDecision,
@@ -33,7 +41,7 @@ from db.security.accounts import (
     unlock_user,
     user_count,
 )
-from db.security.audit import AuditVerification, verify_audit_trail
+from db.security.audit import AuditVerification, audit_anchor, read_anchor, verify_audit_trail, write_anchor
 from db.workflow.adjudication import (
     adjudication_queue,
     assign_adjudicator,
@@ -49,7 +57,16 @@ from db.workflow.reads import reopen_read, save_draft, sign_read
 from db.workflow.trials import create_trial, get_trial, import_manifest
 from db.workflow.worklist import generate_worklist, next_task, open_task, worklist
 
+
+def schema_revision(database: Database) -> str | None:
+    """The Alembic revision the database's schema is at."""
+    from db.migrations import current_revision  # alembic loads only when asked
+
+    return current_revision(database.engine)
+
+
 __all__ = [
+    "Database", "connect", "database_url", "default_data_dir", "schema_revision",
     "MAX_FAILED_LOGINS", "authenticate", "create_user", "list_users", "reauthenticate", "unlock_user", "user_count",
     "adjudication_queue", "assign_adjudicator", "decide_adjudication", "discordance", "open_adjudication",
     "AuditVerification", "verify_audit_trail", "Charter", "endpoint_table", "endpoint_value",
@@ -59,4 +76,7 @@ __all__ = [
     "set_charter", "get_trial", "import_manifest", "Actor", "AdjudicationDecision", "AdjudicationTaskView", "AdjudicationView",
     "CaseView", "EndpointValue", "ImportReport", "ReadInput", "ReadView", "TaskView", "generate_worklist",
     "next_task", "open_task", "worklist",
+    "export_masks", "dictionary_path", "begin_analysis_export", "audit_anchor", "read_anchor", "write_anchor",
+    "PackageError", "PackageRefused", "export_package", "import_package", "open_package", "package_root",
+    "package_url", "package_of_url", "package_unlock_code", "unlock_package_account",
 ]

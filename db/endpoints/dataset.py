@@ -4,8 +4,8 @@
 ``lungread stats`` on 100 subjects x 7 visits must stay well under 2 s) and hands the endpoint
 analysis (:mod:`quant.analysis.tables`) plain records:
 
-* :class:`quant.analysis.tables.EndpointRecord` per scan, resolved under the trial charter exactly as
-  :func:`db.endpoints.rule.resolve_endpoint` does (adjudicated -> the chosen read; concordant -> mean
+* :class:`quant.analysis.tables.EndpointRecord` per scan, resolved by the one endpoint rule,
+  :func:`db.endpoints.rule.resolve` (adjudicated -> the chosen read; concordant -> mean
   of the two reads or reader 1; not evaluable -> missing with the reason; unfinished -> missing
   with ``pending: ...``), with the source read ids;
 * :class:`quant.analysis.tables.ReadPair` per scan whose two independent reads are signed (reader pair
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.endpoints.rule import Adjudication, Resolution, SignedRead, resolve
 from db.engine import Database
 from db.models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, User, Visit
 from db.records import Actor
@@ -61,23 +62,6 @@ class AnalysisDataset:
     endpoint_status: dict[int, tuple[str, tuple[int, ...]]]
 
 
-@dataclass(frozen=True)
-class _ReadRow:
-    id: int
-    task_id: int | None
-    revision: int
-    lesion_pct: float | None
-    solid_pct: float | None
-    normal_ct: bool | None
-    not_evaluable_reason: str | None
-
-
-def _mean(values: list[float | None]) -> float | None:
-    # Same rule as db.endpoints.rule._mean: a mean only when every read has the value.
-    nums = [float(v) for v in values if v is not None]
-    return sum(nums) / len(nums) if nums and len(nums) == len(values) else None
-
-
 def visit_order(charter: Charter, visits: set[tuple[str, int | None]]) -> dict[str, tuple[float, int | None]]:
     """visit name -> (1-based visit number, nominal day). Charter schedule first, then by day, name.
 
@@ -97,43 +81,10 @@ def visit_order(charter: Charter, visits: set[tuple[str, int | None]]) -> dict[s
     return {name: (float(i + 1), day_of[name]) for i, name in enumerate(ordered)}
 
 
-def _record(base: dict, value: _ReadRow | None, *, status_reason: str | None = None) -> EndpointRecord:
-    if value is None:
-        return EndpointRecord(**base, lesion_pct=None, solid_pct=None, normal_ct=None,
-                              source_read_ids=(), missing_reason=status_reason)
-    if value.not_evaluable_reason is not None:
-        return EndpointRecord(**base, lesion_pct=None, solid_pct=None, normal_ct=None, source_read_ids=(value.id,),
-                              missing_reason=f"not evaluable: {value.not_evaluable_reason}")
-    return EndpointRecord(**base, lesion_pct=value.lesion_pct, solid_pct=value.solid_pct,
-                          normal_ct=value.normal_ct, source_read_ids=(value.id,))
-
-
-def _resolve(
-    base: dict, charter: Charter, all_signed: bool, adj: AdjudicationTask | None,
-    reads: list[_ReadRow | None], chosen: dict[int, _ReadRow],
-) -> tuple[EndpointRecord, str]:
-    """One scan's endpoint record and status (the rules of db.endpoints.rule.resolve_endpoint)."""
-    if not all_signed:
-        return _record(base, None, status_reason="pending: reads not all signed"), "pending"
-    if adj is not None:
-        if adj.status != "decided" or adj.chosen_read_id is None or adj.chosen_read_id not in chosen:
-            return _record(base, None, status_reason="pending: adjudication not decided"), "pending"
-        rec = _record(base, chosen[adj.chosen_read_id])
-        return rec, "missing" if rec.missing_reason else "adjudicated"
-    done = [r for r in reads if r is not None]
-    if all(r.not_evaluable_reason is not None for r in done):
-        reasons = "; ".join(sorted({r.not_evaluable_reason or "" for r in done}))
-        return EndpointRecord(**base, lesion_pct=None, solid_pct=None, normal_ct=None,
-                              source_read_ids=tuple(r.id for r in done),
-                              missing_reason=f"not evaluable: {reasons}"), "missing"
-    if charter.concordant_rule == "reader1":
-        rec = _record(base, done[0])
-        return rec, "missing" if rec.missing_reason else "concordant"
-    calls = {r.normal_ct for r in done if r.normal_ct is not None}
-    return EndpointRecord(
-        **base, lesion_pct=_mean([r.lesion_pct for r in done]), solid_pct=_mean([r.solid_pct for r in done]),
-        normal_ct=calls.pop() if len(calls) == 1 else None, source_read_ids=tuple(r.id for r in done),
-    ), "concordant"
+def _record(base: dict, res: Resolution) -> EndpointRecord:
+    missing = f"pending: {res.rule}" if res.status == "pending" else res.missing_reason
+    return EndpointRecord(**base, lesion_pct=res.lesion_pct, solid_pct=res.solid_pct, normal_ct=res.normal_ct,
+                          source_read_ids=res.source_read_ids, missing_reason=missing)
 
 
 def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
@@ -160,24 +111,24 @@ def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
     ):
         tasks[scan_id].append((slot, tid, reader_id, status))
 
-    cols = (Read.id, Read.task_id, Read.revision, Read.lesion_pct, Read.solid_pct, Read.normal_ct,
-            Read.not_evaluable_reason)
-    latest_signed: dict[int, _ReadRow] = {}  # task id -> its newest signed revision
-    for row in s.execute(select(*cols).where(Read.status == "signed", Read.task_id.is_not(None))):
-        r = _ReadRow(*row)
-        old = latest_signed.get(r.task_id)  # type: ignore[arg-type]
-        if old is None or r.revision > old.revision:
-            latest_signed[r.task_id] = r  # type: ignore[index]
+    cols = (Read.id, Read.lesion_pct, Read.solid_pct, Read.normal_ct, Read.not_evaluable_reason)
+    latest_signed: dict[int, tuple[int, SignedRead]] = {}  # task id -> (revision, its newest signed read)
+    for task_id, revision, *row in s.execute(
+        select(Read.task_id, Read.revision, *cols).where(Read.status == "signed", Read.task_id.is_not(None))
+    ):
+        old = latest_signed.get(task_id)
+        if old is None or revision > old[0]:
+            latest_signed[task_id] = (revision, SignedRead(*row))
 
     adjudications: dict[int, AdjudicationTask] = {}
     for adj in s.scalars(select(AdjudicationTask).where(AdjudicationTask.status != "cancelled")
                          .order_by(AdjudicationTask.id)):
         adjudications.setdefault(adj.scan_id, adj)
     chosen_ids = [a.chosen_read_id for a in adjudications.values() if a.chosen_read_id is not None]
-    chosen: dict[int, _ReadRow] = {}
+    chosen: dict[int, SignedRead] = {}
     for i in range(0, len(chosen_ids), 500):  # bounded IN lists
         for row in s.execute(select(*cols).where(Read.id.in_(chosen_ids[i:i + 500]))):
-            chosen[row[0]] = _ReadRow(*row)
+            chosen[row[0]] = SignedRead(*row)
 
     records: list[EndpointRecord] = []
     pairs: list[ReadPair] = []
@@ -187,10 +138,13 @@ def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
         vnum = order[visit][0]
         base = dict(subject=code, arm=arms.get(subject_id), visit=visit, visit_num=vnum, visit_day=_day)
         scan_tasks = sorted(tasks.get(scan_id, []))
-        reads = [latest_signed.get(tid) for _, tid, _, status in scan_tasks if status == "signed"]
-        all_signed = len(scan_tasks) >= charter.readers_per_scan and len(reads) == len(scan_tasks) \
-            and all(r is not None for r in reads)
+        reads = [latest_signed[tid][1] if status == "signed" and tid in latest_signed else None
+                 for _, tid, _, status in scan_tasks]
         adj = adjudications.get(scan_id)
+        adjudication = None if adj is None else Adjudication(
+            adj.status, adj.choice, chosen.get(adj.chosen_read_id) if adj.chosen_read_id is not None else None)
+        res = resolve(charter, reads, adjudication)
+        all_signed = len(reads) >= charter.readers_per_scan and all(r is not None for r in reads)
         if all_signed and len(scan_tasks) == 2:
             (_, _, ra, _), (_, _, rb, _) = scan_tasks
             a, b = reads[0], reads[1]
@@ -205,10 +159,10 @@ def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
                 normal_b=None if b.not_evaluable_reason is not None else b.normal_ct,
                 adjudicated=adj is not None, visit=visit,
             ))
-        record, status = _resolve(base, charter, all_signed, adj, reads, chosen)
-        n_pending += status == "pending"
+        record = _record(base, res)
+        n_pending += res.status == "pending"
         records.append(record)
-        status_of[scan_id] = (status, record.source_read_ids)
+        status_of[scan_id] = (res.status, record.source_read_ids)
     return AnalysisDataset(
         records=tuple(records), pairs=tuple(pairs), studyid=trial.name, unblinded=bool(arms), locked=locked,
         n_pending=n_pending, visits=tuple(sorted(order, key=lambda n: order[n][0])), endpoint_status=status_of,

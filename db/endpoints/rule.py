@@ -1,9 +1,24 @@
-"""Endpoint value of each scan under the charter, traced to its source read(s)."""
+"""The endpoint rule: which value each scan contributes under the charter, traced to its read(s).
+
+:func:`resolve` is the rule, once, on plain inputs. The per-scan view (:func:`endpoint_value`,
+:func:`endpoint_table`) and the bulk analysis dataset (:mod:`db.endpoints.dataset`) only gather
+those inputs and call it:
+
+* a read task not signed yet -> ``pending``;
+* an adjudication (not cancelled) -> ``pending`` until decided, then the chosen read (``adjudicated``);
+* both reads not evaluable -> ``missing`` with the reasons;
+* otherwise the charter's concordant rule: ``reader1`` (reader 1's read) or ``mean`` (the mean of
+  the two reads; a value only when every read has a number);
+* a chosen or reader-1 read that is not evaluable -> ``missing`` with its reason.
+
+Percentages are percent of whole-lung volume.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,13 +28,124 @@ from db.errors import WorkflowError
 from db.models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, Visit
 from db.records import Actor, EndpointValue
 from db.security.access import charter_of, current_trial, require_role, unblinding_of
+from db.workflow.charter import Charter
+from db.workflow.read_store import latest_read
 
-__all__ = ["endpoint_value", "endpoint_table", "resolve_endpoint"]
+__all__ = [
+    "SignedRead",
+    "Adjudication",
+    "Resolution",
+    "mean_of_reads",
+    "resolve",
+    "active_adjudication",
+    "resolve_endpoint",
+    "endpoint_value",
+    "endpoint_table",
+]
 
 
-def _mean(values: list[Any]) -> float | None:
-    nums = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return sum(nums) / len(nums) if len(nums) == len(values) and nums else None
+@dataclass(frozen=True)
+class SignedRead:
+    """What the rule reads of one signed read revision. ``metrics`` only where the caller wants
+    them averaged too (the per-scan view); the bulk dataset leaves them out."""
+
+    id: int
+    lesion_pct: float | None
+    solid_pct: float | None
+    normal_ct: bool | None
+    not_evaluable_reason: str | None
+    metrics: Mapping[str, object] | None = None
+
+    @classmethod
+    def of(cls, row: Read, *, with_metrics: bool = False) -> SignedRead:
+        return cls(row.id, row.lesion_pct, row.solid_pct, row.normal_ct, row.not_evaluable_reason,
+                   json.loads(row.metrics_json) if with_metrics else None)
+
+
+@dataclass(frozen=True)
+class Adjudication:
+    """A scan's adjudication as the rule needs it: ``chosen`` is None until it is decided."""
+
+    status: str
+    choice: str | None
+    chosen: SignedRead | None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The endpoint of one scan. ``status``: ``pending`` | ``concordant`` | ``adjudicated`` |
+    ``missing``; ``rule``: how it was reached (for ``pending``, what it waits for)."""
+
+    status: str
+    rule: str
+    lesion_pct: float | None = None
+    solid_pct: float | None = None
+    normal_ct: bool | None = None
+    source_read_ids: tuple[int, ...] = ()
+    missing_reason: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def mean_of_reads(values: Sequence[object]) -> float | None:
+    """Mean of one quantity over the reads, or None unless every read has a number (yes/no and
+    text are not numbers; a read without the value makes the mean missing, never a one-read mean)."""
+    if not values or not all(_is_number(v) for v in values):
+        return None
+    return sum(float(v) for v in values) / len(values)  # type: ignore[arg-type]
+
+
+def _from_read(read: SignedRead, status: str, rule: str) -> Resolution:
+    if read.not_evaluable_reason is not None:
+        return Resolution("missing", rule, source_read_ids=(read.id,),
+                          missing_reason=f"not evaluable: {read.not_evaluable_reason}")
+    # One read's metrics pass through as stored (the mean rule keeps only numbers).
+    return Resolution(status, rule, read.lesion_pct, read.solid_pct, read.normal_ct, (read.id,),
+                      metrics=dict(read.metrics or {}))  # type: ignore[arg-type]
+
+
+def resolve(charter: Charter, reads: Sequence[SignedRead | None], adjudication: Adjudication | None) -> Resolution:
+    """The endpoint of one scan (the rule in the module docstring).
+
+    ``reads``: one entry per read task of the scan, in reader-slot order; None where the task is not
+    signed. ``adjudication``: the scan's active (not cancelled) adjudication, if any.
+    """
+    if len(reads) < charter.readers_per_scan or any(r is None for r in reads):
+        return Resolution("pending", "reads not all signed")
+    signed = [r for r in reads if r is not None]
+    if adjudication is not None:
+        if adjudication.status != "decided" or adjudication.chosen is None:
+            return Resolution("pending", "adjudication not decided")
+        return _from_read(adjudication.chosen, "adjudicated", f"adjudicated ({adjudication.choice})")
+    if all(r.not_evaluable_reason is not None for r in signed):
+        reasons = "; ".join(sorted({r.not_evaluable_reason or "" for r in signed}))
+        return Resolution("missing", "both reads not evaluable", source_read_ids=tuple(r.id for r in signed),
+                          missing_reason=f"not evaluable: {reasons}")
+    if charter.concordant_rule == "reader1":
+        return _from_read(signed[0], "concordant", "reader1")
+    metrics: dict[str, float] = {}
+    if all(r.metrics is not None for r in signed):
+        keys = set(signed[0].metrics or {}).intersection(*(r.metrics or {} for r in signed[1:]))
+        for key in sorted(keys):
+            value = mean_of_reads([(r.metrics or {})[key] for r in signed])
+            if value is not None:
+                metrics[key] = value
+    calls = {r.normal_ct for r in signed if r.normal_ct is not None}
+    return Resolution(
+        "concordant", "mean", mean_of_reads([r.lesion_pct for r in signed]),
+        mean_of_reads([r.solid_pct for r in signed]), calls.pop() if len(calls) == 1 else None,
+        tuple(r.id for r in signed), metrics=metrics,
+    )
+
+
+def active_adjudication(s: Session, scan_id: int) -> AdjudicationTask | None:
+    """The scan's adjudication that counts: the first one not cancelled."""
+    return s.scalars(select(AdjudicationTask).where(AdjudicationTask.scan_id == scan_id,
+                                                    AdjudicationTask.status != "cancelled")
+                     .order_by(AdjudicationTask.id).limit(1)).first()
 
 
 def resolve_endpoint(s: Session, scan_id: int) -> EndpointValue:
@@ -30,53 +156,22 @@ def resolve_endpoint(s: Session, scan_id: int) -> EndpointValue:
     visit = s.get(Visit, scan.visit_id)
     subject = s.get(Subject, visit.subject_id) if visit else None
     assert visit is not None and subject is not None
-    charter = charter_of(current_trial(s))
-    base = {"scan_id": scan.id, "subject": subject.code, "visit": visit.name, "visit_day": visit.visit_day}
-
-    def pending(why: str) -> EndpointValue:
-        return EndpointValue(**base, status="pending", rule=why, lesion_pct=None, solid_pct=None, normal_ct=None,
-                             source_read_ids=())
-
-    def from_read(row: Read, status: str, rule: str) -> EndpointValue:
-        if row.not_evaluable_reason is not None:
-            return EndpointValue(**base, status="missing", rule=rule, lesion_pct=None, solid_pct=None,
-                                 normal_ct=None, source_read_ids=(row.id,),
-                                 missing_reason=f"not evaluable: {row.not_evaluable_reason}")
-        return EndpointValue(**base, status=status, rule=rule, lesion_pct=row.lesion_pct, solid_pct=row.solid_pct,
-                             normal_ct=row.normal_ct, source_read_ids=(row.id,), metrics=json.loads(row.metrics_json))
-
-    tasks = list(s.scalars(select(ReadTask).where(ReadTask.scan_id == scan.id).order_by(ReadTask.reader_slot)))
-    if len(tasks) < charter.readers_per_scan or any(t.status != "signed" for t in tasks):
-        return pending("reads not all signed")
-    adj = s.scalars(select(AdjudicationTask).where(AdjudicationTask.scan_id == scan.id,
-                                                   AdjudicationTask.status != "cancelled")).first()
+    reads: list[SignedRead | None] = []
+    for task in s.scalars(select(ReadTask).where(ReadTask.scan_id == scan.id).order_by(ReadTask.reader_slot)):
+        row = latest_read(s, task.id, signed=True) if task.status == "signed" else None
+        reads.append(SignedRead.of(row, with_metrics=True) if row is not None else None)
+    adj = active_adjudication(s, scan.id)
+    adjudication = None
     if adj is not None:
-        if adj.status != "decided" or adj.chosen_read_id is None:
-            return pending("adjudication not decided")
-        chosen = s.get(Read, adj.chosen_read_id)
-        assert chosen is not None
-        return from_read(chosen, "adjudicated", f"adjudicated ({adj.choice})")
-    reads = []
-    for t in tasks:
-        row = s.scalars(select(Read).where(Read.task_id == t.id, Read.status == "signed")
-                        .order_by(Read.revision.desc()).limit(1)).first()
-        assert row is not None
-        reads.append(row)
-    if all(r.not_evaluable_reason is not None for r in reads):
-        reasons = "; ".join(sorted({r.not_evaluable_reason or "" for r in reads}))
-        return EndpointValue(**base, status="missing", rule="both reads not evaluable", lesion_pct=None,
-                             solid_pct=None, normal_ct=None, source_read_ids=tuple(r.id for r in reads),
-                             missing_reason=f"not evaluable: {reasons}")
-    if charter.concordant_rule == "reader1":
-        return from_read(reads[0], "concordant", "reader1")
-    metrics_list = [json.loads(r.metrics_json) for r in reads]
-    keys = set(metrics_list[0]).intersection(*metrics_list[1:])
-    metrics = {k: m for k in sorted(keys) if (m := _mean([ml[k] for ml in metrics_list])) is not None}
-    calls = {r.normal_ct for r in reads if r.normal_ct is not None}
-    return EndpointValue(**base, status="concordant", rule="mean", lesion_pct=_mean([r.lesion_pct for r in reads]),
-                         solid_pct=_mean([r.solid_pct for r in reads]),
-                         normal_ct=calls.pop() if len(calls) == 1 else None,
-                         source_read_ids=tuple(r.id for r in reads), metrics=metrics)
+        chosen = s.get(Read, adj.chosen_read_id) if adj.chosen_read_id is not None else None
+        adjudication = Adjudication(adj.status, adj.choice,
+                                    SignedRead.of(chosen, with_metrics=True) if chosen is not None else None)
+    res = resolve(charter_of(current_trial(s)), reads, adjudication)
+    return EndpointValue(
+        scan_id=scan.id, subject=subject.code, visit=visit.name, visit_day=visit.visit_day, status=res.status,
+        rule=res.rule, lesion_pct=res.lesion_pct, solid_pct=res.solid_pct, normal_ct=res.normal_ct,
+        source_read_ids=res.source_read_ids, missing_reason=res.missing_reason, metrics=res.metrics,
+    )
 
 
 def endpoint_value(db: Database, scan_id: int) -> EndpointValue:

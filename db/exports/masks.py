@@ -33,7 +33,7 @@ from db.errors import WorkflowError
 from db.exports.reads import audit_export, reads_access
 from db.models import AdjudicationTask, Read, Scan, Subject, Visit
 from db.records import Actor
-from db.workflow.reads import load_mask
+from db.workflow.read_store import load_mask
 
 __all__ = ["MaskFile", "export_masks", "MASK_FORMATS"]
 

@@ -7,15 +7,12 @@ folder, so ``lungread db upgrade`` works from an installed wheel.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-
-if TYPE_CHECKING:
-    from db.engine import Database
+from sqlalchemy.engine import Engine
 
 __all__ = ["alembic_config", "upgrade_head", "current_revision", "head_revision", "MIGRATIONS_DIR"]
 
@@ -34,19 +31,19 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def current_revision(db: Database) -> str | None:
-    with db.engine.connect() as conn:
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade_head(db: Database) -> str | None:
+def upgrade_head(engine: Engine) -> str | None:
     """Bring the schema to the newest revision (creating it on a fresh database); returns the head."""
     head = head_revision()
-    if current_revision(db) == head:
+    if current_revision(engine) == head:
         return head
     # One transaction: on SQLite the begin hook takes the write lock first (BEGIN IMMEDIATE), so
     # two processes opening a fresh file at once migrate one after the other.
-    with db.engine.begin() as conn:
+    with engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

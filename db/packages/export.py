@@ -53,6 +53,7 @@ from db.records import Actor
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
 from db.security.audit import append_event, utc_now
 from db.security.passwords import hash_password
+from db.workflow.read_store import latest_read
 
 __all__ = ["export_package", "ExportReport", "PLACEHOLDER_SUBJECT", "PROTOCOL_NAME"]
 
@@ -94,7 +95,7 @@ _BLOB_COLUMNS = ("sha256", "codec", "shape", "dtype", "n_runs", "data")
 
 def _master_draft(s: Session, task: ReadTask) -> tuple[dict[str, Any] | None, tuple[dict[str, Any], ...]]:
     """The task's latest revision when it is a draft (columns), and the mask blobs it refers to."""
-    row = s.scalars(select(Read).where(Read.task_id == task.id).order_by(Read.revision.desc()).limit(1)).first()
+    row = latest_read(s, task.id)
     if row is None or row.status != "draft":
         return None, ()
     shas = [sha for sha in (row.lung_mask_sha, row.lesion_mask_sha) if sha]

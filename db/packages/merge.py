@@ -45,7 +45,7 @@ from db.records import Actor
 from db.security.access import refuse_if_locked, require_role
 from db.security.audit import append_event, utc_now
 from db.workflow.adjudication import on_read_signed
-from db.workflow.reads import store_mask
+from db.workflow.read_store import next_revision, store_mask
 
 __all__ = ["import_package", "PackageImportReport", "unpacked"]
 
@@ -133,7 +133,7 @@ def _conflicts(s: Session, pkg: ReadingPackage, reads: tuple[SignedRead, ...]
 def _merge_read(s: Session, task: ReadTask, read: SignedRead, reader: User) -> Read:
     for mask in read.masks:
         store_mask(s, mask)
-    revision = (s.scalar(select(func.max(Read.revision)).where(Read.task_id == task.id)) or 0) + 1
+    revision = next_revision(s, task.id)
     row = Read(task_id=task.id, scan_id=task.scan_id, author_id=reader.id, revision=revision, status="signed",
                signed_by=reader.id, **read.fields)
     s.add(row)

@@ -16,12 +16,12 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.engine import Database, connect
+from db.engine import Database, connect, database_url
 from db.models import Scan
 from db.packages.errors import PackageError
 from db.packages.manifest import DATABASE_NAME, IMAGES_DIR, MANIFEST_NAME
 
-__all__ = ["open_package", "package_root"]
+__all__ = ["open_package", "package_root", "package_url", "package_of_url"]
 
 
 def package_root(package: str | Path) -> Path:
@@ -58,3 +58,28 @@ def open_package(package: str | Path) -> Database:
 
     database.write(work)
     return database
+
+
+def package_url(package: str | Path) -> str:
+    """The database URL of a reading package folder or ``.zip`` (what ``lungread open`` opens).
+
+    Checks that it is a package, extracts a zip once beside itself and points the package's scans
+    at where it now lies (:func:`open_package`); raises ``PackageError`` otherwise.
+    """
+    package = Path(package)
+    if package.name == "manifest.json":  # what the file dialogs let the user pick in a folder
+        package = package.parent
+    root = package_root(package)
+    open_package(root).dispose()
+    return str(database_url(str(root / DATABASE_NAME)))
+
+
+def package_of_url(url: str | None) -> Path | None:
+    """The reading package folder whose database ``url`` names, or None for any other database."""
+    if not url:
+        return None
+    text = database_url(url)
+    if not text.startswith("sqlite:///"):
+        return None
+    folder = Path(text[len("sqlite:///"):]).parent
+    return folder if (folder / MANIFEST_NAME).is_file() else None

@@ -21,7 +21,6 @@ and it must match, so an edit of any signed field (comment, any metric) is detec
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import shutil
@@ -38,9 +37,10 @@ from db.engine import connect
 from db.errors import MaskIntegrityError
 from db.models import AuditEvent, MaskBlob, Read, ReadTask, Scan, User
 from db.packages.manifest import DATABASE_NAME, manifest_mac, verify_files
-from db.security.audit import canonical_json, verify_audit_trail
+from db.security.audit import verify_audit_trail
 from db.security.read_hash import SIGNED_FIELDS, read_content_hash
 from db.workflow.masks import EncodedMask, decode_mask
+from db.workflow.read_store import latest_read
 
 __all__ = ["SignedRead", "PackageEvent", "PackageContents", "inspect_package", "read_content_hash"]
 
@@ -205,7 +205,7 @@ def _inspect_database(path: Path, body: dict[str, Any], problems: list[str]
                 if task.status != "signed":
                     unsigned.append(code)
                     continue
-                row = s.scalars(select(Read).where(Read.task_id == task.id).order_by(Read.revision.desc()).limit(1)).first()
+                row = latest_read(s, task.id)
                 if row is None:
                     problems.append(f"case {code}: marked signed but has no read")
                     continue

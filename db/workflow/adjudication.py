@@ -17,7 +17,7 @@ from db.security.accounts import reauthenticate
 from db.security.audit import append_event, utc_now
 from db.workflow.charter import Charter
 from db.workflow.imagelinks import blinded_series
-from db.workflow.reads import encode_read_masks, new_read_row, read_view, validate_for_signing
+from db.workflow.read_store import encode_read_masks, latest_read, new_read_row, read_view, validate_for_signing
 from db.workflow.worklist import new_case_code, taken_case_codes
 
 __all__ = [
@@ -53,8 +53,7 @@ def discordance(charter: Charter, a: Read, b: Read) -> str | None:
 def _signed_reads(s: Session, scan_id: int) -> list[tuple[ReadTask, Read]]:
     out = []
     for task in s.scalars(select(ReadTask).where(ReadTask.scan_id == scan_id).order_by(ReadTask.reader_slot)):
-        row = s.scalars(select(Read).where(Read.task_id == task.id, Read.status == "signed")
-                        .order_by(Read.revision.desc()).limit(1)).first()
+        row = latest_read(s, task.id, signed=True)
         if task.status == "signed" and row is not None:
             out.append((task, row))
     return out

@@ -18,6 +18,7 @@ from db.records import Actor, CaseView, TaskView, WorklistReport
 from db.security.access import current_trial, refuse_if_locked, require_role
 from db.security.audit import append_event, utc_now
 from db.workflow.imagelinks import blinded_series
+from db.workflow.read_store import latest_read, read_view
 
 __all__ = [
     "generate_worklist",
@@ -167,7 +168,6 @@ def owned_task(s: Session, actor: Actor, task_id: int) -> tuple[User, ReadTask]:
 
 def open_task(db: Database, actor: Actor, task_id: int, *, with_masks: bool = True) -> CaseView:
     """Open one of the caller's tasks: blinded image links and the caller's own latest read."""
-    from db.workflow.reads import latest_read, read_view  # reads imports worklist
 
     def work(s: Session) -> CaseView:
         user, task = owned_task(s, actor, task_id)

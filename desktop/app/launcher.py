@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
 from desktop.app.application import create_application, install_exception_hook
 from desktop.app.session import AppContext
 
-__all__ = ["Launcher", "launch", "package_url"]
+__all__ = ["Launcher", "launch"]
 
 # Set by benchmarks/startup.py: print "login-shown <seconds>" once the login dialog is visible, then quit.
 PROBE_ENV = "LUNGREAD_STARTUP_PROBE"
@@ -147,25 +146,8 @@ class Launcher(QObject):
             old.rejected.disconnect(self._login_closed)
             old.close()
             old.deleteLater()
-        self.context = AppContext(url=_normalise_url(url))
+        self.context = AppContext(url=url)
         self.show_login()
-
-
-def package_url(package: str | Path) -> str:
-    """The database URL of a reading package folder or ``.zip`` (what ``lungread open`` opens).
-
-    Checks that it is a package, extracts a zip once beside itself and points the package's scans
-    at where it now lies (:func:`db.packages.open.open_package`); raises ``PackageError`` otherwise.
-    """
-    from db.packages.manifest import DATABASE_NAME
-    from db.packages.open import open_package, package_root
-
-    package = Path(package)
-    if package.name == "manifest.json":  # what the file dialogs let the user pick in a folder
-        package = package.parent
-    root = package_root(package)
-    open_package(root).dispose()
-    return str(_normalise_url(str(root / DATABASE_NAME)))
 
 
 def launch(*, url: str | None = None, demo: bool = False, subjects: int = 8, visits: int = 4,
@@ -174,7 +156,7 @@ def launch(*, url: str | None = None, demo: bool = False, subjects: int = 8, vis
     app = create_application()
     install_exception_hook()
     app.setQuitOnLastWindowClosed(False)  # moving between login and main windows closes both briefly
-    context = AppContext(url=_normalise_url(url))
+    context = AppContext(url=url)
     launcher = Launcher(context, demo=demo, subjects=subjects, visits=visits, seed=seed, reset=reset)
     QTimer.singleShot(0, launcher.start)
     code = int(app.exec())
@@ -184,10 +166,3 @@ def launch(*, url: str | None = None, demo: bool = False, subjects: int = 8, vis
     shutdown()  # terminates a running segmentation, so the workers below finish at once
     stop_all()
     return code
-
-
-def _normalise_url(url: str | None) -> str | None:
-    """Accept a plain SQLite file path as well as a SQLAlchemy URL."""
-    if url is None or "://" in url:
-        return url
-    return f"sqlite:///{Path(url).expanduser().resolve()}"

@@ -119,7 +119,7 @@ class LoginDialog(QDialog):
                 "Reading package (manifest.json *.zip)")
         if not path:
             return None
-        from desktop.app.launcher import package_url
+        from db.services import package_url
         from desktop.app.workers import run_with_progress
 
         def opened(url: str) -> None:
@@ -182,16 +182,14 @@ class LoginDialog(QDialog):
 
     def package_root(self) -> Path | None:
         """The reading package folder when this dialog signs into a package database, else None."""
-        url = self.context.url or ""
-        if not url.startswith("sqlite:///"):
-            return None
-        folder = Path(url[len("sqlite:///"):]).parent
-        return folder if (folder / "manifest.json").is_file() else None
+        from db.services import package_of_url
+
+        return package_of_url(self.context.url)
 
     def unlock_with_code(self, code: str | None = None) -> bool:
         """Unlock the typed user's package account with the manager's code (asked for when
         ``code`` is None); returns True when unlocked."""
-        from db.packages.unlock import unlock_package_account
+        from db.services import unlock_package_account
         from quant.errors import LungReadError
 
         root = self.package_root()

@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
                 "Reading package (manifest.json *.zip)")
         if not path:
             return None
-        from desktop.app.launcher import package_url
+        from db.services import package_url
         from desktop.app.workers import run_with_progress
 
         def opened(url: str) -> None:

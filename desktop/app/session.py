@@ -43,9 +43,9 @@ class AppContext:
         """The ``db.Database`` (connects on first call; safe from any thread)."""
         with self._lock:
             if self._db is None:
-                import db
+                from db.services import connect
 
-                self._db = db.connect(self.url)
+                self._db = connect(self.url)
             return self._db
 
     @property

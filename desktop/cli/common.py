@@ -44,15 +44,15 @@ def read_password(prompt: str, env: str = PASSWORD_ENV, *, confirm: bool = False
 
 
 def open_database(args: argparse.Namespace, *, upgrade: bool = True) -> Any:
-    """``db.connect(args.db)``; ``upgrade=False`` skips the migration check (read-only commands)."""
-    import db
+    """``connect(args.db)``; ``upgrade=False`` skips the migration check (read-only commands)."""
+    from db.services import connect
 
-    return db.connect(args.db, upgrade=upgrade)
+    return connect(args.db, upgrade=upgrade)
 
 
 def login(database: Any, args: argparse.Namespace) -> Any:
     """Authenticate ``--user`` (an audited login) and return the Actor."""
-    from db.security.accounts import authenticate  # not db.services: every command logs in, few need all services
+    from db.services import authenticate
 
     if not args.user:
         raise CommandError("give --user NAME (the account that performs this action)")

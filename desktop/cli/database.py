@@ -27,10 +27,10 @@ ROLES = ("reader", "adjudicator", "manager", "statistician")
 
 
 def _db_init(args: argparse.Namespace) -> int:
-    from db.migrations import current_revision
+    from db.services import schema_revision
 
     database = open_database(args)
-    print(f"database ready at schema revision {current_revision(database)}: {database.url}")
+    print(f"database ready at schema revision {schema_revision(database)}: {database.url}")
     return 0
 
 
@@ -159,8 +159,7 @@ def _unblind(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    from db.security.audit import read_anchor
-    from db.services import verify_audit_trail
+    from db.services import read_anchor, verify_audit_trail
 
     anchor = read_anchor(args.anchor) if args.anchor else None  # a bad file: exit 2 before opening the db
     result = verify_audit_trail(open_database(args), anchor)
@@ -169,7 +168,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _audit_anchor(args: argparse.Namespace) -> int:
-    from db.security.audit import audit_anchor, write_anchor
+    from db.services import audit_anchor, write_anchor
 
     anchor = audit_anchor(open_database(args))
     path = write_anchor(anchor, args.out)
@@ -179,8 +178,7 @@ def _audit_anchor(args: argparse.Namespace) -> int:
 
 
 def _export_reads(args: argparse.Namespace) -> int:
-    from db.exports.read_columns import dictionary_path
-    from db.services import export_reads_csv
+    from db.services import dictionary_path, export_reads_csv
 
     database = open_database(args)
     actor = login(database, args)

@@ -16,7 +16,7 @@ __all__ = ["register"]
 
 
 def _export(args: argparse.Namespace) -> int:
-    from db.packages.export import export_package
+    from db.services import export_package
 
     database = open_database(args)
     actor = login(database, args)
@@ -34,7 +34,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _unlock_code(args: argparse.Namespace) -> int:
-    from db.packages.unlock import package_unlock_code
+    from db.services import package_unlock_code
 
     database = open_database(args)
     actor = login(database, args)
@@ -43,8 +43,7 @@ def _unlock_code(args: argparse.Namespace) -> int:
 
 
 def _unlock(args: argparse.Namespace) -> int:
-    from db.packages.open import open_package, package_root
-    from db.packages.unlock import unlock_package_account
+    from db.services import open_package, package_root, unlock_package_account
 
     root = package_root(args.package)
     database = open_package(root)
@@ -57,7 +56,7 @@ def _unlock(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from db.packages.merge import import_package
+    from db.services import import_package
 
     database = open_database(args)
     actor = login(database, args)
@@ -67,7 +66,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _open_package(args: argparse.Namespace) -> int:
-    from desktop.app.launcher import launch, package_url
+    from db.services import package_url
+    from desktop.app.launcher import launch
 
     return launch(url=package_url(args.package))  # same path as File -> Open reading package
 

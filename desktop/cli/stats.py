@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
 
 def _masks(database: Any, actor: Any, out: Path, formats: tuple[str, ...], per: str,
            read_ids: list[int] | None = None) -> list[Any]:
-    from db.exports.masks import export_masks
+    from db.services import export_masks
 
     with tqdm_progress("masks", "read", leave=False) as progress:
         return export_masks(database, actor, out, per=per, formats=formats, read_ids=read_ids, progress=progress)
@@ -100,8 +100,7 @@ def _run_stats(args: argparse.Namespace, pool: Any) -> int:
 
 
 def _write_stats(args: argparse.Namespace, pool: Any, database: Any, actor: Any) -> int:
-    from db.errors import PermissionDenied
-    from db.exports.reads import begin_analysis_export, export_reads
+    from db.services import PermissionDenied, begin_analysis_export, export_reads
     from quant.analysis.csv_export import format_endpoint_table
 
     out = Path(args.out)
@@ -129,7 +128,7 @@ def _write_stats(args: argparse.Namespace, pool: Any, database: Any, actor: Any)
 
 
 def run_export_adqct(args: argparse.Namespace) -> int:
-    from db.exports.reads import export_analysis
+    from db.services import export_analysis
 
     database, actor = _login(args)
     result = export_analysis(database, actor, Path(args.out), figures=False, report=False)

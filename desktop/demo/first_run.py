@@ -97,10 +97,9 @@ def create_demo(
         before_import(trial)
 
     report(82, 100, "Creating the reading database and demo accounts…")
-    import db
     from db import services
 
-    database = db.connect(root / DB_NAME)
+    database = services.connect(root / DB_NAME)
     try:
         manager = None
         # The first account of an empty database is the (bootstrap) manager.

@@ -92,7 +92,7 @@ def demo_charter(visits: list[str]) -> Any:
     |Δ lesion %| > 0.75 point or the normal-CT calls differ (tighter than the default 5 points: the
     simulated readers differ by a few mL, i.e. tenths of a point, and about one pair in five
     should still reach the adjudicator)."""
-    from db.workflow.charter import Charter
+    from db.services import Charter
 
     return Charter(visits=tuple(visits), adjudication_threshold_pct=0.75)
 
@@ -166,8 +166,7 @@ def run_pipeline(
     workers: int | None = None,
 ) -> DemoResult:
     """Run steps 1-5 of the module docstring into the empty folder ``out``; returns what it wrote."""
-    from db import connect
-    from db.services import authenticate, create_trial, create_user, generate_worklist, import_manifest
+    from db.services import authenticate, connect, create_trial, create_user, generate_worklist, import_manifest
     from desktop.app.session import DEMO_PASSWORD, DEMO_USERS
     from desktop.demo.simulated_reading import progress_bar, segment_all, simulate_adjudicator, simulate_readers
     from quant.errors import LungReadError
@@ -207,8 +206,7 @@ def run_pipeline(
 
 
 def _finish(db: Any, actors: dict[str, Any], trial: Any, out: Path, n_adj: int) -> DemoResult:
-    from db.exports.masks import export_masks
-    from db.services import export_analysis, export_reads, lock_database, unblind
+    from db.services import export_analysis, export_masks, export_reads, lock_database, unblind
     from desktop.demo.simulated_reading import progress_bar
     from quant.analysis.tables import run_analysis
 

@@ -98,7 +98,7 @@ def collect_signature(parent: QWidget | None, username: str, summary: str, meani
     A wrong password (``db.errors.AuthenticationError``) keeps the dialog open with the message
     (the service counts it as a failed login). ``password`` given: no dialog (scripted use).
     """
-    from db.errors import AuthenticationError
+    from db.services import AuthenticationError
 
     if password is not None:
         return submit(password, meaning)

@@ -163,7 +163,7 @@ class PackageTab(QWidget):
         self.import_button.setEnabled(not busy)
 
     def _show_error(self, exc: BaseException, heading: str) -> None:
-        from db.packages.errors import PackageRefused
+        from db.services import PackageRefused
         from desktop.app.application import describe_exception
 
         self._busy(False)
@@ -188,7 +188,7 @@ class PackageTab(QWidget):
         if not reader or not out:
             self.report.setPlainText("Choose a reader and a new package folder first.")
             return None
-        from db.packages.export import export_package
+        from db.services import export_package
         from desktop.app.workers import OperationCancelled, run_with_progress
 
         database, actor, zip_package = self.context.database(), self.context.actor, self.zip_box.isChecked()
@@ -234,7 +234,7 @@ class PackageTab(QWidget):
         if not path:
             self.report.setPlainText("Choose a returned package folder or .zip first.")
             return None
-        from db.packages.merge import import_package
+        from db.services import import_package
         from desktop.app.workers import run_with_progress
 
         database, actor = self.context.database(), self.context.actor

@@ -104,7 +104,7 @@ def _killable_writer(url: str, task_ids: list[int], fd: int) -> None:
 
 @pytest.mark.slow
 def test_sigkill_mid_save_never_corrupts_or_loses_commits(tmp_path: Path):
-    from db.workflow.reads import load_mask
+    from db.workflow.read_store import load_mask
 
     url = str(tmp_path / "kill.sqlite")
     database = db.connect(url)

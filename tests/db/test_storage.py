@@ -72,7 +72,7 @@ def test_sqlite_engine_settings_and_migrations(tmp_path):
     from db.models import Base
 
     database = db.connect(tmp_path / "x.sqlite")
-    assert current_revision(database) == head_revision() == "0002"
+    assert current_revision(database.engine) == head_revision() == "0002"
     with database.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -88,7 +88,7 @@ def test_sqlite_engine_settings_and_migrations(tmp_path):
 
 
 def test_identical_masks_are_stored_once(tmp_path):
-    from db.workflow.reads import store_mask
+    from db.workflow.read_store import store_mask
 
     database = db.connect(tmp_path / "m.sqlite")
     enc = encode_mask(np.eye(8, dtype=np.uint8)[None].repeat(3, 0))
@@ -123,7 +123,7 @@ def test_upgrade_from_0001_keeps_package_tables_created_on_first_use(tmp_path):
             "INSERT INTO reading_packages VALUES ('p1', 1, 'k', 1, 't', '[]', 'm', 0, 0, NULL)")
     engine.dispose()
     upgraded = db.connect(tmp_path / "old.sqlite")
-    assert current_revision(upgraded) == "0002"
+    assert current_revision(upgraded.engine) == "0002"
     with upgraded.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT package_id FROM reading_packages").scalar() == "p1"
     upgraded.dispose()

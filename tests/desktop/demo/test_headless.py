@@ -210,7 +210,7 @@ def test_planted_treatment_effect_is_recovered(demo, manifest):
 def _read_masks(out: Path, read_id: int):
     from db import connect
     from db.models import Read
-    from db.workflow.reads import load_mask
+    from db.workflow.read_store import load_mask
 
     db = connect(out / "lungread.sqlite")
     try:

@@ -31,7 +31,6 @@ def test_a_scan_without_lungs_opens_empty_with_the_reason(tmp_path):
 
 
 def test_a_real_chest_ct_opens_with_its_qc_flags():
-    from pathlib import Path
 
     folder = TEST_DATA / "realct" / "cancer_lpcd_A0002_B40f" / "dicom"
     loaded = load_case(folder, None, _progress, lambda: False)

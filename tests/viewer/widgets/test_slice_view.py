@@ -275,7 +275,7 @@ def test_painted_spot_renders_in_the_label_colour(qtbot, case):
 
 
 def test_cursor_shows_hu_and_ctrl_wheel_zooms_and_shift_wheel_sizes_brush(qtbot, case):
-    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtCore import Qt
 
     view, editor, _ = make_view(qtbot, case, radius_mm=3.0)
     z = view.scene.slice_index
