@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from quant.labels import LabelTarget
@@ -81,7 +82,7 @@ class SliceView(QWidget):
         super().__init__(parent)
         self.layers = layers
         self.scene = SliceScene(layers, orientation)
-        self.vtk_widget = ForwardingInteractor(self)
+        self.vtk_widget = ForwardingInteractor(self, self)
         self.render_window = self.vtk_widget.GetRenderWindow()
         self.render_window.SetMultiSamples(0)  # images need no MSAA; it costs a resolve per frame
         # Colour-only blit of each frame to this (VTK-owned) window: the default also copies depth
@@ -203,7 +204,10 @@ class SliceView(QWidget):
         w, h = self.render_window.GetSize()
         self.scene.fit(w / max(h, 1))
 
-    def _resized(self) -> None:
+    def before_paint(self) -> None:
+        self.scene.compose_pending()
+
+    def handle_resize(self) -> None:
         if not self._user_zoomed:
             self._fit()
 
@@ -227,7 +231,7 @@ class SliceView(QWidget):
     def _tool_active(self) -> bool:
         return self.tools is not None and self.tools.mode != "navigate"
 
-    def _mouse_press(self, ev) -> None:
+    def handle_mouse_press(self, ev: QMouseEvent) -> None:
         pos = ev.position()
         self._drag_button = ev.button()
         self._drag_start = self._drag_last = pos
@@ -243,7 +247,7 @@ class SliceView(QWidget):
         elif ev.button() == Qt.MouseButton.RightButton:
             self._drag_wl = self.scene.window_level
 
-    def _mouse_move(self, ev) -> None:
+    def handle_mouse_move(self, ev: QMouseEvent) -> None:
         pos = ev.position()
         idx = self.index_at(pos)
         buttons = ev.buttons()
@@ -272,14 +276,14 @@ class SliceView(QWidget):
         self._drag_last = pos
         self.render()
 
-    def _mouse_release(self, ev) -> None:
+    def handle_mouse_release(self, ev: QMouseEvent) -> None:
         if ev.button() == Qt.MouseButton.LeftButton and self._tool_active():
             self.tools.release(self)  # type: ignore[union-attr]
             self.render_if_dirty()
         self._drag_button = Qt.MouseButton.NoButton
         self._prefetch_timer.start()
 
-    def _wheel(self, ev) -> None:
+    def handle_wheel(self, ev: QWheelEvent) -> None:
         delta = ev.angleDelta()
         # Qt turns Shift+wheel into a horizontal wheel on some platforms: take whichever is set.
         raw = delta.y() if delta.y() != 0 else delta.x()
@@ -309,7 +313,7 @@ class SliceView(QWidget):
             self.sliceChanged.emit(self.scene.slice_index)
             self.render()
 
-    def _key_press(self, ev) -> None:
+    def handle_key_press(self, ev: QKeyEvent) -> None:
         key = ev.key()
         mods = ev.modifiers()
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
@@ -337,7 +341,7 @@ class SliceView(QWidget):
                 self.set_window_level(preset.level, preset.width)
                 self.render()
 
-    def _leave(self) -> None:
+    def handle_leave(self) -> None:
         if self.scene.cursor_zyx is not None:
             self.scene.set_cursor(None)
             self.cursorMoved.emit(None)

@@ -23,19 +23,29 @@ the other views on the next event-loop turn.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from quant.editing.editor import HistoryStep, MaskEditor
 from viewer.scene.layers import ViewerLayers
+from viewer.scene.slice_scene import SliceScene
 
 if TYPE_CHECKING:
     from quant.metrics import MetricsTracker
-    from viewer.widgets.slice_view import SliceView
 
-__all__ = ["EditTools", "ToolMode", "MODES", "BRUSH_MODES"]
+__all__ = ["EditTools", "ToolView", "ToolMode", "MODES", "BRUSH_MODES"]
+
+
+class ToolView(Protocol):
+    """A view the tools drive (:class:`viewer.widgets.slice_view.SliceView` is one)."""
+
+    scene: SliceScene
+    tools: EditTools | None
+
+    def request_render(self) -> None: ...
+    def set_brush_radius(self, radius_mm: float) -> None: ...
 
 ToolMode = Literal["navigate", "paint", "erase", "grow", "island", "lung_paint", "lung_erase"]
 MODES: tuple[ToolMode, ...] = ("navigate", "paint", "erase", "grow", "island", "lung_paint", "lung_erase")
@@ -82,14 +92,14 @@ class EditTools(QObject):
             editor.add_listener(tracker.apply)  # metrics first: views may show them
         editor.add_listener(layers.apply_change)
         self._mode: ToolMode = "navigate"
-        self._views: list[SliceView] = []
-        self._stroke_view: SliceView | None = None
+        self._views: list[ToolView] = []
+        self._stroke_view: ToolView | None = None
         #: HU range (inclusive) and maximum radius (mm) of the grow tool.
         self.grow_hu_range: tuple[float, float] = (-750.0, 50.0)
         self.grow_max_radius_mm: float = 40.0
 
     # ------------------------------------------------------------------ wiring
-    def attach(self, view: "SliceView") -> None:
+    def attach(self, view: ToolView) -> None:
         """Let ``view`` route its left-button and Shift+wheel input here."""
         view.tools = self
         self._views.append(view)
@@ -109,7 +119,7 @@ class EditTools(QObject):
             view.request_render()
         self.modeChanged.emit(mode)
 
-    def _sync_brush(self, view: "SliceView") -> None:
+    def _sync_brush(self, view: ToolView) -> None:
         view.set_brush_radius(self.editor.radius_mm if self._mode in BRUSH_MODES else 0.0)
 
     # ------------------------------------------------------------------ brush size
@@ -127,7 +137,7 @@ class EditTools(QObject):
         self.set_brush_radius(r + steps * inc)
 
     # ------------------------------------------------------------------ mouse
-    def press(self, view: "SliceView", point_zyx: np.ndarray) -> None:
+    def press(self, view: ToolView, point_zyx: np.ndarray) -> None:
         """Left press at fractional (z, y, x) ``point_zyx`` in ``view``."""
         if self._mode in BRUSH_MODES:
             self.editor.begin_stroke(self._mode, point_zyx, axis=view.scene.axes.slice_axis)  # type: ignore[arg-type]
@@ -141,12 +151,12 @@ class EditTools(QObject):
             if seed is not None:
                 self._recorded(self.editor.remove_island(seed))
 
-    def move(self, view: "SliceView", point_zyx: np.ndarray) -> None:
+    def move(self, view: ToolView, point_zyx: np.ndarray) -> None:
         """Left-drag to ``point_zyx``; extends the open stroke (interpolated: no gaps)."""
         if self._stroke_view is view and self.editor.stroke_in_progress:
             self.editor.continue_stroke(point_zyx)
 
-    def release(self, view: "SliceView") -> None:
+    def release(self, view: ToolView) -> None:
         if self._stroke_view is view:
             self._stroke_view = None
             self._recorded(self.editor.end_stroke())
