@@ -8,6 +8,8 @@ echo "[tests] layering contracts (import-linter)"
 .venv/bin/lint-imports --no-cache
 echo "[tests] pytest (under Xvfb)"
 set +e
+# A missing external tool (dciodvfy, PostgreSQL) fails the run instead of skipping tests.
+export LUNGREAD_REQUIRE_TOOLS=1
 # One Xvfb for the whole run, outliving every Qt connection (pytest-xvfb would stop its server
 # while Qt still holds a connection, and Qt then aborts the process at exit).
 xvfb-run -a -s "-screen 0 1920x1200x24 -nolisten tcp" .venv/bin/python -m pytest -p no:xvfb "$@"

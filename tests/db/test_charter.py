@@ -15,8 +15,7 @@ from db.models import AdjudicationTask, AuditEvent
 from db.services import generate_worklist, get_trial, import_manifest, set_charter
 from db.workflow.charter import Charter
 from desktop.cli.main import main
-from tests.db.test_rules import _sign_all
-from tests.support.db_trial import PASSWORD, make_accounts, read_input, write_mini_trial
+from tests.support.db_trial import PASSWORD, make_accounts, read_input, sign_all, write_mini_trial
 
 
 @pytest.fixture()
@@ -53,8 +52,8 @@ def test_charter_rules_and_audit(trial_db):
 
     # The new threshold decides: |delta lesion %| = 6 points is concordant under 8 (was discordant under 5).
     generate_worklist(database, a["boss"], seed=2)
-    _sign_all(database, a["r1"], lambda scan, slot: read_input(10.0, 1.0))
-    _sign_all(database, a["r2"], lambda scan, slot: read_input(16.0, 1.0))
+    sign_all(database, a["r1"], lambda scan, slot: read_input(10.0, 1.0))
+    sign_all(database, a["r2"], lambda scan, slot: read_input(16.0, 1.0))
     assert database.read(lambda s: s.scalars(select(AdjudicationTask)).all()) == []
     with pytest.raises(WorkflowError, match="already signed"):
         set_charter(database, a["boss"], Charter(adjudication_threshold_pct=2.0), "too late")
@@ -107,7 +106,7 @@ def test_manager_edits_the_charter_in_the_trial_setup_tab(qapp, qtbot, trial_db)
     assert charter.adjudication_threshold_pct == 7.5 and charter.visits == ("BASE", "WK4", "WK12")
 
     generate_worklist(database, a["boss"], seed=2)
-    _sign_all(database, a["r1"], lambda scan, slot: read_input(10.0, 1.0))
+    sign_all(database, a["r1"], lambda scan, slot: read_input(10.0, 1.0))
     editor.threshold.setValue(3.0)
     editor.reason.setText("too late")
     assert editor.save() is False and "already signed" in editor.message.text()

@@ -23,7 +23,6 @@ from db.services import (
     generate_worklist,
     import_manifest,
     lock_database,
-    next_task,
     open_adjudication,
     progress_dashboard,
     reopen_read,
@@ -31,7 +30,7 @@ from db.services import (
     unblind,
 )
 from db.workflow.charter import Charter
-from tests.support.db_trial import PASSWORD, make_accounts, read_input, write_mini_trial
+from tests.support.db_trial import PASSWORD, make_accounts, read_input, sign_all, write_mini_trial
 
 
 def _setup(tmp_path: Path, charter: Charter, accounts: dict[str, str], n_subjects: int = 2):
@@ -42,16 +41,6 @@ def _setup(tmp_path: Path, charter: Charter, accounts: dict[str, str], n_subject
     assert import_manifest(database, actors["boss"], trial.manifest).ok
     generate_worklist(database, actors["boss"], seed=11)
     return database, actors, trial
-
-
-def _sign_all(database, actor, values):  # type: ignore[no-untyped-def]
-    """Sign each of ``actor``'s tasks; ``values(scan_id, slot)`` gives the ReadInput."""
-    with database.session() as s:
-        tasks = {t.id: t for t in s.scalars(select(ReadTask).where(ReadTask.reader_id == actor.user_id))}
-    while (tv := next_task(database, actor)) is not None:
-        t = tasks[tv.task_id]
-        sign_read(database, actor, t.id, values(t.scan_id, t.reader_slot), PASSWORD, "I am the author")
-    return tasks
 
 
 ACCOUNTS = {"boss": "manager", "r1": "reader", "r2": "reader", "adj": "adjudicator", "stat": "statistician"}
@@ -67,8 +56,8 @@ def test_reader1_rule_and_not_evaluable(tmp_path):
             return ReadInput(not_evaluable_reason="wrong series")
         return read_input(10.0 + slot, 2.0 * slot)  # |delta| = 1 < 3: concordant
 
-    t1 = _sign_all(database, a["r1"], values)
-    t2 = _sign_all(database, a["r2"], values)
+    t1 = sign_all(database, a["r1"], values)
+    t2 = sign_all(database, a["r2"], values)
     by_scan: dict[int, dict[int, int]] = {}
     for t in [*t1.values(), *t2.values()]:
         by_scan.setdefault(t.scan_id, {})[t.reader_slot] = t.id
@@ -109,8 +98,8 @@ def test_unassigned_adjudication_and_reopen_cancels_it(tmp_path):
     with database.session() as s:
         s.query(User).filter(User.username == "adj2").update({"active": False})
         s.commit()
-    _sign_all(database, a["r1"], lambda sid, slot: read_input(5.0, 1.0))
-    _sign_all(database, a["adj"], lambda sid, slot: read_input(25.0, 1.0))
+    sign_all(database, a["r1"], lambda sid, slot: read_input(5.0, 1.0))
+    sign_all(database, a["adj"], lambda sid, slot: read_input(25.0, 1.0))
     with database.session() as s:
         adj_task = s.scalars(select(AdjudicationTask)).one()
         assert adj_task.adjudicator_id is None and adj_task.status == "open"

@@ -104,6 +104,7 @@ def test_tracker_equals_full_recompute_after_random_edits(seed, edits):
     lungs = LungMasks(rng.integers(0, 3, SHAPE).astype(np.uint8))
     lesions = LesionMasks(rng.integers(0, 3, SHAPE).astype(np.uint8))
     tracker = MetricsTracker(vol, lungs, lesions)
+    start_counts, start_metrics = count_table(lungs.labels, lesions.labels), measure(vol, lungs, lesions)
     history = []
     for target, idx, value in edits:
         labels = lungs.labels if target == "lung" else lesions.labels
@@ -122,5 +123,20 @@ def test_tracker_equals_full_recompute_after_random_edits(seed, edits):
         target = lungs.labels if inverse.target == "lung" else lesions.labels
         inverse.apply_to(target)
         tracker.apply(inverse)
-    assert tracker.metrics == measure(vol, lungs, lesions)
-    assert tracker.recompute() == tracker.metrics
+    assert np.array_equal(tracker.counts, start_counts)
+    assert tracker.metrics == start_metrics
+
+
+def test_recompute_follows_a_bulk_replacement():
+    """Labels replaced wholesale (no VoxelChange) leave the tracker stale until recompute()."""
+    rng = np.random.default_rng(3)
+    vol = _volume()
+    lungs = LungMasks(rng.integers(0, 3, SHAPE).astype(np.uint8))
+    lesions = LesionMasks(np.zeros(SHAPE, np.uint8))
+    tracker = MetricsTracker(vol, lungs, lesions)
+    before = tracker.metrics
+    lesions.labels[...] = rng.integers(0, 3, SHAPE).astype(np.uint8)
+    assert tracker.metrics == before  # not told: still the old numbers
+    after = tracker.recompute()
+    assert after == measure(vol, lungs, lesions) != before
+    assert np.array_equal(tracker.counts, count_table(lungs.labels, lesions.labels))

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 from db import Database
+from db.models import ReadTask
 from db.records import Actor
-from db.services import ReadInput, authenticate, create_user
+from db.services import ReadInput, authenticate, create_user, next_task, sign_read
 
 PASSWORD = "correct-horse-1"
 ACCOUNTS = {
@@ -136,3 +138,13 @@ def select_user_id(user_model, name: str):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     return select(user_model.id).where(user_model.username == name)
+
+
+def sign_all(database, actor, values):  # type: ignore[no-untyped-def]
+    """Sign each of ``actor``'s tasks; ``values(scan_id, slot)`` gives the ReadInput."""
+    with database.session() as s:
+        tasks = {t.id: t for t in s.scalars(select(ReadTask).where(ReadTask.reader_id == actor.user_id))}
+    while (tv := next_task(database, actor)) is not None:
+        t = tasks[tv.task_id]
+        sign_read(database, actor, t.id, values(t.scan_id, t.reader_slot), PASSWORD, "I am the author")
+    return tasks

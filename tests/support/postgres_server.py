@@ -4,7 +4,8 @@ The Debian binaries (``/usr/lib/postgresql/*/bin``) refuse to run as root, so wh
 root the server runs as an unprivileged system user (``lungread-pg``, created with ``useradd`` if
 missing). The cluster lives in a temp dir owned by that user and listens on a free localhost port
 (plus a unix socket in the same dir). Tests that use :func:`postgres_url` are skipped, with the
-reason, only where no PostgreSQL binaries exist. Import the fixture into a test module with
+reason, only where no PostgreSQL binaries exist, and fail there under ``LUNGREAD_REQUIRE_TOOLS=1``
+(CI). Import the fixture into a test module with
 ``from tests.support.postgres_server import postgres_url``.
 """
 
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.required_tools import missing_tool
 
 PG_USER = "lungread-pg"
 DB_NAME = "lungread_test"
@@ -103,7 +106,7 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     bin_dir = find_pg_bin()
     if bin_dir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin or on PATH")
+        missing_tool("no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin or on PATH")
     server = PostgresServer(bin_dir)
     try:
         server.start()

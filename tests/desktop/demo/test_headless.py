@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 
 from tests.support.paths import REPO_ROOT
+from tests.support.required_tools import dciodvfy_errors
 
 SUBJECTS, VISITS, SEED = 9, 2, 3
 PASSWORD = "lungread"
@@ -243,10 +243,8 @@ def test_dicom_seg_reads_back_and_validates(demo):
     assert int(pixels[..., 1].sum()) == int((lung == 2).sum())
     assert int(pixels[..., 2].sum()) == int((lesion == 1).sum())
     assert int(pixels[..., 3].sum()) == int((lesion == 2).sum())
-    if shutil.which("dciodvfy"):
-        proc = subprocess.run(["dciodvfy", str(seg_path)], capture_output=True, text=True, timeout=120)
-        errors = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("Error")]
-        assert not errors, errors
+    errors = dciodvfy_errors(seg_path)
+    assert not errors, errors
 
 
 def test_nifti_overlays_the_source(demo):

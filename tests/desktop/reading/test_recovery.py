@@ -23,9 +23,10 @@ from tests.support.paths import REPO_ROOT
 ROOT = REPO_ROOT
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def demo_trial(qapp, tmp_path_factory):
-    """A 1 subject x 2 visits demo trial shared by this module's tests (created once)."""
+    """A fresh 1 subject x 2 visits demo trial per test (about 2 s): a shared one let tests see the
+    drafts that earlier tests left behind, so results depended on the order."""
     from db import services
     from desktop.app.application import create_application
     from desktop.app.session import DEMO_PASSWORD, AppContext

@@ -11,19 +11,19 @@ import pytest
 
 from quant.analysis.report import FIGURE_NAMES, write_figures, write_report
 from quant.analysis.tables import run_analysis
-from tests.quant.analysis.test_tables import _pairs, _trial
+from tests.support.analysis_records import read_pairs, trial_records
 from tests.support.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    return run_analysis(_trial(), _pairs())
+    return run_analysis(trial_records(), read_pairs())
 
 
 def test_png_figures_decode(tmp_path, analysis):
     from matplotlib.image import imread
 
-    paths = write_figures(analysis, _pairs(), tmp_path)
+    paths = write_figures(analysis, read_pairs(), tmp_path)
     assert set(paths) == set(FIGURE_NAMES)
     for path in paths.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -35,7 +35,7 @@ def test_png_figures_decode(tmp_path, analysis):
 
 
 def test_pdf_report_pages(tmp_path, analysis):
-    path = write_report(analysis, _pairs(), tmp_path / "report.pdf")
+    path = write_report(analysis, read_pairs(), tmp_path / "report.pdf")
     data = path.read_bytes()
     assert data.startswith(b"%PDF")
     counts = [int(m) for m in re.findall(rb"/Count (\d+)", data)]
@@ -45,7 +45,7 @@ def test_pdf_report_pages(tmp_path, analysis):
 
 
 def test_report_of_blinded_data(tmp_path):
-    res = run_analysis(_trial(blinded=True))
+    res = run_analysis(trial_records(blinded=True))
     path = write_report(res, [], tmp_path / "blinded.pdf")
     assert path.read_bytes().startswith(b"%PDF")
     paths = write_figures(res, [], tmp_path)
@@ -54,7 +54,7 @@ def test_report_of_blinded_data(tmp_path):
 
 def test_unknown_figure_name_is_refused(tmp_path, analysis):
     with pytest.raises(ValueError, match="unknown figure name"):
-        write_figures(analysis, _pairs(), tmp_path, names=["lespct_by_visit", "histogram"])
+        write_figures(analysis, read_pairs(), tmp_path, names=["lespct_by_visit", "histogram"])
 
 
 def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
@@ -63,12 +63,12 @@ def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
     from quant.analysis import report_pool
     from quant.analysis.report_pool import ReportPool
 
-    serial = write_figures(analysis, _pairs(), tmp_path / "serial")
+    serial = write_figures(analysis, read_pairs(), tmp_path / "serial")
     with ReportPool(parallel=True) as pool:
-        pngs, pdf = pool.submit(analysis, _pairs(), png_dir=tmp_path / "pool", pdf_path=tmp_path / "r.pdf",
+        pngs, pdf = pool.submit(analysis, read_pairs(), png_dir=tmp_path / "pool", pdf_path=tmp_path / "r.pdf",
                                 title="T").result()
         assert pool.parallel, "the workers did not start: nothing was drawn in parallel"
-        only_pngs, no_pdf = pool.submit(analysis, _pairs(), png_dir=tmp_path / "pool2", pdf_path=None,
+        only_pngs, no_pdf = pool.submit(analysis, read_pairs(), png_dir=tmp_path / "pool2", pdf_path=None,
                                         title="T").result()
         servers = [pid for pid in pool._children if report_pool._is_forkserver(pid)]
     # The pool ends its forkserver: left alone it would hold this process's stdout open until
@@ -92,7 +92,7 @@ def test_report_pool_falls_back_when_a_worker_dies(tmp_path, analysis):
         for process in list(pool._executor._processes.values()):
             process.kill()
             process.join()
-        pngs, pdf = pool.submit(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf",
+        pngs, pdf = pool.submit(analysis, read_pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf",
                                 title="T").result()
     assert not pool.parallel
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs.values()) and len(pngs) == 5
@@ -103,7 +103,7 @@ def test_report_pool_serial_draws_the_same_files(tmp_path, analysis):
     from quant.analysis.report_pool import ReportPool
 
     with ReportPool(parallel=False) as pool:
-        pngs, pdf = pool.submit(analysis, _pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf",
+        pngs, pdf = pool.submit(analysis, read_pairs(), png_dir=tmp_path / "png", pdf_path=tmp_path / "r.pdf",
                                 title="T").result()
         assert not pool.parallel
     assert list(pngs) == list(FIGURE_NAMES) and pdf.read_bytes().startswith(b"%PDF")
@@ -171,11 +171,11 @@ def test_report_submitted_before_the_workers_are_up_is_drawn_by_them(tmp_path, a
     import subprocess
 
     root = REPO_ROOT
-    proc = subprocess.run([sys.executable, "-c", _SUBMIT_EARLY], input=pickle.dumps((analysis, _pairs(), str(tmp_path))),
+    proc = subprocess.run([sys.executable, "-c", _SUBMIT_EARLY], input=pickle.dumps((analysis, read_pairs(), str(tmp_path))),
                           capture_output=True, cwd=root, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().split() == ["True", "False", *sorted(FIGURE_NAMES), "r.pdf"]
-    serial = write_figures(analysis, _pairs(), tmp_path / "serial")
+    serial = write_figures(analysis, read_pairs(), tmp_path / "serial")
     for name in FIGURE_NAMES:
         assert (tmp_path / "png" / f"{name}.png").read_bytes() == serial[name].read_bytes(), name
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
@@ -185,7 +185,7 @@ def test_report_drawing_result_is_stable_and_serial_fallback_draws_only_what_is_
     from quant.analysis.report_pool import ReportPool
 
     with ReportPool(parallel=False) as pool:
-        drawing = pool.submit(analysis, _pairs(), png_dir=None, pdf_path=tmp_path / "only.pdf", title="T")
+        drawing = pool.submit(analysis, read_pairs(), png_dir=None, pdf_path=tmp_path / "only.pdf", title="T")
         first = drawing.result()
         assert drawing.result() is first  # drawn once
     assert first[0] == {} and first[1].read_bytes().startswith(b"%PDF")

@@ -8,57 +8,13 @@ import numpy as np
 import pytest
 
 from quant.analysis.csv_export import ADQCT_COLUMNS, format_endpoint_table, write_analysis_csvs
-from quant.analysis.tables import EndpointRecord, ReadPair, derive_long, run_analysis
+from quant.analysis.tables import EndpointRecord, derive_long, run_analysis
 from quant.stats.two_sample import fisher_exact, hodges_lehmann, newcombe_difference, welch_difference
-
-VISITS = [("BASELINE", 0, 1), ("DAY10", 1, 10), ("MONTH12", 6, 365)]
-
-
-def _trial(seed: int = 1, n_msc: int = 10, n_pbo: int = 6, blinded: bool = False) -> list[EndpointRecord]:
-    rng = np.random.default_rng(seed)
-    recs = []
-    read_id = 1
-    for i in range(n_msc + n_pbo):
-        arm = "MSC" if i < n_msc else "Placebo"
-        base = rng.uniform(10, 40)
-        for visit, vnum, day in VISITS:
-            effect = 0.0 if vnum == 0 else (-8.0 if arm == "MSC" else -2.0) * vnum ** 0.3
-            les = max(base + effect + rng.normal(0, 2), 0.0)
-            subject = f"S{i:03d}"
-            missing = subject == "S002" and visit == "DAY10"
-            recs.append(
-                EndpointRecord(
-                    subject=subject,
-                    arm=None if blinded else arm,
-                    visit=visit,
-                    visit_num=vnum,
-                    visit_day=day,
-                    lesion_pct=None if missing else float(les),
-                    solid_pct=None if missing else float(les * 0.3),
-                    normal_ct=None if missing else bool(les < 15),
-                    source_read_ids=(read_id, read_id + 1),
-                    missing_reason="not evaluable: motion" if missing else None,
-                )
-            )
-            read_id += 2
-    return recs
-
-
-def _pairs() -> list[ReadPair]:
-    rng = np.random.default_rng(4)
-    out = []
-    for i in range(30):
-        truth = rng.uniform(0, 40)
-        a, b = ("alice", "bob") if i % 2 else ("bob", "alice")
-        la = truth + rng.normal(0, 1) + (1.0 if a == "alice" else 0.0)
-        lb = truth + rng.normal(0, 1) + (1.0 if b == "alice" else 0.0)
-        out.append(ReadPair(i, a, b, la, lb, la < 12, lb < 12, abs(la - lb) > 2.0))
-    out.append(ReadPair(99, "carol", "alice", None, 5.0, None, True, False))  # not evaluable read
-    return out
+from tests.support.analysis_records import read_pairs, trial_records
 
 
 def test_long_dataset_base_chg_pchg():
-    recs = _trial()
+    recs = trial_records()
     rows = derive_long(recs)
     assert len(rows) == len(recs) * 3
     by = {(r.subject, r.visit, r.paramcd): r for r in rows}
@@ -78,17 +34,17 @@ def test_long_dataset_base_chg_pchg():
 
 
 def test_missing_baseline_gives_no_change_and_duplicates_raise():
-    recs = [r for r in _trial() if not (r.subject == "S001" and r.visit == "BASELINE")]
+    recs = [r for r in trial_records() if not (r.subject == "S001" and r.visit == "BASELINE")]
     rows = derive_long(recs)
     r = next(r for r in rows if r.subject == "S001" and r.visit == "DAY10" and r.paramcd == "LESPCT")
     assert r.aval is not None and r.base is None and r.chg is None and r.pchg is None
     with pytest.raises(ValueError, match="two endpoint records"):
-        derive_long(_trial() + _trial()[:1])
+        derive_long(trial_records() + trial_records()[:1])
 
 
 def test_tables_match_direct_statistics():
-    recs = _trial()
-    res = run_analysis(recs, _pairs())
+    recs = trial_records()
+    res = run_analysis(recs, read_pairs())
     d10 = {r.subject: r for r in recs if r.visit == "DAY10"}
     b = {r.subject: r for r in recs if r.visit == "BASELINE"}
     chg = {arm: [d10[s].lesion_pct - b[s].lesion_pct for s in d10 if d10[s].arm == arm and d10[s].lesion_pct is not None]
@@ -123,13 +79,13 @@ def test_tables_match_direct_statistics():
 
 
 def test_agreement_table_per_reader_pair():
-    res = run_analysis(_trial(), _pairs())
+    res = run_analysis(trial_records(), read_pairs())
     ag = {(a.scope, a.statistic): a for a in res.agreement}
     assert ag[("all", "icc_2_1")].n == 30
     assert 0.9 < ag[("all", "icc_2_1")].estimate <= 1.0
     # per pair, column A is always alice, who reads 1 point higher than bob
     bias = ag[("alice|bob", "bland_altman_bias")].estimate
-    pairs = [p for p in _pairs() if {p.reader_a, p.reader_b} == {"alice", "bob"}]
+    pairs = [p for p in read_pairs() if {p.reader_a, p.reader_b} == {"alice", "bob"}]
     diffs = [(p.lesion_pct_a - p.lesion_pct_b) * (1 if p.reader_a == "alice" else -1) for p in pairs]
     assert bias == pytest.approx(np.mean(diffs))
     assert ag[("alice|bob", "adjudication_rate")].estimate == pytest.approx(np.mean([p.adjudicated for p in pairs]))
@@ -141,8 +97,8 @@ def test_agreement_table_per_reader_pair():
 
 
 def test_csv_exports_parse_and_are_consistent(tmp_path):
-    recs = _trial()
-    res = run_analysis(recs, _pairs())
+    recs = trial_records()
+    res = run_analysis(recs, read_pairs())
     files = write_analysis_csvs(res, tmp_path, studyid="NCT04288102")
     with files["adqct"].open(newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -190,7 +146,7 @@ def test_csv_exports_parse_and_are_consistent(tmp_path):
 
 
 def test_blinded_records_give_no_arm_statistics(tmp_path):
-    res = run_analysis(_trial(blinded=True))
+    res = run_analysis(trial_records(blinded=True))
     assert res.comparisons == [] and res.proportions == []
     assert {s.arm for s in res.summaries} == {""}
     files = write_analysis_csvs(res, tmp_path, studyid="S")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pydicom
 import pytest
@@ -14,6 +11,7 @@ from quant.dicom.mask_export import SEGMENTS, MaskExportError, nifti_affine, wri
 from quant.dicom.write import write_series
 from quant.labels import GGO, LEFT_LUNG, RIGHT_LUNG, SOLID
 from quant.volume import Volume
+from tests.support.required_tools import dciodvfy_errors
 
 # HU bands that define the labels in these tests. Because every label is a function of the voxel's
 # HU, the expected SEG frame for a source file can be computed from that file's own pixels,
@@ -98,10 +96,8 @@ def test_dicom_seg_frames_match_source_pixels(tmp_path, slice_axis, reverse, dir
     assert np.count_nonzero(pixels) > 100  # all four segments are non-trivial
     assert all(np.any(pixels[..., i]) for i in range(4))
 
-    if shutil.which("dciodvfy"):
-        res = subprocess.run(["dciodvfy", str(out)], capture_output=True, text=True, timeout=60)
-        errors = [ln for ln in (res.stdout + res.stderr).splitlines() if ln.startswith("Error")]
-        assert not errors, "\n".join(errors)
+    errors = dciodvfy_errors(out)
+    assert not errors, "\n".join(errors)
 
 
 def test_dicom_seg_refuses_masks_from_another_grid(tmp_path):

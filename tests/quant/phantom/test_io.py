@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -11,9 +10,6 @@ import pytest
 
 from desktop.cli.main import main
 from quant.phantom import load_truth, make_scan, write_scan
-
-HAVE_DICOM = importlib.util.find_spec("quant.dicom.load") is not None
-needs_dicom = pytest.mark.skipif(not HAVE_DICOM, reason="quant.dicom.load (load_series) is not in the tree yet")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +49,6 @@ def test_fake_phi_is_written_and_overridable(scan, tmp_path):
     assert ds2.PatientID != ds.PatientID
 
 
-@needs_dicom
 @pytest.mark.parametrize(
     ("orientation", "reverse"), [("axial", False), ("axial", True), ("coronal", False), ("oblique", True)]
 )
@@ -72,7 +67,6 @@ def test_written_series_loads_back_as_the_truth(scan, tmp_path, orientation, rev
         assert np.degrees(np.arccos(vol.direction[2, 2])) == pytest.approx(15.0, abs=1e-3)
 
 
-@needs_dicom
 def test_cli_phantom_scan_writes_a_loadable_series(tmp_path, capsys):
     from quant.dicom.load import load_series
 
@@ -122,7 +116,6 @@ def test_cli_out_is_a_file_exits_2_without_traceback(tmp_path, capsys):
     assert "not a folder" in err and "Traceback" not in err
 
 
-@needs_dicom
 @pytest.mark.slow
 def test_full_size_series_loads_back_identical(tmp_path):
     from quant.dicom.load import load_series

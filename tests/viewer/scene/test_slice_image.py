@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from quant.labels import SOLID
-from tests.viewer.widgets.test_slice_view import case, make_view, pixels  # noqa: F401 (fixture)
+from tests.support.slice_views import make_view, pixels
 
 
 def _fresh_rgb(layers, orientation, index, level_width=None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer.widgets.test_slice_view import case, drag, pixels, wheel  # noqa: F401 (fixture)
+from tests.support.slice_views import drag, pixels, wheel
 
 pytestmark = pytest.mark.gui
 

@@ -9,91 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.support.viewer_cases import editable_case
+from tests.support.slice_views import drag, make_view, pixels, send_mouse, wheel
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def case(small_phantom):
-    """An editable copy of the small phantom (labels copied, so edits stay in the test)."""
-    return editable_case(small_phantom)
-
-
-def _send_mouse(widget, kind, pos, button, buttons, modifiers=None):
-    from PySide6.QtCore import QEvent, QPointF, Qt
-    from PySide6.QtGui import QMouseEvent
-    from PySide6.QtWidgets import QApplication
-
-    types = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
-             "release": QEvent.Type.MouseButtonRelease}
-    mods = modifiers if modifiers is not None else Qt.KeyboardModifier.NoModifier
-    local = QPointF(round(pos.x()), round(pos.y()))
-    event = QMouseEvent(types[kind], local, widget.mapToGlobal(local), button, buttons, mods)
-    QApplication.sendEvent(widget, event)
-
-
-def drag(view, points_zyx, button=None):
-    """Press at the first voxel, move through the others, release at the last: real events."""
-    from PySide6.QtCore import Qt
-
-    button = button or Qt.MouseButton.LeftButton
-    w = view.vtk_widget
-    positions = [view.widget_point(p) for p in points_zyx]
-    _send_mouse(w, "press", positions[0], button, button)
-    for pos in positions[1:]:
-        _send_mouse(w, "move", pos, Qt.MouseButton.NoButton, button)
-    _send_mouse(w, "release", positions[-1], button, Qt.MouseButton.NoButton)
-    return positions
-
-
-def wheel(view, notches, modifiers=None, pos=None):
-    from PySide6.QtCore import QPoint, QPointF, Qt
-    from PySide6.QtGui import QWheelEvent
-    from PySide6.QtWidgets import QApplication
-
-    w = view.vtk_widget
-    local = pos or QPointF(w.width() / 2, w.height() / 2)
-    mods = modifiers if modifiers is not None else Qt.KeyboardModifier.NoModifier
-    event = QWheelEvent(local, w.mapToGlobal(local), QPoint(0, 0), QPoint(0, int(120 * notches)),
-                        Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
-    QApplication.sendEvent(w, event)
-
-
-def pixels(view) -> np.ndarray:
-    """RGB of the view's render window, rows top-down."""
-    from vtkmodules.util.numpy_support import vtk_to_numpy
-    from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
-
-    view.render()
-    grab = vtkWindowToImageFilter()
-    grab.SetInput(view.render_window)
-    grab.SetInputBufferTypeToRGB()
-    grab.ReadFrontBufferOff()
-    grab.Update()
-    image = grab.GetOutput()
-    w, h, _ = image.GetDimensions()
-    return vtk_to_numpy(image.GetPointData().GetScalars()).reshape(h, w, 3)[::-1]
-
-
-def make_view(qtbot, case, orientation="axial", mode="paint", radius_mm=3.0):
-    from quant.editing.editor import MaskEditor
-    from viewer.scene.layers import ViewerLayers
-    from viewer.widgets.slice_view import SliceView
-    from viewer.widgets.tools import EditTools
-
-    layers = ViewerLayers(case.volume, case.lungs, case.lesions)
-    editor = MaskEditor(case.volume, case.lungs, case.lesions)
-    editor.radius_mm = radius_mm
-    tools = EditTools(editor, layers)
-    tools.set_mode(mode)
-    view = SliceView(layers, orientation, tools)
-    view.resize(400, 400)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
-    view.render()
-    return view, editor, tools
 
 
 def lung_voxel_line(case, z, n=3, length_vox=12):
@@ -226,15 +144,15 @@ def test_right_drag_changes_the_window_and_keys_pick_presets(qtbot, case):
     rgb_before = view.scene.slice_rgb().copy()
     w = view.vtk_widget
     right = Qt.MouseButton.RightButton
-    _send_mouse(w, "press", QPointF(200, 200), right, right)
-    _send_mouse(w, "move", QPointF(260, 200), Qt.MouseButton.NoButton, right)
-    _send_mouse(w, "release", QPointF(260, 200), right, Qt.MouseButton.NoButton)
+    send_mouse(w, "press", QPointF(200, 200), right, right)
+    send_mouse(w, "move", QPointF(260, 200), Qt.MouseButton.NoButton, right)
+    send_mouse(w, "release", QPointF(260, 200), right, Qt.MouseButton.NoButton)
     level, width = view.scene.window_level
     assert level == -600.0 and width > 1500.0
     assert not np.array_equal(view.scene.slice_rgb(), rgb_before)  # the picture follows
-    _send_mouse(w, "press", QPointF(200, 200), right, right)
-    _send_mouse(w, "move", QPointF(200, 250), Qt.MouseButton.NoButton, right)
-    _send_mouse(w, "release", QPointF(200, 250), right, Qt.MouseButton.NoButton)
+    send_mouse(w, "press", QPointF(200, 200), right, right)
+    send_mouse(w, "move", QPointF(200, 250), Qt.MouseButton.NoButton, right)
+    send_mouse(w, "release", QPointF(200, 250), right, Qt.MouseButton.NoButton)
     assert view.scene.window_level[0] > -600.0
     QTest.keyClick(w, Qt.Key.Key_2)
     assert view.scene.window_level == (40.0, 400.0)
@@ -260,7 +178,7 @@ def test_painted_spot_renders_in_the_label_colour(qtbot, case):
     # Move the cursor away so the brush outline does not cover the sampled pixel.
     from PySide6.QtCore import QPointF, Qt
 
-    _send_mouse(view.vtk_widget, "move", QPointF(2, 2), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    send_mouse(view.vtk_widget, "move", QPointF(2, 2), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
     img = pixels(view).astype(int)
     patch = img[row - 1 : row + 2, col - 1 : col + 2].reshape(-1, 3).mean(0)
     before = img_before[row - 1 : row + 2, col - 1 : col + 2].reshape(-1, 3).mean(0)
@@ -281,7 +199,7 @@ def test_cursor_shows_hu_and_ctrl_wheel_zooms_and_shift_wheel_sizes_brush(qtbot,
     z = view.scene.slice_index
     target = (z, case.volume.shape[1] // 2, case.volume.shape[2] // 3)
     pos = view.widget_point(target)
-    _send_mouse(view.vtk_widget, "move", pos, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    send_mouse(view.vtk_widget, "move", pos, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
     assert view.scene.cursor_hu() == int(case.volume.hu[target])
     text = view.scene.annotation.GetText(0)
     assert f"{int(case.volume.hu[target]):+d} HU" in text and "mm LPS" in text
