@@ -43,3 +43,23 @@ def edit_file(path: Path, **changes) -> None:
 def positions(paths) -> np.ndarray:
     """ImagePositionPatient of each file, N×3 mm."""
     return np.array([[float(v) for v in pydicom.dcmread(p, stop_before_pixels=True).ImagePositionPatient] for p in paths])
+
+
+def pydicom_stack(paths) -> tuple[np.ndarray, np.ndarray]:
+    """What pydicom alone makes of a single-frame series, independent of quant.dicom: HU slices
+    (stored value x RescaleSlope + RescaleIntercept, rounded, clipped to int16) sorted along the
+    slice normal, and the ImageOrientationPatient of the first file. Raises whatever pydicom raises."""
+    slices = []
+    iop = None
+    for p in paths:
+        ds = pydicom.dcmread(p)
+        orient = np.array([float(v) for v in ds.ImageOrientationPatient])
+        iop = orient if iop is None else iop
+        normal = np.cross(orient[:3], orient[3:])
+        where = float(np.dot([float(v) for v in ds.ImagePositionPatient], normal))
+        slope = float(ds.get("RescaleSlope", 1) or 1)
+        intercept = float(ds.get("RescaleIntercept", 0) or 0)
+        hu = np.clip(np.rint(ds.pixel_array.astype(np.float64) * slope + intercept), -32768, 32767)
+        slices.append((where, hu.astype(np.int16)))
+    slices.sort(key=lambda item: item[0])
+    return np.stack([hu for _, hu in slices]), iop  # type: ignore[return-value]

@@ -31,7 +31,7 @@ from quant.dicom.load import (
     scan_folder,
 )
 from quant.dicom.write import write_series
-from tests.support.dicom_cases import edit_file, positions, synthetic_volume
+from tests.support.dicom_cases import edit_file, positions, pydicom_stack, synthetic_volume
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
@@ -191,9 +191,15 @@ def test_random_corruption_only_raises_dicom_import_error(series, seed):
         data = data[: int(rng.integers(132, len(data)))]
     victim.write_bytes(bytes(data))
     try:
-        load_series(series[0].parent)
+        volume = load_series(series[0].parent)
     except DicomImportError as exc:
         assert type(exc) is not DicomImportError or "could not be loaded" not in str(exc), exc
+    else:
+        # What loads is what the files say, read independently with pydicom (slice by slice).
+        expected, iop = pydicom_stack(series)
+        assert volume.shape == expected.shape == (8, 16, 16)
+        np.testing.assert_allclose(iop, [1, 0, 0, 0, 1, 0], atol=1e-6)
+        np.testing.assert_array_equal(volume.hu, expected)
     try:
         scan_folder(series[0].parent)
     except DicomImportError:
