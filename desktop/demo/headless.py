@@ -239,8 +239,8 @@ def run(args: argparse.Namespace) -> int:
     if not getattr(args, "out", None):
         raise LungReadError("lungread demo --headless needs --out DIR (an empty or new folder)")
     subjects = args.subjects if getattr(args, "subjects", None) else DEFAULT_SUBJECTS
-    if subjects < 3:
-        raise LungReadError(f"--subjects must be at least 3 (both arms need subjects), not {subjects}")
+    if subjects < 2:
+        raise LungReadError(f"--subjects must be at least 2 (both arms need subjects), not {subjects}")
     res = run_pipeline(Path(args.out), subjects=subjects, visits=getattr(args, "visits", None) or DEFAULT_VISITS,
                        size=getattr(args, "size", "small") or "small", seed=int(getattr(args, "seed", 0) or 0))
     print(format_endpoint_table(res.analysis, "LESPCT"))

@@ -95,7 +95,8 @@ def _visit_days(visits: Sequence[str | tuple[str, int]]) -> list[tuple[str, int]
 
 
 def plan_trial(subjects: int, seed: int = 0) -> list[SubjectPlan]:
-    """Arms (2:1 in permuted blocks of 3) and trajectories for ``subjects`` subjects."""
+    """Arms (2:1 in permuted blocks of 3; two subjects get one arm each) and trajectories for
+    ``subjects`` subjects."""
     if subjects < 1:
         raise PhantomError(f"a trial needs at least one subject, got {subjects}")
     rng = np.random.default_rng([seed, 0x7121A1])
@@ -103,6 +104,8 @@ def plan_trial(subjects: int, seed: int = 0) -> list[SubjectPlan]:
     while len(arms) < subjects:
         arms.extend(rng.permutation(["MSC", "MSC", "Placebo"]).tolist())
     arms = arms[:subjects]
+    if subjects == 2 and len(set(arms)) == 1:  # a two-subject trial still has both arms
+        arms = rng.permutation(["MSC", "Placebo"]).tolist()
     plans: list[SubjectPlan] = []
     idx = {arm: [i for i, a in enumerate(arms) if a == arm] for arm in ARMS}
     # Stratified baselines per arm (Latin-hypercube), so small trials already show the planted effect.

@@ -96,3 +96,10 @@ def test_trial_rejects_bad_arguments(tmp_path):
         make_trial(tmp_path, subjects=0)
     with pytest.raises(PhantomError):
         make_trial(tmp_path, subjects=2, visits=("WEEK7",))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_two_subject_trial_has_both_arms(seed):
+    """The smallest demo (``lungread demo --headless --subjects 2``) compares one subject per arm."""
+    assert sorted(p.arm for p in plan_trial(2, seed=seed)) == ["MSC", "Placebo"]
+    assert plan_trial(2, seed=seed) == plan_trial(2, seed=seed)
