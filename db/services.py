@@ -11,13 +11,14 @@ from db.endpoints.dataset import analysis_dataset
 from db.endpoints.rule import endpoint_table, endpoint_value
 from db.engine import Database, connect, database_url, default_data_dir
 from db.errors import AuthenticationError, PermissionDenied, WorkflowError
-from db.exports.masks import export_masks
+from db.exports.analysis import begin_analysis_export, export_analysis
+from db.exports.masks import MaskFile, export_masks
 from db.exports.read_columns import dictionary_path
-from db.exports.reads import begin_analysis_export, export_analysis, export_reads
+from db.exports.reads import export_reads
 from db.exports.reads import export_reads as export_reads_csv
 from db.packages.errors import PackageError, PackageRefused
-from db.packages.export import export_package
-from db.packages.merge import import_package
+from db.packages.export import ExportReport, export_package
+from db.packages.merge import PackageImportReport, import_package
 from db.packages.open import open_package, package_of_url, package_root, package_url
 from db.packages.unlock import package_unlock_code, unlock_package_account
 from db.records import (
@@ -28,9 +29,12 @@ from db.records import (
     CaseView,
     EndpointValue,
     ImportReport,
+    LockView,
     ReadInput,
     ReadView,
     TaskView,
+    UnblindReport,
+    WorklistReport,
 )
 from db.security.accounts import (
     MAX_FAILED_LOGINS,
@@ -79,4 +83,5 @@ __all__ = [
     "export_masks", "dictionary_path", "begin_analysis_export", "audit_anchor", "read_anchor", "write_anchor",
     "PackageError", "PackageRefused", "export_package", "import_package", "open_package", "package_root",
     "package_url", "package_of_url", "package_unlock_code", "unlock_package_account",
+    "MaskFile", "ExportReport", "PackageImportReport", "LockView", "UnblindReport", "WorklistReport",
 ]

@@ -12,7 +12,7 @@ File names carry subject, visit and read id (never an arm), e.g. ``S001_DAY10_re
 ``S001_DAY10_read12_lung.nii.gz`` and ``S001_DAY10_read12_lesion.nii.gz``. The DICOM SEG
 references the scan's source CT series (:func:`quant.dicom.mask_export.write_dicom_seg`); NIfTI files
 carry the RAS affine of the series (:func:`quant.dicom.mask_export.write_nifti`). Access follows the
-reads rule of :mod:`db.exports.reads` (masks are read content): a manager at any time, a statistician
+reads rule of :mod:`db.exports.access` (masks are read content): a manager at any time, a statistician
 after unblinding.
 """
 
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from db.endpoints.dataset import collect_dataset
 from db.engine import Database
 from db.errors import WorkflowError
-from db.exports.reads import audit_export, reads_access
+from db.exports.access import audit_export, reads_access
 from db.models import AdjudicationTask, Read, Scan, Subject, Visit
 from db.records import Actor
 from db.workflow.read_store import load_mask
@@ -129,7 +129,7 @@ def export_masks(
         progress: ``progress(done, total)`` over reads.
 
     Raises:
-        PermissionDenied: the reads rule of :mod:`db.exports.reads`.
+        PermissionDenied: the reads rule of :mod:`db.exports.access`.
         WorkflowError: unknown selection/format, images missing, masks not on the series' grid.
     """
     from quant.dicom.load import load_series

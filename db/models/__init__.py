@@ -4,42 +4,8 @@ reading-package tables (:mod:`db.models.packages`, Alembic revision 0002), on on
 Importing this package registers every table on :data:`Base.metadata`.
 """
 
-from db.models.core import (
-    ROLES,
-    AdjudicationTask,
-    AuditEvent,
-    Base,
-    DatabaseLock,
-    MaskBlob,
-    Randomization,
-    Read,
-    ReadTask,
-    Scan,
-    Subject,
-    Trial,
-    Unblinding,
-    User,
-    Visit,
-)
-from db.models.packages import PACKAGE_TABLES, PackageReadImport, ReadingPackage
+from db.models import core, packages
+from db.models.core import *  # noqa: F403  (re-exported: core.__all__)
+from db.models.packages import *  # noqa: F403  (re-exported: packages.__all__)
 
-__all__ = [
-    "Base",
-    "User",
-    "Trial",
-    "Subject",
-    "Visit",
-    "Scan",
-    "ReadTask",
-    "MaskBlob",
-    "Read",
-    "AdjudicationTask",
-    "AuditEvent",
-    "DatabaseLock",
-    "Unblinding",
-    "Randomization",
-    "ROLES",
-    "ReadingPackage",
-    "PackageReadImport",
-    "PACKAGE_TABLES",
-]
+__all__ = [*core.__all__, *packages.__all__]

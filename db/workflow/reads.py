@@ -7,13 +7,14 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database
 from db.errors import PermissionDenied, WorkflowError
-from db.models import AdjudicationTask, ReadTask
+from db.models import AdjudicationTask, Read, ReadTask, User
 from db.records import Actor, ReadInput, SignatureView, TaskView
 from db.security.access import refuse_if_locked, require_role
 from db.security.accounts import reauthenticate
 from db.security.audit import append_event, utc_now
 from db.security.read_hash import read_content_hash, read_fields
 from db.workflow.adjudication import on_read_signed
+from db.workflow.masks import EncodedMask
 from db.workflow.read_store import (
     encode_read_masks,
     latest_read,
@@ -35,17 +36,29 @@ def _refuse_signed(task: ReadTask, what: str) -> None:
         )
 
 
+def _writable_task(s: Session, actor: Actor, task_id: int, doing: str) -> tuple[User, ReadTask]:
+    """The caller's own task, refused when the database is locked or the task is signed."""
+    user, task = owned_task(s, actor, task_id)
+    refuse_if_locked(s, f"{doing} a read")
+    _refuse_signed(task, "signing again" if doing == "signing" else doing)
+    return user, task
+
+
+def _add_revision(s: Session, actor: Actor, task_id: int, read: ReadInput, doing: str,
+                  encoded: tuple[EncodedMask | None, EncodedMask | None]) -> tuple[User, ReadTask, Read]:
+    user, task = _writable_task(s, actor, task_id, doing)
+    row = new_read_row(s, read, scan_id=task.scan_id, author_id=user.id, task_id=task.id,
+                       revision=next_revision(s, task.id), encoded=encoded)
+    return user, task, row
+
+
 def save_draft(db: Database, actor: Actor, task_id: int, read: ReadInput) -> int:
     """Autosave the caller's read of a task as a new revision; returns the revision number."""
     encoded = encode_read_masks(read)
 
     def work(s: Session) -> int:
-        user, task = owned_task(s, actor, task_id)
-        refuse_if_locked(s, "saving a read")
-        _refuse_signed(task, "saving")
-        revision = next_revision(s, task.id)
-        row = new_read_row(s, read, scan_id=task.scan_id, author_id=user.id, task_id=task.id,
-                           revision=revision, encoded=encoded)
+        user, task, row = _add_revision(s, actor, task_id, read, "saving", encoded)
+        revision = row.revision
         old_status, task.status = task.status, "draft"
         append_event(s, user_id=user.id, username=user.username, action="save_draft", entity="read",
                      entity_id=row.id, old={"task_status": old_status, "revision": revision - 1},
@@ -68,22 +81,13 @@ def sign_read(
     validate_for_signing(read)
     # Check ownership and state before asking for the password, so a stranger's wrong guess at
     # someone else's case is a PermissionDenied and not a failed login.
-    def precheck(s: Session) -> None:
-        _user, task = owned_task(s, actor, task_id)
-        refuse_if_locked(s, "signing a read")
-        _refuse_signed(task, "signing again")
-
-    db.read(precheck)
+    db.read(lambda s: _writable_task(s, actor, task_id, "signing"))
     reauthenticate(db, actor, password, "sign_read")
     encoded = encode_read_masks(read)
 
     def work(s: Session) -> SignatureView:
-        user, task = owned_task(s, actor, task_id)
-        refuse_if_locked(s, "signing a read")
-        _refuse_signed(task, "signing again")
-        revision = next_revision(s, task.id)
-        row = new_read_row(s, read, scan_id=task.scan_id, author_id=user.id, task_id=task.id,
-                           revision=revision, encoded=encoded)
+        user, task, row = _add_revision(s, actor, task_id, read, "signing", encoded)
+        revision = row.revision
         row.status, row.signed_by, row.signed_at, row.sign_meaning = "signed", user.id, utc_now(), meaning.strip()
         old_status, task.status = task.status, "signed"
         s.flush()  # column defaults filled in, so the hash covers what is stored

@@ -8,7 +8,7 @@ account can be unlocked with the manager's unlock code (:mod:`db.packages.unlock
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -26,6 +26,10 @@ from PySide6.QtWidgets import (
 
 from desktop.app.session import DEMO_PASSWORD, DEMO_USERS, AppContext
 
+if TYPE_CHECKING:
+    from db.services import Actor
+    from desktop.app.workers import Worker
+
 __all__ = ["LoginDialog"]
 
 
@@ -38,7 +42,7 @@ class LoginDialog(QDialog):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.actor: Any = None
+        self.actor: Actor | None = None
         self._worker = None
         self.setWindowTitle("LungRead — Sign in")
         self.setObjectName("loginDialog")
@@ -110,7 +114,7 @@ class LoginDialog(QDialog):
     def _choose_package(self) -> None:
         self.open_package()
 
-    def open_package(self, path: str | None = None) -> Any:
+    def open_package(self, path: str | None = None) -> Worker | None:
         """Check a reading package in a worker, then hand its database URL to the launcher
         (``package_opened``), which shows a new login for it; returns the worker."""
         if not path:
@@ -153,7 +157,7 @@ class LoginDialog(QDialog):
         self._worker.failed.connect(self._refused)
         self._worker.start()
 
-    def _accepted(self, actor: Any) -> None:
+    def _accepted(self, actor: Actor) -> None:
         self.actor = actor
         self.context.actor = actor
         self.signed_in.emit(actor)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from db.services import Actor, Database
 
 __all__ = ["AppContext", "DEMO_PASSWORD", "DEMO_USERS"]
 
@@ -31,15 +34,15 @@ class AppContext:
 
     url: str | None = None
     demo_root: Path | None = None
-    actor: Any = None  # db.services.Actor once signed in
-    _db: Any = field(default=None, repr=False)
+    actor: Actor | None = None  # once signed in
+    _db: Database | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def is_demo(self) -> bool:
         return self.demo_root is not None
 
-    def database(self) -> Any:
+    def database(self) -> Database:
         """The ``db.Database`` (connects on first call; safe from any thread)."""
         with self._lock:
             if self._db is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QThread, Signal
@@ -48,13 +48,13 @@ class Worker(QThread):
     failed = Signal(object)
     was_cancelled = Signal()
 
-    def __init__(self, fn: Callable[[ProgressFn, CancelFn], Any], *, name: str = "",
+    def __init__(self, fn: Callable[[ProgressFn, CancelFn], object], *, name: str = "",
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._fn = fn
         self._cancel = threading.Event()
         self._last_emit = 0.0
-        self.result: Any = None
+        self.result: object = None
         self.error: BaseException | None = None
         self.abandoned = False
         self.setObjectName(name or "worker")
@@ -106,13 +106,16 @@ class Worker(QThread):
         _alive.discard(self)
 
 
+T = TypeVar("T")  # what the background function returns and on_success receives
+
+
 def run_with_progress(
     parent: QWidget | None,
     title: str,
     label: str,
-    fn: Callable[[ProgressFn, CancelFn], Any],
+    fn: Callable[[ProgressFn, CancelFn], T],
     *,
-    on_success: Callable[[Any], None] | None = None,
+    on_success: Callable[[T], None] | None = None,
     on_error: Callable[[BaseException], None] | None = None,
     on_cancel: Callable[[], None] | None = None,
     cancellable: bool = True,
@@ -155,7 +158,7 @@ def run_with_progress(
         dialog.hide()
         dialog.deleteLater()
 
-    def succeeded(result: Any) -> None:
+    def succeeded(result: T) -> None:
         gone = screen_gone()
         close()
         if on_success is not None and not worker.abandoned and not gone:

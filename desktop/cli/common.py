@@ -13,9 +13,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from quant.errors import LungReadError
+
+if TYPE_CHECKING:
+    from db.services import Actor, Database
 
 __all__ = [
     "PASSWORD_ENV", "NEW_PASSWORD_ENV", "CommandError", "read_password", "open_database", "login",
@@ -43,14 +46,14 @@ def read_password(prompt: str, env: str = PASSWORD_ENV, *, confirm: bool = False
     return first
 
 
-def open_database(args: argparse.Namespace, *, upgrade: bool = True) -> Any:
+def open_database(args: argparse.Namespace, *, upgrade: bool = True) -> Database:
     """``connect(args.db)``; ``upgrade=False`` skips the migration check (read-only commands)."""
     from db.services import connect
 
     return connect(args.db, upgrade=upgrade)
 
 
-def login(database: Any, args: argparse.Namespace) -> Any:
+def login(database: Database, args: argparse.Namespace) -> Actor:
     """Authenticate ``--user`` (an audited login) and return the Actor."""
     from db.services import authenticate
 
@@ -67,7 +70,7 @@ def add_database_options(p: argparse.ArgumentParser, *, user: bool = True) -> No
                        help=f"account performing the action (password: prompt or ${PASSWORD_ENV})")
 
 
-def export_subcommands(subparsers: Any) -> Any:
+def export_subcommands(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
     """The ``export`` command's sub-command group, shared by the modules that add exports."""
     # Kept on the subparsers object itself: a registry keyed by id() handed a later parser the
     # group of a collected one whose id was reused ("conflicting subparser: reads").

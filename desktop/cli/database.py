@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.cli.common import (
     NEW_PASSWORD_ENV,
@@ -22,6 +22,9 @@ from desktop.cli.common import (
     read_password,
     tqdm_progress,
 )
+
+if TYPE_CHECKING:
+    from db.services import Charter
 
 ROLES = ("reader", "adjudicator", "manager", "statistician")
 
@@ -71,7 +74,7 @@ def _trial_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe_charter(charter: Any) -> str:
+def _describe_charter(charter: Charter) -> str:
     visits = ", ".join(charter.visits) or "any visit name"
     normal = "yes" if charter.adjudicate_normal_disagreement else "no"
     return (f"visits: {visits}\nadjudication when |delta lesion %| > {charter.adjudication_threshold_pct:g} "
@@ -187,7 +190,7 @@ def _export_reads(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p_db = subparsers.add_parser("db", help="create or upgrade the reading database")
     db_sub = p_db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     for name, text in (("init", "create a new database (or open an existing one)"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from desktop.cli.common import add_database_options, login, open_database, tqdm_progress
 
@@ -72,7 +71,7 @@ def _open_package(args: argparse.Namespace) -> int:
     return launch(url=package_url(args.package))  # same path as File -> Open reading package
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p_pkg = subparsers.add_parser("package", help="offline reading packages (manager)")
     sub = p_pkg.add_subparsers(dest="package_command", metavar="ACTION", required=True)
     p = sub.add_parser("export", help="write a de-identified reading package of one reader's open cases")

@@ -4,7 +4,7 @@ subcommands.
 ``export reads`` belongs to :mod:`desktop.cli.database`; both add to the one ``export``
 group (:func:`desktop.cli.common.export_subcommands`). Identity: ``--user`` with the password from
 ``LUNGREAD_PASSWORD`` (or a terminal prompt), as for the database commands. Who may export what is
-decided by the services (:mod:`db.exports.reads`), not here.
+decided by the services (:mod:`db.exports.access`), not here.
 """
 
 from __future__ import annotations
@@ -13,16 +13,20 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from desktop.cli.common import add_database_options, export_subcommands, login, open_database, tqdm_progress
+
+if TYPE_CHECKING:
+    from db.services import Actor, Database, MaskFile
+    from quant.analysis.report_pool import ReportPool
 
 __all__ = ["register", "run_stats", "run_export_adqct", "run_export_masks"]
 
 _MASK_CHOICES = {"seg": ("seg",), "nifti": ("nifti",), "both": ("seg", "nifti")}
 
 
-def _login(args: argparse.Namespace) -> tuple[Any, Any]:
+def _login(args: argparse.Namespace) -> tuple[Database, Actor]:
     # Exports only read: no schema migration check (importing Alembic and scanning its scripts
     # costs ~0.4 s CPU of the 2 s budget). A database that is not LungRead's is still refused.
     database = open_database(args, upgrade=False)
@@ -37,7 +41,7 @@ def _mask_args(p: argparse.ArgumentParser, *, flag: str, default: str | None) ->
                         "(default: endpoint)")
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "stats",
         help="endpoint statistics: tables, figures, report (statistician, locked database)",
@@ -67,8 +71,8 @@ def register(subparsers: Any) -> None:
     add_database_options(p)
     p.set_defaults(handler=run_export_masks)
 
-def _masks(database: Any, actor: Any, out: Path, formats: tuple[str, ...], per: str,
-           read_ids: list[int] | None = None) -> list[Any]:
+def _masks(database: Database, actor: Actor, out: Path, formats: tuple[str, ...], per: str,
+           read_ids: list[int] | None = None) -> list[MaskFile]:
     from db.services import export_masks
 
     with tqdm_progress("masks", "read", leave=False) as progress:
@@ -91,7 +95,7 @@ def run_stats(args: argparse.Namespace) -> int:
         return _run_stats(args, pool)
 
 
-def _run_stats(args: argparse.Namespace, pool: Any) -> int:
+def _run_stats(args: argparse.Namespace, pool: ReportPool | None) -> int:
     database, actor = _login(args)
     try:
         return _write_stats(args, pool, database, actor)
@@ -99,7 +103,7 @@ def _run_stats(args: argparse.Namespace, pool: Any) -> int:
         database.dispose()
 
 
-def _write_stats(args: argparse.Namespace, pool: Any, database: Any, actor: Any) -> int:
+def _write_stats(args: argparse.Namespace, pool: ReportPool | None, database: Database, actor: Actor) -> int:
     from db.services import PermissionDenied, begin_analysis_export, export_reads
     from quant.analysis.csv_export import format_endpoint_table
 

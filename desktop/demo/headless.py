@@ -53,7 +53,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from db.services import Actor, Charter, Database
+    from quant.analysis.tables import AnalysisResult, EndpointRecord
+    from quant.phantom import TrialFiles
+    from quant.stats.two_sample import ShiftEstimate
 
 __all__ = [
     "run",
@@ -87,7 +93,7 @@ def demo_visits(n: int) -> list[str]:
     return sorted(_VISIT_ORDER[:n], key=VISIT_DAYS.__getitem__)
 
 
-def demo_charter(visits: list[str]) -> Any:
+def demo_charter(visits: list[str]) -> Charter:
     """The demo's charter: its visit schedule, mean of concordant pairs, adjudication when
     |Δ lesion %| > 0.75 point or the normal-CT calls differ (tighter than the default 5 points: the
     simulated readers differ by a few mL, i.e. tenths of a point, and about one pair in five
@@ -111,7 +117,7 @@ def _data_dir(path: Path) -> Iterator[None]:
             os.environ["LUNGREAD_DATA_DIR"] = old
 
 
-def truth_records(trial_root: Path) -> list[Any]:
+def truth_records(trial_root: Path) -> list[EndpointRecord]:
     """Endpoint records of the phantom's *truth* (not reads): per manifest row, ``truth.json``
     ``lesion_pct`` / ``solid_pct`` beside the series folder, the arm from ``randomization.csv``
     and normal CT = truth lesion % is 0. Visit numbers follow the visit days."""
@@ -143,13 +149,13 @@ class DemoResult:
     trial_root: Path
     exports: Path
     files: dict[str, Path]
-    analysis: Any  # quant.analysis.tables.AnalysisResult (reads)
-    truth: Any  # quant.analysis.tables.AnalysisResult (phantom truth)
+    analysis: AnalysisResult  # of the reads
+    truth: AnalysisResult  # of the phantom truth
     n_adjudicated: int
     mask_files: list[Path]
 
 
-def _day10(result: Any, visit: str = "DAY10") -> Any:
+def _day10(result: AnalysisResult, visit: str = "DAY10") -> ShiftEstimate | None:
     for c in result.comparisons:
         if c.visit == visit and c.paramcd == "LESPCT" and c.variable == "CHG":
             return c.hl
@@ -205,7 +211,7 @@ def run_pipeline(
             db.dispose()
 
 
-def _finish(db: Any, actors: dict[str, Any], trial: Any, out: Path, n_adj: int) -> DemoResult:
+def _finish(db: Database, actors: dict[str, Actor], trial: TrialFiles, out: Path, n_adj: int) -> DemoResult:
     from db.services import export_analysis, export_masks, export_reads, lock_database, unblind
     from desktop.demo.simulated_reading import progress_bar
     from quant.analysis.tables import run_analysis

@@ -20,9 +20,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from db.services import Actor, Database, ReadView
+    from quant.editing.editor import MaskEditor
 
 __all__ = ["perturb", "segment_all", "simulate_readers", "simulate_adjudicator", "progress_bar",
            "SIGN_MEANING", "ADJ_MEANING"]
@@ -39,7 +45,7 @@ def _stroke_points(rng: np.random.Generator, start: np.ndarray, shape: tuple[int
     return pts
 
 
-def perturb(editor: Any, rng: np.random.Generator) -> list[str]:
+def perturb(editor: MaskEditor, rng: np.random.Generator) -> list[str]:
     """Apply one simulated reader's edits through ``editor`` (a :class:`quant.editing.editor.MaskEditor`
     over the reader's own copy of the automatic masks); returns the undo labels of the strokes
     that changed something.
@@ -92,7 +98,7 @@ def _auto_segment(folder: str) -> tuple[str, np.ndarray, np.ndarray, str, str, t
             result.protocol_hash, tuple(result.qc))
 
 
-def progress_bar(total: int, desc: str) -> Any:
+def progress_bar(total: int, desc: str) -> tqdm:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, file=sys.stderr, unit="scan", leave=False, dynamic_ncols=True)
@@ -126,7 +132,7 @@ def segment_all(manifest: Path, workers: int | None) -> tuple[dict[str, tuple], 
     return auto, truth_of
 
 
-def simulate_readers(db: Any, actors: dict[str, Any], auto: dict[str, tuple], seed: int) -> None:
+def simulate_readers(db: Database, actors: dict[str, Actor], auto: dict[str, tuple], seed: int) -> None:
     from db.services import ReadInput, open_task, save_draft, sign_read, worklist
     from desktop.app.session import DEMO_PASSWORD
     from quant.dicom.load import load_series, series_content_hash
@@ -163,7 +169,7 @@ def simulate_readers(db: Any, actors: dict[str, Any], auto: dict[str, tuple], se
         bar.close()
 
 
-def simulate_adjudicator(db: Any, actor: Any, truth_of: dict[str, float]) -> int:
+def simulate_adjudicator(db: Database, actor: Actor, truth_of: dict[str, float]) -> int:
     from db.services import adjudication_queue, decide_adjudication, open_adjudication
     from desktop.app.session import DEMO_PASSWORD
     from quant.dicom.load import series_content_hash
@@ -173,7 +179,7 @@ def simulate_adjudicator(db: Any, actor: Any, truth_of: dict[str, float]) -> int
         view = open_adjudication(db, actor, item.adjudication_id, with_masks=False)
         truth = truth_of[series_content_hash(view.series_files)]
 
-        def error(read: Any) -> float:
+        def error(read: ReadView) -> float:
             v = read.metrics.get("lesion_pct")
             return abs(float(v) - truth) if read.not_evaluable_reason is None and v is not None else float("inf")
 

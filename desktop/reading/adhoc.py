@@ -7,7 +7,7 @@ loading and the optional automatic segmentation run in workers with progress.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Signal
@@ -26,6 +26,15 @@ from desktop.app.application import restore_geometry, save_geometry
 from desktop.reading.read_form import MetricsPanel
 from desktop.reading.tool_palette import ToolPalette, WindowLevelBar
 
+if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent
+
+    from desktop.app.workers import Worker
+    from desktop.reading.case_views import CaseViews
+    from quant.dicom.scan import ScanResult
+    from quant.labels import LesionMasks, LungMasks
+    from quant.volume import Volume
+
 __all__ = ["AdhocViewer"]
 
 
@@ -40,9 +49,9 @@ class AdhocViewer(QMainWindow):
         self.setObjectName("adhocViewer")
         self.setWindowTitle("LungRead — ad-hoc review (not part of any trial)")
         self.resize(1400, 900)
-        self.views: Any = None
-        self.volume: Any = None
-        self.worker: Any = None
+        self.views: CaseViews | None = None
+        self.volume: Volume | None = None
+        self.worker: Worker | None = None
 
         self.wl_bar = WindowLevelBar()
         self.wl_bar.preset_selected.connect(self.apply_preset)
@@ -100,7 +109,7 @@ class AdhocViewer(QMainWindow):
         show_exception(self, exc, modal=False)
         self.statusBar().showMessage("The folder could not be opened.")
 
-    def _scanned(self, result: Any) -> None:
+    def _scanned(self, result: ScanResult) -> None:
         series = [s for s in result.series if getattr(s, "is_image", True)]
         if not series:
             from desktop.app.application import show_error
@@ -125,7 +134,7 @@ class AdhocViewer(QMainWindow):
                                         lambda p, c: load_volume(files, p), on_success=self._loaded,
                                         on_error=self._failed)
 
-    def _loaded(self, volume: Any) -> None:
+    def _loaded(self, volume: Volume) -> None:
         from quant.labels import LesionMasks, LungMasks
 
         self.volume = volume
@@ -136,7 +145,7 @@ class AdhocViewer(QMainWindow):
             + " × ".join(f"{s:.2f}" for s in volume.spacing[::-1]) + " mm")
         self.ready.emit()
 
-    def _show(self, lungs: Any, lesions: Any) -> None:
+    def _show(self, lungs: LungMasks, lesions: LesionMasks) -> None:
         from desktop.reading.case_views import build_case_views
 
         if self.views is not None:
@@ -164,7 +173,7 @@ class AdhocViewer(QMainWindow):
             self.views.apply_preset(name)
             self.wl_bar.mark(name)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         save_geometry(self, "adhoc")
         if self.views is not None:
             self.views.close()

@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from db.services import ReadView
+    from quant.labels import LesionMasks, LungMasks
+    from quant.segment.pipeline import SegmentationResult
+    from quant.segment.qc import QCFlag
+    from quant.volume import Volume
 
 __all__ = ["LoadedCase", "load_case", "load_volume", "segment_volume"]
 
@@ -20,14 +27,14 @@ __all__ = ["LoadedCase", "load_case", "load_volume", "segment_volume"]
 class LoadedCase:
     """A case ready to display. Label maps are (z, y, x) uint8, owned by this object."""
 
-    volume: Any  # quant.volume.Volume
-    lungs: Any  # quant.labels.LungMasks
-    lesions: Any  # quant.labels.LesionMasks
+    volume: Volume
+    lungs: LungMasks
+    lesions: LesionMasks
     algorithm_version: str | None
     protocol_hash: str | None
     restored_draft: bool = False
     segmentation_cancelled: bool = False
-    qc_flags: tuple[Any, ...] = ()  # quant.segment.qc.QCFlag of the automatic result
+    qc_flags: tuple[QCFlag, ...] = ()  # QC flags of the automatic result
     segmentation_refused: str | None = None  # why the automatic segmentation refused the scan
 
 
@@ -38,7 +45,7 @@ def _check_cancel(cancelled: Callable[[], bool]) -> None:
         raise OperationCancelled("Opening the case")
 
 
-def load_volume(source: Path | Sequence[Path], progress: Callable[..., None]) -> Any:
+def load_volume(source: Path | Sequence[Path], progress: Callable[..., None]) -> Volume:
     """Read a CT series (folder or file list) into a ``Volume`` with progress 0..100."""
     from quant.dicom.load import load_series
 
@@ -50,8 +57,8 @@ def load_volume(source: Path | Sequence[Path], progress: Callable[..., None]) ->
     return load_series(Path(source), progress=on_files)
 
 
-def segment_volume(volume: Any, progress: Callable[..., None],
-                   cancelled: Callable[[], bool]) -> Any:
+def segment_volume(volume: Volume, progress: Callable[..., None],
+                   cancelled: Callable[[], bool]) -> SegmentationResult:
     """Automatic lung + lesion segmentation (``quant.segment.pipeline.segment``, run in the helper
     process of :mod:`desktop.reading.segment_process`) with progress 40..100; returns its
     SegmentationResult. Cancel raises ``OperationCancelled``."""
@@ -65,7 +72,7 @@ def segment_volume(volume: Any, progress: Callable[..., None],
     return server().run(volume, on_step, cancelled)
 
 
-def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[..., None],
+def load_case(source: Path | Sequence[Path], draft: ReadView | None, progress: Callable[..., None],
               cancelled: Callable[[], bool]) -> LoadedCase:
     """Load the series; use the draft's masks when it has them, else run the segmentation.
 
@@ -116,7 +123,7 @@ def load_case(source: Path | Sequence[Path], draft: Any, progress: Callable[...,
     )
 
 
-def _without_masks(volume: Any, **why: Any) -> LoadedCase:
+def _without_masks(volume: Volume, **why: Any) -> LoadedCase:
     """The case with empty lung and lesion masks (no automatic result); ``why`` names the
     :class:`LoadedCase` field that says why."""
     from quant.labels import LesionMasks, LungMasks

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from quant.editing.editor import MaskEditor
+    from quant.labels import LesionMasks, LungMasks
+    from quant.metrics import MetricsTracker
+    from quant.volume import Volume
+    from viewer.scene.layers import ViewerLayers
+    from viewer.scene.orientation import Orientation
+    from viewer.widgets.mpr import MprViewer
+    from viewer.widgets.slice_view import SliceView
+    from viewer.widgets.tools import EditTools
+    from viewer.widgets.view3d import VolumeView3D
 
 __all__ = ["CaseViews", "build_case_views"]
 
@@ -20,17 +32,17 @@ __all__ = ["CaseViews", "build_case_views"]
 class CaseViews:
     """Live objects of one open case. ``editor`` is None for read-only display."""
 
-    volume: Any
-    lungs: Any
-    lesions: Any
-    layers: Any
-    tracker: Any
-    editor: Any
-    tools: Any
-    views: dict[str, Any]
-    view3d: Any
-    widget: QWidget  # viewer.widgets.mpr.MprViewer
-    _extra: list[Any] = field(default_factory=list)
+    volume: Volume
+    lungs: LungMasks
+    lesions: LesionMasks
+    layers: ViewerLayers
+    tracker: MetricsTracker
+    editor: MaskEditor | None
+    tools: EditTools | None
+    views: dict[Orientation, SliceView]
+    view3d: VolumeView3D | None
+    widget: MprViewer
+    _extra: list[object] = field(default_factory=list)
 
     def set_window_level(self, level: float, width: float) -> None:
         for view in self.views.values():
@@ -66,7 +78,7 @@ def _want_3d(with_3d: bool | None) -> bool:
     return importlib.util.find_spec("viewer.widgets.view3d") is not None
 
 
-def build_case_views(volume: Any, lungs: Any, lesions: Any, *, editable: bool = True,
+def build_case_views(volume: Volume, lungs: LungMasks, lesions: LesionMasks, *, editable: bool = True,
                      with_3d: bool | None = None, parent: QWidget | None = None) -> CaseViews:
     """Create layers, MaskEditor, MetricsTracker, EditTools and the linked MPR (+3D) viewer.
 

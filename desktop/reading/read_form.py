@@ -6,8 +6,9 @@ reader's call. Nothing here knows about the database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -23,6 +24,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from quant.metrics import Metrics
+    from quant.segment.qc import QCFlag
 
 __all__ = ["MetricsPanel", "ReadForm", "FormState", "NOT_EVALUABLE_REASONS"]
 
@@ -76,7 +81,7 @@ class MetricsPanel(QGroupBox):
         self.qc.hide()
         grid.addWidget(self.qc, len(_METRICS) + 1, 0, 1, 3)
 
-    def show_qc(self, flags: Any) -> None:
+    def show_qc(self, flags: Iterable[QCFlag] | None) -> None:
         """Show the automatic result's QC flags (``quant.segment.qc.QCFlag``; empty: hide)."""
         flags = tuple(flags or ())
         self.qc.setText("\n".join(f"⚠ {f.message}" for f in flags))
@@ -84,7 +89,7 @@ class MetricsPanel(QGroupBox):
                            + ", ".join(f.code for f in flags))
         self.qc.setVisible(bool(flags))
 
-    def show_metrics(self, metrics: Any) -> None:
+    def show_metrics(self, metrics: Metrics | None) -> None:
         """Display a ``quant.metrics.Metrics`` (or None to clear)."""
         for key, _name, _unit, fmt in _METRICS:
             value = None if metrics is None else getattr(metrics, key, None)

@@ -15,12 +15,19 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import SpawnProcess
+
+    from quant.segment.pipeline import SegmentationResult
+    from quant.volume import Volume
 
 __all__ = ["SegmentationServer", "server", "prewarm", "shutdown"]
 
 
-def _serve(conn: Any) -> None:  # runs in the helper process
+def _serve(conn: Connection) -> None:  # runs in the helper process
     from quant.segment.pipeline import segment
     from quant.volume import Volume
 
@@ -46,8 +53,8 @@ class SegmentationServer:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._proc: Any = None
-        self._conn: Any = None
+        self._proc: SpawnProcess | None = None
+        self._conn: Connection | None = None
 
     def start(self) -> None:
         """Start the helper if it is not running (cheap when it is)."""
@@ -70,8 +77,8 @@ class SegmentationServer:
         if conn is not None:
             conn.close()
 
-    def run(self, volume: Any, progress: Callable[[float, str], None],
-            cancelled: Callable[[], bool]) -> Any:
+    def run(self, volume: Volume, progress: Callable[[float, str], None],
+            cancelled: Callable[[], bool]) -> SegmentationResult:
         """``quant.segment.pipeline.SegmentationResult`` of ``volume``; raises what segment raised.
 
         ``progress(fraction, text)`` is called from the calling thread. When ``cancelled()``

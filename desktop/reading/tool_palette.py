@@ -7,7 +7,7 @@ tools and to ``quant.editing.editor.MaskEditor`` settings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -27,6 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from quant.labels import GGO, SOLID
+
+if TYPE_CHECKING:
+    from desktop.reading.case_views import CaseViews
+    from quant.editing.editor import MaskEditor
+    from viewer.widgets.tools import EditTools
 
 __all__ = ["ToolPalette", "WindowLevelBar", "TOOLS", "WL_PRESETS"]
 
@@ -152,14 +157,14 @@ class ToolPalette(QGroupBox):
     def current_label(self) -> int:
         return SOLID if self.solid.isChecked() else GGO
 
-    def bind(self, current: Callable[[], Any]) -> None:
+    def bind(self, current: Callable[[], CaseViews | None]) -> None:
         """Drive the editing tools of whatever case views ``current()`` returns (None: no case)."""
 
-        def tools() -> Any:
+        def tools() -> EditTools | None:
             views = current()
             return views.tools if views is not None and views.tools is not None else None
 
-        def editor() -> Any:
+        def editor() -> MaskEditor | None:
             views = current()
             return views.editor if views is not None else None
 
@@ -170,7 +175,7 @@ class ToolPalette(QGroupBox):
         self.undo_requested.connect(lambda: (x := tools()) and x.undo())
         self.redo_requested.connect(lambda: (x := tools()) and x.redo())
 
-    def apply_to(self, views: Any) -> None:
+    def apply_to(self, views: CaseViews) -> None:
         """Give freshly built, editable case views the palette's tool, brush and label."""
         views.tools.set_brush_radius(self.radius.value())
         views.editor.label = self.current_label()

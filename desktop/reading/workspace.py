@@ -12,7 +12,8 @@ visit, date, site or arm.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -31,6 +32,13 @@ from desktop.reading.autosave import Autosaver
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
 from desktop.reading.tool_palette import ToolPalette, WindowLevelBar
 
+if TYPE_CHECKING:
+    from db.services import CaseView, ReadInput, ReadView
+    from desktop.app.workers import Worker
+    from desktop.reading.case_loader import LoadedCase
+    from desktop.reading.case_views import CaseViews
+    from quant.editing.history import HistoryStep
+
 __all__ = ["ReadingWorkspace"]
 
 class ReadingWorkspace(QWidget):
@@ -46,11 +54,11 @@ class ReadingWorkspace(QWidget):
         super().__init__(parent)
         self.context = context
         self.setObjectName("readingWorkspace")
-        self.case: Any = None  # db CaseView
-        self.loaded: Any = None  # desktop.reading.case_loader.LoadedCase
-        self.views: Any = None  # desktop.reading.case_views.CaseViews
+        self.case: CaseView | None = None
+        self.loaded: LoadedCase | None = None
+        self.views: CaseViews | None = None
         self.read_only = False
-        self.load_worker: Any = None
+        self.load_worker: Worker | None = None
         self._load_token = 0  # results of a superseded load are dropped
         self.autosaver = Autosaver(self._save_draft, self)
         self.autosaver.saved.connect(self._autosaved)
@@ -144,11 +152,11 @@ class ReadingWorkspace(QWidget):
     def _shortcuts(self) -> None:
         from desktop.reading.shortcuts import install_shortcuts
 
-        def tool(name: str) -> Any:
+        def tool(name: str) -> Callable[[], None]:
             return lambda: None if self.read_only else self.palette.select_tool(name)
 
-        handlers: dict[str, Any] = {f"wl:{n}": (lambda n=n: self.apply_preset(n))
-                                    for n in ("lung", "mediastinum", "bone")}
+        handlers: dict[str, Callable[[], object]] = {f"wl:{n}": (lambda n=n: self.apply_preset(n))
+                                                     for n in ("lung", "mediastinum", "bone")}
         handlers.update({f"tool:{t}": tool(t) for t in ("paint", "erase", "grow", "island")})
         handlers.update({"tool:navigate": lambda: self.palette.select_tool("navigate"),
                          "undo": self.undo, "redo": self.redo,
@@ -185,7 +193,7 @@ class ReadingWorkspace(QWidget):
         self._load_token += 1
         token = self._load_token
 
-        def loaded(result: Any) -> None:
+        def loaded(result: LoadedCase) -> None:
             if token == self._load_token and self.case is not None:  # not a case closed meanwhile
                 self._loaded(result)
 
@@ -197,7 +205,7 @@ class ReadingWorkspace(QWidget):
             self, f"Case {self.case.case_code}", "Loading images…", work,
             on_success=loaded, on_cancel=cancelled)
 
-    def _loaded(self, loaded: Any) -> None:
+    def _loaded(self, loaded: LoadedCase) -> None:
         from desktop.reading.case_views import build_case_views
 
         self.loaded = loaded
@@ -246,7 +254,7 @@ class ReadingWorkspace(QWidget):
         self.case_ready.emit()
 
     @staticmethod
-    def _when(read: Any, attr: str) -> str:
+    def _when(read: ReadView | None, attr: str) -> str:
         value = getattr(read, attr, None) if read is not None else None
         if not value:
             return ""
@@ -294,7 +302,7 @@ class ReadingWorkspace(QWidget):
         if self.views is not None and self.views.tools is not None and not self.read_only:
             self.views.tools.redo()
 
-    def _step_recorded(self, step: Any) -> None:
+    def _step_recorded(self, step: HistoryStep) -> None:
         self.autosaver.mark_dirty()
         self._update_history()
         self.status_message.emit(str(getattr(step, "label", "")))
@@ -308,7 +316,7 @@ class ReadingWorkspace(QWidget):
                                      editor.redo_label if editor.can_redo else None)
 
     # ------------------------------------------------------------------ save / sign
-    def read_input(self) -> Any:
+    def read_input(self) -> ReadInput:
         """The ``db.services.ReadInput`` for the current masks, metrics and form."""
         from db.services import ReadInput
 

@@ -8,7 +8,7 @@ the editing tools on a copy of the masks and signs the adjudicator's own read.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -30,10 +30,19 @@ from desktop.app.session import AppContext
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
 from desktop.reading.tool_palette import ToolPalette, WindowLevelBar
 
+if TYPE_CHECKING:
+    from db.services import AdjudicationDecision, AdjudicationView, ReadView
+    from desktop.app.workers import Worker
+    from desktop.reading.case_views import CaseViews
+    from quant.labels import LesionMasks, LungMasks
+    from quant.volume import Volume
+    from viewer.scene.layers import ViewerLayers
+    from viewer.widgets.slice_view import SliceView
+
 __all__ = ["AdjudicationScreen"]
 
 
-def _read_summary(read: Any) -> str:
+def _read_summary(read: ReadView) -> str:
     if read.not_evaluable_reason:
         return f"Not evaluable: {read.not_evaluable_reason}"
     normal = {True: "yes", False: "no"}.get(read.normal_ct, "—")
@@ -63,8 +72,8 @@ class _ReadPanel(QFrame):
         bottom.addWidget(self.metrics, 1)
         bottom.addWidget(self.call, 1)
         layout.addLayout(bottom)
-        self.view: Any = None
-        self.layers: Any = None
+        self.view: SliceView | None = None
+        self.layers: ViewerLayers | None = None
 
 
 class AdjudicationScreen(QWidget):
@@ -77,10 +86,10 @@ class AdjudicationScreen(QWidget):
         super().__init__(parent)
         self.context = context
         self.setObjectName("adjudicationScreen")
-        self.view_data: Any = None  # db AdjudicationView
-        self.volume: Any = None
-        self.own: Any = None  # CaseViews of the adjudicator's own read
-        self.worker: Any = None
+        self.view_data: AdjudicationView | None = None
+        self.volume: Volume | None = None
+        self.own: CaseViews | None = None  # the adjudicator's own read
+        self.worker: Worker | None = None
 
         self.queue = QListWidget()
         self.queue.setObjectName("adjudicationQueue")
@@ -223,7 +232,7 @@ class AdjudicationScreen(QWidget):
         self.worker = run_with_progress(self, f"Case {v.case_code}", "Loading images…",
                                         lambda p, c: load_volume(source, p), on_success=self._loaded)
 
-    def _loaded(self, volume: Any) -> None:
+    def _loaded(self, volume: Volume) -> None:
         self.volume = volume
         v = self.view_data
         for panel, read in ((self.panel_a, v.read_a), (self.panel_b, v.read_b)):
@@ -234,7 +243,7 @@ class AdjudicationScreen(QWidget):
         self._enable(v.status == "open")
         self.case_ready.emit()
 
-    def _masks(self, read: Any) -> tuple[Any, Any]:
+    def _masks(self, read: ReadView) -> tuple[LungMasks, LesionMasks]:
         from quant.labels import LesionMasks, LungMasks
 
         shape = self.volume.shape
@@ -292,7 +301,7 @@ class AdjudicationScreen(QWidget):
         self.pages.setCurrentIndex(1)
 
     # ------------------------------------------------------------------ decide
-    def decide(self, choice: str, password: str | None = None) -> Any:
+    def decide(self, choice: str, password: str | None = None) -> AdjudicationDecision | None:
         """Sign choice "A", "B" or "own" (e-signature dialog unless ``password`` is given)."""
         from db import services
         from db.services import ReadInput

@@ -8,7 +8,7 @@ here as they come.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (
 
 from desktop.app.session import AppContext
 
+if TYPE_CHECKING:
+    from db.services import Charter
+
 __all__ = ["CharterEditor"]
 
 
@@ -34,7 +37,7 @@ class CharterEditor(QGroupBox):
         super().__init__("Reading charter", parent)
         self.context = context
         self.setObjectName("charterEditor")
-        self.charter: Any = None
+        self.charter: Charter | None = None
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 100.0)
         self.threshold.setSingleStep(0.5)
@@ -89,7 +92,7 @@ class CharterEditor(QGroupBox):
         self.visits.setText(", ".join(trial.charter.visits))
         self._say("Fixed once the first read is signed.")
 
-    def edited(self) -> Any:
+    def edited(self) -> Charter:
         """The charter the form now describes."""
         visits = tuple(v.strip() for v in self.visits.text().split(",") if v.strip())
         return replace(self.charter, adjudication_threshold_pct=round(self.threshold.value(), 1),

@@ -7,7 +7,7 @@ Every rule is enforced by ``db.services``; this screen only collects input, runs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -32,6 +32,13 @@ from PySide6.QtWidgets import (
 
 from desktop.app.session import AppContext
 
+if TYPE_CHECKING:
+    from db.services import LockView, WorklistReport
+    from types import ModuleType
+
+    from db.services import Database, ImportReport
+    from desktop.app.workers import Worker
+
 __all__ = ["ManagerScreen"]
 
 ROLES = ("reader", "adjudicator", "manager", "statistician")
@@ -49,7 +56,7 @@ def _table(headers: list[str], name: str) -> QTableWidget:
     return table
 
 
-def _fill(table: QTableWidget, rows: list[list[Any]]) -> None:
+def _fill(table: QTableWidget, rows: list[list[object]]) -> None:
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
@@ -74,12 +81,12 @@ class ManagerScreen(QTabWidget):
         QTimer.singleShot(0, self.refresh)
 
     # --- services ------------------------------------------------------------------------------
-    def _services(self) -> Any:
+    def _services(self) -> ModuleType:
         from db import services
 
         return services
 
-    def _db(self) -> Any:
+    def _db(self) -> Database:
         return self.context.database()
 
     def refresh(self) -> None:
@@ -185,7 +192,7 @@ class ManagerScreen(QTabWidget):
         self.status_message.emit(f"Trial “{view.name}” created.")
         self.charter.load()
 
-    def import_manifest(self, path: str | None = None) -> Any:
+    def import_manifest(self, path: str | None = None) -> Worker | None:
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Import manifest", "", "Manifest (*.csv)")
         if not path:
@@ -203,7 +210,7 @@ class ManagerScreen(QTabWidget):
                                          work, on_success=self._imported, cancellable=False)
         return self._worker
 
-    def _imported(self, report: Any) -> None:
+    def _imported(self, report: ImportReport) -> None:
         _fill(self.bad_rows, [[e.row, e.message] for e in report.errors])
         if report.ok:
             self.import_result.setText(f"Imported {report.n_rows} rows: {report.created} new scans, "
@@ -290,7 +297,7 @@ class ManagerScreen(QTabWidget):
 
         services, database, actor, seed = self._services(), self._db(), self.context.actor, self.seed.value()
 
-        def done(report: Any) -> None:
+        def done(report: WorklistReport) -> None:
             per = ", ".join(f"{k}: {v}" for k, v in sorted(report.tasks_per_reader.items()))
             self.worklist_result.setText(f"{report.n_tasks} tasks for {report.n_scans} scans "
                                          f"(seed {report.seed}). Per reader: {per}.")
@@ -316,7 +323,7 @@ class ManagerScreen(QTabWidget):
         layout.addStretch(1)
         return page
 
-    def lock_database(self, *, confirm: bool = True, override_reason: str | None = None) -> Any:
+    def lock_database(self, *, confirm: bool = True, override_reason: str | None = None) -> LockView | None:
         """Lock after confirmation; with open tasks, ask for an override reason."""
         view = self._services().progress_dashboard(self._db(), self.context.actor)
         open_tasks = sum(v for k, v in view.tasks_by_status.items() if k != "signed")

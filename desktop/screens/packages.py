@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase
@@ -32,10 +32,14 @@ from PySide6.QtWidgets import (
 
 from desktop.app.session import AppContext
 
+if TYPE_CHECKING:
+    from db.services import ExportReport, PackageImportReport, PackageRefused
+    from desktop.app.workers import Worker
+
 __all__ = ["PackageTab", "describe_refusal", "describe_export"]
 
 
-def describe_export(report: Any) -> str:
+def describe_export(report: ExportReport) -> str:
     """The export result in plain lines (``report``: ``db.packages.export.ExportReport``)."""
     lines = [
         f"Package {report.package_id} exported for {report.reader}.",
@@ -54,7 +58,7 @@ def describe_export(report: Any) -> str:
     return "\n".join(lines)
 
 
-def describe_refusal(exc: Any) -> str:
+def describe_refusal(exc: PackageRefused) -> str:
     """Every integrity problem and per-case conflict of a ``db.packages.errors.PackageRefused``."""
     lines = ["Import refused: nothing was imported; the master database is unchanged."]
     if exc.problems:
@@ -76,7 +80,7 @@ class PackageTab(QWidget):
         super().__init__(parent)
         self.context = context
         self.setObjectName("packageTab")
-        self.worker: Any = None
+        self.worker: Worker | None = None
 
         # --- export
         self.reader = QComboBox()
@@ -182,7 +186,7 @@ class PackageTab(QWidget):
             name = f"package-{self.reader.currentText().strip() or 'reader'}-{_dt.date.today():%Y%m%d}"
             self.export_path.setText(str(Path(folder) / name))
 
-    def export_package(self) -> Any:
+    def export_package(self) -> Worker | None:
         """Export the chosen reader's package to the path field (in a worker); returns the worker."""
         reader, out = self.reader.currentText().strip(), self.export_path.text().strip()
         if not reader or not out:
@@ -201,7 +205,7 @@ class PackageTab(QWidget):
 
             return export_package(database, actor, reader, out, zip_package=zip_package, progress=step)
 
-        def done(report: Any) -> None:
+        def done(report: ExportReport) -> None:
             self._busy(False)
             self.report.setPlainText(describe_export(report))
             self.status_message.emit(f"Package for {report.reader} exported to {report.path}.")
@@ -228,7 +232,7 @@ class PackageTab(QWidget):
         if path:
             self.import_path.setText(path)
 
-    def import_package(self) -> Any:
+    def import_package(self) -> Worker | None:
         """Verify and merge the package in the path field (in a worker); returns the worker."""
         path = self.import_path.text().strip()
         if not path:
@@ -243,7 +247,7 @@ class PackageTab(QWidget):
             return import_package(database, actor, Path(path),
                                   progress=lambda msg: progress(0, 0, msg[:1].upper() + msg[1:] + "…"))
 
-        def done(report: Any) -> None:
+        def done(report: PackageImportReport) -> None:
             self._busy(False)
             self.report.setPlainText("Import " + ("done" if report.changed else "checked") + ": "
                                      + report.describe() + ".")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QStackedWidget, QWidget
 
 from desktop.app.session import AppContext
 from desktop.screens.worklist import WorklistWidget
+
+if TYPE_CHECKING:
+    from desktop.reading.workspace import ReadingWorkspace
 
 __all__ = ["ReaderScreen"]
 
@@ -26,10 +29,10 @@ class ReaderScreen(QStackedWidget):
         self.worklist = WorklistWidget(context)
         self.worklist.open_requested.connect(self.open_task)
         self.addWidget(self.worklist)
-        self.workspace: Any = None
+        self.workspace: ReadingWorkspace | None = None
         QTimer.singleShot(0, self.worklist.refresh)
 
-    def _ensure_workspace(self) -> Any:
+    def _ensure_workspace(self) -> ReadingWorkspace:
         if self.workspace is None:
             from desktop.reading.workspace import ReadingWorkspace
 

@@ -8,7 +8,7 @@ a ``FigureCanvasQTAgg``). The slow parts run in workers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -27,10 +27,19 @@ from PySide6.QtWidgets import (
 
 from desktop.app.session import AppContext
 
+if TYPE_CHECKING:
+    from db.services import UnblindReport
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+
+    from db.services import Actor, Database
+    from desktop.app.workers import Worker
+    from quant.analysis.agreement import ReadPair
+    from quant.analysis.tables import AnalysisResult
+
 __all__ = ["StatisticianScreen", "analysis_from_database"]
 
 
-def analysis_from_database(database: Any, actor: Any) -> tuple[Any, list[Any]]:
+def analysis_from_database(database: Database, actor: Actor) -> tuple[AnalysisResult, list[ReadPair]]:
     """(quant.analysis.tables.AnalysisResult, read pairs) for the trial.
 
     The dataset (one endpoint record per scan, resolved under the charter, plus the double-read
@@ -44,7 +53,7 @@ def analysis_from_database(database: Any, actor: Any) -> tuple[Any, list[Any]]:
     return run_analysis(dataset.records, dataset.pairs), list(dataset.pairs)
 
 
-def _f(v: Any, digits: int = 2) -> str:
+def _f(v: object, digits: int = 2) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):
@@ -52,7 +61,7 @@ def _f(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
-def _p(v: Any) -> str:
+def _p(v: float | None) -> str:
     if v is None:
         return "—"
     return "<0.001" if v < 0.001 else f"{v:.3f}"
@@ -82,9 +91,9 @@ class StatisticianScreen(QWidget):
         super().__init__(parent)
         self.context = context
         self.setObjectName("statisticianScreen")
-        self.result: Any = None
-        self.pairs: list[Any] = []
-        self.worker: Any = None
+        self.result: AnalysisResult | None = None
+        self.pairs: list[ReadPair] = []
+        self.worker: Worker | None = None
         self.locked = False
         self.unblinded = False
 
@@ -116,7 +125,7 @@ class StatisticianScreen(QWidget):
         fl = QVBoxLayout(fig_page)
         fl.addWidget(self.figure_choice)
         fl.addLayout(self.figure_holder, 1)
-        self.figure_canvas: Any = None
+        self.figure_canvas: FigureCanvasQTAgg | None = None
         self.figure_choice.currentIndexChanged.connect(self._show_figure)
         self._fig_page = fig_page
 
@@ -150,7 +159,7 @@ class StatisticianScreen(QWidget):
         self.export_tables.setEnabled(self.locked)
         self.export_reads.setEnabled(self.unblinded)
 
-    def unblind(self, path: str | Path | None = None) -> Any:
+    def unblind(self, path: str | Path | None = None) -> UnblindReport | None:
         if not path:
             start = str(self.context.randomization_csv or "")
             path, _ = QFileDialog.getOpenFileName(self, "Randomisation list", start, "CSV (*.csv)")
@@ -175,7 +184,7 @@ class StatisticianScreen(QWidget):
                                         lambda p, c: analysis_from_database(database, actor),
                                         on_success=self._show, cancellable=False)
 
-    def _show(self, out: tuple[Any, list[Any]]) -> None:
+    def _show(self, out: tuple[AnalysisResult, list[ReadPair]]) -> None:
         self.result, self.pairs = out
         r = self.result
         self.tabs.clear()
@@ -239,9 +248,9 @@ class StatisticianScreen(QWidget):
         self.figure_canvas.draw()
 
     # ------------------------------------------------------------------ exports
-    def export_all(self, folder: str | Path | None = None) -> Any:
+    def export_all(self, folder: str | Path | None = None) -> Worker | None:
         """Tables (ADaM-style CSVs + dictionaries), figures and the PDF report, through the
-        access-checked, audited ``db.exports.reads.export_analysis`` (in a worker)."""
+        access-checked, audited ``db.exports.analysis.export_analysis`` (in a worker)."""
         if not folder:
             folder = QFileDialog.getExistingDirectory(self, "Export to folder")
         if not folder:
@@ -262,7 +271,7 @@ class StatisticianScreen(QWidget):
             on_success=lambda done: self.status_message.emit(f"Exported {len(done.files)} files to {out}."))
         return self.worker
 
-    def export_reads_csv(self, path: str | Path | None = None) -> Any:
+    def export_reads_csv(self, path: str | Path | None = None) -> Path | None:
         """``reads.csv`` + data dictionary (statistician: only once unblinded, with arms)."""
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, "Export reads", "reads.csv", "CSV (*.csv)")

@@ -8,7 +8,7 @@ from here, with a reason; ``db.services.reopen_read`` decides whether that is st
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -28,13 +28,16 @@ from PySide6.QtWidgets import (
 
 from desktop.app.session import AppContext
 
+if TYPE_CHECKING:
+    from db.services import TaskView
+
 __all__ = ["WorklistWidget"]
 
 STATUS_TEXT = {"new": "New", "draft": "Draft", "signed": "Signed"}
 STATUS_COLOUR = {"new": "#9cc3ea", "draft": "#f3d58a", "signed": "#8fd19e"}
 
 
-def _status(task: Any) -> str:
+def _status(task: TaskView) -> str:
     status = getattr(task, "status", "new")
     return str(getattr(status, "value", status))
 
@@ -47,7 +50,7 @@ class WorklistWidget(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.tasks: list[Any] = []
+        self.tasks: list[TaskView] = []
         self.setObjectName("worklist")
 
         heading = QLabel("Worklist")
@@ -137,7 +140,7 @@ class WorklistWidget(QWidget):
                 return row
         raise KeyError(task_id)
 
-    def _selected_task(self) -> Any | None:
+    def _selected_task(self) -> TaskView | None:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
         return self.tasks[rows.pop()] if len(rows) == 1 and 0 <= min(rows) < len(self.tasks) else None
 

@@ -294,8 +294,9 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
     """A second database of 3 subjects with metric-only reads: who may export what, and when."""
     from db import connect
     from db.errors import PermissionDenied, WorkflowError
+    from db.exports.analysis import export_analysis
     from db.exports.masks import export_masks
-    from db.exports.reads import export_analysis, export_reads
+    from db.exports.reads import export_reads
     from db.services import (
         ReadInput,
         authenticate,
