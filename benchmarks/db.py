@@ -23,10 +23,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import db  # noqa: E402
+from db.charter import Charter  # noqa: E402
 from db.models import MaskBlob, Read, ReadTask, Scan, Subject, Trial, User, Visit  # noqa: E402
 from db.security.audit import utc_now  # noqa: E402
 from db.services import ReadInput, authenticate, create_user, generate_worklist, open_task, save_draft  # noqa: E402
-from db.workflow.charter import Charter  # noqa: E402
 from db.workflow.masks import encode_mask  # noqa: E402
 
 PASSWORD = "benchmark-pass"

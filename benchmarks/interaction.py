@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
 
     from quant.editing.editor import MaskEditor
-    from quant.labels import GGO, SOLID, LesionMasks, LungMasks
+    from quant.labels import LesionMasks, LungMasks
     from quant.phantom import make_scan
     from viewer.scene.layers import ViewerLayers
     from viewer.widgets.mpr import MprViewer

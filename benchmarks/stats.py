@@ -45,11 +45,11 @@ def build(path: Path, subjects: int, seed: int = 0) -> tuple[str, Path]:
     import numpy as np
 
     import db
+    from db.charter import Charter
     from db.models import AdjudicationTask, Read, ReadTask, Scan, Subject, Trial, Visit
     from db.security.audit import utc_now
     from db.services import authenticate, create_user, generate_worklist, lock_database, unblind
     from db.workflow.adjudication import on_read_signed
-    from db.workflow.charter import Charter
     from quant.phantom.trial import DEFAULT_VISITS, VISIT_DAYS, lesion_trajectory, plan_trial
 
     database = db.connect(path)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from db.workflow.charter import Charter
+from db.charter import Charter
 
 __all__ = [
     "Actor",

@@ -7,6 +7,7 @@ GUI, the command line and the tests go through the same rules.
 
 from __future__ import annotations
 
+from db.charter import Charter
 from db.endpoints.dataset import analysis_dataset
 from db.endpoints.rule import endpoint_table, endpoint_value
 from db.engine import Database, connect, database_url, default_data_dir
@@ -53,7 +54,6 @@ from db.workflow.adjudication import (
     discordance,
     open_adjudication,
 )
-from db.workflow.charter import Charter
 from db.workflow.charter_edit import set_charter
 from db.workflow.lock import lock_database, lock_status, unblind
 from db.workflow.progress import progress_dashboard

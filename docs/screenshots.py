@@ -46,8 +46,8 @@ def _grab(app, widget, path: Path) -> None:
 
 def _sign_in(app, context, username: str):
     from db import services
-    from desktop.app.main_window import MainWindow
     from desktop.app.session import DEMO_PASSWORD
+    from desktop.shell.main_window import MainWindow
 
     context.actor = services.authenticate(context.database(), username, DEMO_PASSWORD)
     window = MainWindow(context)
@@ -111,9 +111,9 @@ def run(out: Path, subjects: int, visits: int) -> None:
     from PySide6.QtWidgets import QApplication
 
     from desktop.app.application import create_application
-    from desktop.app.login import LoginDialog
     from desktop.app.session import DEMO_PASSWORD, AppContext
     from desktop.demo.first_run import create_demo, demo_root, demo_url
+    from desktop.shell.login import LoginDialog
 
     app = create_application()
     out.mkdir(parents=True, exist_ok=True)

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.charter import Charter
 from db.endpoints.rule import Adjudication, Resolution, SignedRead, resolve
 from db.engine import Database
 from db.models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, User, Visit
 from db.records import Actor
 from db.security.access import charter_of, current_trial, lock_of, require_role, unblinding_of
-from db.workflow.charter import Charter
 from quant.analysis.tables import EndpointRecord, ReadPair
 
 __all__ = ["AnalysisDataset", "analysis_dataset", "collect_dataset", "visit_order"]

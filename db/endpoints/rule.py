@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.charter import Charter
 from db.engine import Database
 from db.errors import WorkflowError
 from db.models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, Visit
 from db.records import Actor, EndpointValue
 from db.security.access import charter_of, current_trial, require_role, unblinding_of
-from db.workflow.charter import Charter
 from db.workflow.read_store import latest_read
 
 __all__ = [

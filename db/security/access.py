@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.charter import Charter
 from db.errors import AuthenticationError, PermissionDenied, WorkflowError
 from db.models import DatabaseLock, Trial, Unblinding, User
 from db.records import Actor
-from db.workflow.charter import Charter
 
 __all__ = ["require_role", "current_trial", "charter_of", "lock_of", "refuse_if_locked", "ROLE_WHO"]
 

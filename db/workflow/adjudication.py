@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.charter import Charter
 from db.engine import Database
 from db.errors import PermissionDenied, WorkflowError
 from db.models import AdjudicationTask, Read, ReadTask, Scan, User
@@ -15,7 +16,6 @@ from db.records import Actor, AdjudicationDecision, AdjudicationTaskView, Adjudi
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
 from db.security.accounts import reauthenticate
 from db.security.audit import append_event, utc_now
-from db.workflow.charter import Charter
 from db.workflow.imagelinks import blinded_series
 from db.workflow.read_store import encode_read_masks, latest_read, new_read_row, read_view, validate_for_signing
 from db.workflow.worklist import new_case_code, taken_case_codes

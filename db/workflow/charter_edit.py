@@ -11,13 +11,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.charter import Charter
 from db.engine import Database
 from db.errors import WorkflowError
 from db.models import Read, Scan, Subject, Visit
 from db.records import Actor, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
 from db.security.audit import append_event
-from db.workflow.charter import Charter
 
 __all__ = ["set_charter"]
 

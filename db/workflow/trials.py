@@ -12,13 +12,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.charter import Charter
 from db.engine import Database
 from db.errors import ManifestError, WorkflowError
 from db.models import Scan, Subject, Trial, Visit
 from db.records import Actor, ImportReport, ImportRowError, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
 from db.security.audit import append_event, utc_now
-from db.workflow.charter import Charter
 from quant.errors import LungReadError
 
 __all__ = ["create_trial", "get_trial", "import_manifest", "DEFAULT_TRIAL_NAME", "REQUIRED_COLUMNS"]

@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_gui(args: argparse.Namespace) -> int:
     """Open the application on the database ``args.db`` (None: the default database)."""
-    from desktop.app.launcher import launch
+    from desktop.shell.launcher import launch
 
     return launch(url=getattr(args, "db", None))
 
@@ -62,7 +62,7 @@ def run_demo(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         return int(run(args) or 0)
-    from desktop.app.launcher import launch
+    from desktop.shell.launcher import launch
 
     return launch(
         demo=True,

@@ -66,7 +66,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _open_package(args: argparse.Namespace) -> int:
     from db.services import package_url
-    from desktop.app.launcher import launch
+    from desktop.shell.launcher import launch
 
     return launch(url=package_url(args.package))  # same path as File -> Open reading package
 

@@ -33,10 +33,9 @@ from PySide6.QtWidgets import (
 from desktop.app.session import AppContext
 
 if TYPE_CHECKING:
-    from db.services import LockView, WorklistReport
     from types import ModuleType
 
-    from db.services import Database, ImportReport
+    from db.services import Database, ImportReport, LockView, WorklistReport
     from desktop.app.workers import Worker
 
 __all__ = ["ManagerScreen"]

@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
 from desktop.app.session import AppContext
 
 if TYPE_CHECKING:
-    from db.services import UnblindReport
     from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 
-    from db.services import Actor, Database
+    from db.services import Actor, Database, UnblindReport
     from desktop.app.workers import Worker
     from quant.analysis.agreement import ReadPair
     from quant.analysis.tables import AnalysisResult

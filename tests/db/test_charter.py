@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 import db
+from db.charter import Charter
 from db.errors import PermissionDenied, WorkflowError
 from db.models import AdjudicationTask, AuditEvent
 from db.services import generate_worklist, get_trial, import_manifest, set_charter
-from db.workflow.charter import Charter
 from desktop.cli.main import main
 from tests.support.db_trial import PASSWORD, make_accounts, read_input, sign_all, write_mini_trial
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 import db
+from db.charter import Charter
 from db.endpoints.rule import Adjudication, SignedRead, mean_of_reads, resolve
 from db.models import AdjudicationTask, ReadTask
 from db.services import (
@@ -22,7 +23,6 @@ from db.services import (
     sign_read,
     worklist,
 )
-from db.workflow.charter import Charter
 from tests.support.db_trial import PASSWORD, make_accounts, read_input, write_mini_trial
 
 ACCOUNTS = {"boss": "manager", "r1": "reader", "r2": "reader", "adj": "adjudicator"}

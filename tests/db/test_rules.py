@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 import db
+from db.charter import Charter
 from db.models import AdjudicationTask, ReadTask
 from db.services import (
     PermissionDenied,
@@ -29,7 +30,6 @@ from db.services import (
     sign_read,
     unblind,
 )
-from db.workflow.charter import Charter
 from tests.support.db_trial import PASSWORD, make_accounts, read_input, sign_all, write_mini_trial
 
 

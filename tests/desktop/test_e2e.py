@@ -72,8 +72,8 @@ def check_blinded(where: str, forbidden: list[str]) -> None:
 
 
 def login(qtbot, context, username):
-    from desktop.app.login import LoginDialog
-    from desktop.app.main_window import MainWindow
+    from desktop.shell.login import LoginDialog
+    from desktop.shell.main_window import MainWindow
 
     context.actor = None
     dialog = LoginDialog(context)

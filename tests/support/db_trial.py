@@ -101,9 +101,9 @@ def seed_tasks(database: Database, readers: list[str], n_per_reader: int) -> dic
     as rows, for tests about saving and signing where image files play no part. Returns task ids."""
     import json
 
+    from db.charter import Charter
     from db.models import ReadTask, Scan, Subject, Trial, User, Visit
     from db.security.audit import utc_now
-    from db.workflow.charter import Charter
 
     out: dict[str, list[int]] = {}
     with database.session() as s:

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tests.support import slice_views
+
 
 def widget_texts(root: QWidget) -> list[str]:
     """Every user-visible string under ``root``: texts, titles, tooltips, items, headers, tabs."""
@@ -77,30 +79,10 @@ def assert_no_forbidden(texts: Iterable[str], forbidden: Iterable[str], where: s
 # --- driving real widgets -----------------------------------------------------------------------
 
 
-def send_mouse(widget, kind, pos, button, buttons, modifiers=None):
-    """Deliver a real QMouseEvent (press/move/release) to ``widget`` at local ``pos``."""
-    from PySide6.QtCore import QEvent, QPointF, Qt
-    from PySide6.QtGui import QMouseEvent
-
-    types = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
-             "release": QEvent.Type.MouseButtonRelease}
-    mods = modifiers if modifiers is not None else Qt.KeyboardModifier.NoModifier
-    local = QPointF(round(pos.x()), round(pos.y()))
-    event = QMouseEvent(types[kind], local, widget.mapToGlobal(local), button, buttons, mods)
-    QApplication.sendEvent(widget, event)
-
-
 def drag(view, points_zyx):
-    """Left-drag in a viewer SliceView through the given voxel positions (real mouse events)."""
-    from PySide6.QtCore import Qt
-
-    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
-    w = view.vtk_widget
-    positions = [view.widget_point(p) for p in points_zyx]
-    send_mouse(w, "press", positions[0], left, left)
-    for pos in positions[1:]:
-        send_mouse(w, "move", pos, none, left)
-    send_mouse(w, "release", positions[-1], left, none)
+    """Left-drag in a viewer SliceView through the given voxel positions (real mouse events), then
+    let the event loop deliver what the drag triggered."""
+    slice_views.drag(view, points_zyx)
     QApplication.processEvents()
 
 

@@ -21,9 +21,10 @@ def main() -> None:
 
     from db import services
     from desktop.app.application import create_application
-    from desktop.app.main_window import MainWindow
     from desktop.app.session import DEMO_PASSWORD, AppContext
-    from tests.support.desktop import drag, send_mouse
+    from desktop.shell.main_window import MainWindow
+    from tests.support.desktop import drag
+    from tests.support.slice_views import send_mouse
 
     url, task_id = sys.argv[1], int(sys.argv[2])
     app = create_application()

@@ -81,8 +81,8 @@ def test_unlock_code_on_the_command_line_then_import(exported, capsys):
 def test_login_dialog_offers_the_unlock_code_in_a_package(qapp, qtbot, exported):
     from db.services import package_url
     from desktop.app.application import create_application
-    from desktop.app.login import LoginDialog
     from desktop.app.session import AppContext
+    from desktop.shell.login import LoginDialog
 
     create_application()
     _master, _url, package, _id, code = exported

@@ -55,8 +55,8 @@ def demo(demo_trial, monkeypatch):
 
 def _login_reader1(qtbot, context):
     from db import services
-    from desktop.app.main_window import MainWindow
     from desktop.app.session import DEMO_PASSWORD
+    from desktop.shell.main_window import MainWindow
 
     context.actor = services.authenticate(context.database(), "reader1", DEMO_PASSWORD)
     window = MainWindow(context)

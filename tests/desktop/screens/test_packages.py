@@ -146,9 +146,9 @@ def test_manager_exports_then_refuses_a_tampered_and_merges_a_clean_package(app,
 def test_file_open_reading_package_signs_in_to_the_package_database(app, qtbot, master, tmp_path):
     from db import services
     from db.packages.export import export_package
-    from desktop.app.launcher import Launcher
-    from desktop.app.login import LoginDialog
     from desktop.screens.reader import ReaderScreen
+    from desktop.shell.launcher import Launcher
+    from desktop.shell.login import LoginDialog
     from tests.support.db_trial import PASSWORD
 
     report = export_package(master.db, master.boss, "r2", tmp_path / "pkg2.zip", zip_package=True)
@@ -187,8 +187,8 @@ def test_file_open_reading_package_signs_in_to_the_package_database(app, qtbot, 
 def test_login_dialog_opens_a_reading_package_without_signing_in_first(app, qtbot, master, tmp_path):
     """A reader whose default database has no account for them opens the package from the login."""
     from db.packages.export import export_package
-    from desktop.app.launcher import Launcher
-    from desktop.app.login import LoginDialog
+    from desktop.shell.launcher import Launcher
+    from desktop.shell.login import LoginDialog
 
     report = export_package(master.db, master.boss, "r1", tmp_path / "pkg1", zip_package=False)
     launcher = Launcher(_context(master.db, master.boss))

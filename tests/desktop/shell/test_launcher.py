@@ -14,9 +14,9 @@ def test_demo_first_run_shows_progress_at_once_then_login(qapp, qtbot, monkeypat
     from PySide6.QtWidgets import QApplication, QProgressDialog
 
     from desktop.app.application import create_application
-    from desktop.app.launcher import Launcher
     from desktop.app.session import DEMO_PASSWORD, DEMO_USERS, AppContext
     from desktop.demo.first_run import demo_root, is_ready
+    from desktop.shell.launcher import Launcher
 
     create_application()
     launcher = Launcher(AppContext(), demo=True, subjects=1, visits=2, seed=2)

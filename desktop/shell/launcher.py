@@ -84,7 +84,7 @@ class Launcher(QObject):
 
     # --- login / main window -------------------------------------------------------------------
     def show_login(self) -> None:
-        from desktop.app.login import LoginDialog
+        from desktop.shell.login import LoginDialog
 
         self.login = LoginDialog(self.context)
         self.login.accepted.connect(self._signed_in)
@@ -117,7 +117,7 @@ class Launcher(QObject):
     def _signed_in(self) -> None:
         from PySide6.QtWidgets import QApplication
 
-        from desktop.app.main_window import MainWindow
+        from desktop.shell.main_window import MainWindow
 
         self.main_window = MainWindow(self.context)
         self.main_window.signed_out.connect(self._signed_out)

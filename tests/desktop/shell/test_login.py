@@ -49,7 +49,7 @@ def _login(qtbot, dialog, user, password):
 
 
 def test_wrong_password_is_explained_and_fifth_failure_locks(app, qtbot, database):
-    from desktop.app.login import LoginDialog
+    from desktop.shell.login import LoginDialog
 
     dialog = LoginDialog(_context(database))
     qtbot.addWidget(dialog)
@@ -73,8 +73,8 @@ def test_wrong_password_is_explained_and_fifth_failure_locks(app, qtbot, databas
 
 
 def test_successful_login_opens_the_role_screen_in_a_dark_theme(app, qtbot, database):
-    from desktop.app.login import LoginDialog
-    from desktop.app.main_window import MainWindow
+    from desktop.shell.login import LoginDialog
+    from desktop.shell.main_window import MainWindow
 
     ctx = _context(database)
     dialog = LoginDialog(ctx)
@@ -107,8 +107,8 @@ def test_successful_login_opens_the_role_screen_in_a_dark_theme(app, qtbot, data
 
 
 def test_demo_login_dialog_shows_the_demo_password(app, qtbot, database, tmp_path):
-    from desktop.app.login import LoginDialog
     from desktop.app.session import DEMO_PASSWORD
+    from desktop.shell.login import LoginDialog
 
     dialog = LoginDialog(_context(database, demo_root=tmp_path))
     qtbot.addWidget(dialog)
@@ -118,8 +118,8 @@ def test_demo_login_dialog_shows_the_demo_password(app, qtbot, database, tmp_pat
 
 def test_statistician_and_manager_screens_exist_only_for_their_roles(app, qtbot, database):
     from db import services
-    from desktop.app.main_window import MainWindow
     from desktop.screens.manager import ManagerScreen
+    from desktop.shell.main_window import MainWindow
 
     ctx = _context(database)
     ctx.actor = services.authenticate(database, "boss", "managerpass")
@@ -209,7 +209,7 @@ def test_manager_imports_a_manifest_with_progress_and_lists_every_bad_row(app, q
 
 def test_window_geometry_is_remembered_between_sessions(app, qtbot, database):
     from db import services
-    from desktop.app.main_window import MainWindow
+    from desktop.shell.main_window import MainWindow
 
     ctx = _context(database)
     ctx.actor = services.authenticate(database, "reader1", "readerpass")
@@ -231,7 +231,7 @@ def test_open_dicom_folder_reviews_a_series_without_a_database(app, qtbot, datab
     import os
 
     from db import services
-    from desktop.app.main_window import MainWindow
+    from desktop.shell.main_window import MainWindow
     from quant.phantom import write_scan
 
     monkeypatch.setenv("LUNGREAD_NO_3D", "1")
