@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
@@ -117,22 +116,14 @@ class LoginDialog(QDialog):
     def open_package(self, path: str | None = None) -> Worker | None:
         """Check a reading package in a worker, then hand its database URL to the launcher
         (``package_opened``), which shows a new login for it; returns the worker."""
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open reading package (choose its manifest.json or the .zip)", "",
-                "Reading package (manifest.json *.zip)")
-        if not path:
-            return None
-        from db.services import package_url
-        from desktop.app.workers import run_with_progress
+        from desktop.shell.package_opening import open_reading_package
 
         def opened(url: str) -> None:
             # Hand over on the next event-loop turn: the launcher deletes this dialog, which must
             # not happen inside the worker's own finished handling (its progress dialog is our child).
             QTimer.singleShot(0, lambda: self.package_opened.emit(url))
 
-        return run_with_progress(None, "Open reading package", "Checking the reading package…",
-                                 lambda _p, _c: package_url(path), on_success=opened, cancellable=False)
+        return open_reading_package(self, path, opened, progress_parent=None)
 
     def _submit(self) -> None:
         user = self.username.text().strip()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from desktop.app.application import restore_geometry, save_geometry
 from desktop.app.session import AppContext
+
+if TYPE_CHECKING:
+    from desktop.app.workers import Worker
 
 __all__ = ["MainWindow", "screen_for_role"]
 
@@ -138,17 +143,10 @@ class MainWindow(QMainWindow):
         window.start()
         return window
 
-    def open_package(self, path: str | None = None) -> object:
+    def open_package(self, path: str | None = None) -> Worker | None:
         """Check a reading package (folder or .zip) in a worker, then leave this database and sign in
         to the package's (``package_opened``); returns the worker."""
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open reading package (choose its manifest.json or the .zip)", "",
-                "Reading package (manifest.json *.zip)")
-        if not path:
-            return None
-        from db.services import package_url
-        from desktop.app.workers import run_with_progress
+        from desktop.shell.package_opening import open_reading_package
 
         def opened(url: str) -> None:
             if not self._leave_screen():
@@ -157,8 +155,7 @@ class MainWindow(QMainWindow):
             self.close()
             self.package_opened.emit(url)
 
-        return run_with_progress(self, "Open reading package", "Checking the reading package…",
-                                 lambda p, c: package_url(path), on_success=opened, cancellable=False)
+        return open_reading_package(self, path, opened, progress_parent=self)
 
     def sign_out(self) -> None:
         if not self._leave_screen():
