@@ -1,4 +1,4 @@
-"""Helpers shared by the desktop GUI tests (tests/test_desktop_*.py)."""
+"""Helpers shared by the desktop GUI tests (tests/desktop/)."""
 
 from __future__ import annotations
 

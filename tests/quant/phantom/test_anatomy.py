@@ -3,7 +3,7 @@ consolidation against the mediastinum, a sharp low-dose kernel and cut coverage.
 
 Every check is on the truth (tissue classes, labels) or on the noise-free image, so it holds for
 any segmentation algorithm; the segmentation accuracy on these phantoms is in
-``tests/test_segmentation_real_anatomy.py``.
+``tests/quant/segment/test_real_anatomy.py``.
 """
 
 from __future__ import annotations

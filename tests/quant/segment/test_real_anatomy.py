@@ -1,6 +1,6 @@
 """Automatic segmentation accuracy on phantoms with what real chests have.
 
-The basic phantom (tests/test_segmentation.py) has no fat against the pleura, no abdominal gas, no
+The basic phantom (tests/quant/segment/test_pipeline.py) has no fat against the pleura, no abdominal gas, no
 effusion and only -110 HU consolidation; an algorithm that adds "everything below -20 HU near the
 lung" passes it and fails on real CT (fat at -100 HU becomes lung and solid lesion). These cases
 use the phantom's realistic options (:func:`quant.phantom.make_scan`, :data:`REAL_CHEST`) and hold
