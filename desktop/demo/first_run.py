@@ -16,7 +16,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from desktop.app.application import data_dir
 from desktop.app.session import DEMO_PASSWORD, DEMO_USERS
+from desktop.app.workers import OperationCancelled
+from quant.errors import LungReadError
 
 __all__ = ["demo_root", "demo_url", "is_ready", "remove_demo", "create_demo", "DB_NAME"]
 
@@ -26,8 +29,6 @@ _READY = "READY"
 
 def demo_root() -> Path:
     """``<user data folder>/demo`` (``LUNGREAD_DATA_DIR`` overrides the platform folder)."""
-    from desktop.app.application import data_dir
-
     return data_dir() / "demo"
 
 
@@ -46,7 +47,7 @@ def remove_demo(root: Path) -> None:
 
 
 def _visits(n: int) -> list[str]:
-    from quant.phantom import DEFAULT_VISITS
+    from quant.phantom import DEFAULT_VISITS  # lazy: numpy/scipy stay out of the start-up before login
 
     return list(DEFAULT_VISITS)[: max(1, min(n, len(DEFAULT_VISITS)))]
 
@@ -72,13 +73,11 @@ def create_demo(
 
     def check() -> None:
         if stop():
-            from desktop.app.workers import OperationCancelled
-
             raise OperationCancelled("Creating the demo trial")
 
     remove_demo(root)
     root.mkdir(parents=True, exist_ok=True)
-    from quant.phantom import make_trial
+    from quant.phantom import make_trial  # lazy: as in _visits
 
     n_scans = subjects * visits
 
@@ -97,7 +96,7 @@ def create_demo(
         before_import(trial)
 
     report(82, 100, "Creating the reading database and demo accounts…")
-    from db import services
+    from db import services  # lazy: SQLAlchemy must not load before the login dialog
 
     database = services.connect(root / DB_NAME)
     try:
@@ -113,8 +112,6 @@ def create_demo(
         imported = services.import_manifest(database, manager, trial.manifest)
         if not getattr(imported, "ok", True):
             rows = "; ".join(f"row {e.row}: {e.message}" for e in imported.errors[:5])
-            from quant.errors import LungReadError
-
             raise LungReadError(f"the demo manifest did not import: {rows}")
         report(96, 100, "Generating the reading worklists…")
         services.generate_worklist(database, manager, seed)

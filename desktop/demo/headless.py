@@ -55,6 +55,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from desktop.app.session import DEMO_PASSWORD, DEMO_USERS
+from quant.errors import LungReadError
+
 if TYPE_CHECKING:
     from db.services import Actor, Charter, Database
     from quant.analysis.tables import AnalysisResult, EndpointRecord
@@ -84,11 +87,10 @@ _VISIT_ORDER = ("BASELINE", "DAY10", "MONTH12", "DAY28", "MONTH3", "MONTH6", "MO
 def demo_visits(n: int) -> list[str]:
     """The first ``n`` (2..7) of BASELINE, DAY10, MONTH12, DAY28, MONTH3, MONTH6, MONTH9, in
     schedule (day) order."""
+    # Lazy here and below: the numpy/scipy/SQLAlchemy stacks load when the pipeline runs, not on import.
     from quant.phantom.trial import VISIT_DAYS
 
     if not 2 <= n <= len(_VISIT_ORDER):
-        from quant.errors import LungReadError
-
         raise LungReadError(f"--visits must be 2 to {len(_VISIT_ORDER)} (baseline and day 10 at least), not {n}")
     return sorted(_VISIT_ORDER[:n], key=VISIT_DAYS.__getitem__)
 
@@ -98,7 +100,7 @@ def demo_charter(visits: list[str]) -> Charter:
     |Δ lesion %| > 0.75 point or the normal-CT calls differ (tighter than the default 5 points: the
     simulated readers differ by a few mL, i.e. tenths of a point, and about one pair in five
     should still reach the adjudicator)."""
-    from db.services import Charter
+    from db.services import Charter  # lazy: as in demo_visits
 
     return Charter(visits=tuple(visits), adjudication_threshold_pct=0.75)
 
@@ -121,7 +123,7 @@ def truth_records(trial_root: Path) -> list[EndpointRecord]:
     """Endpoint records of the phantom's *truth* (not reads): per manifest row, ``truth.json``
     ``lesion_pct`` / ``solid_pct`` beside the series folder, the arm from ``randomization.csv``
     and normal CT = truth lesion % is 0. Visit numbers follow the visit days."""
-    from quant.analysis.tables import EndpointRecord
+    from quant.analysis.tables import EndpointRecord  # lazy: as in demo_visits
 
     root = Path(trial_root)
     with open(root / "randomization.csv", newline="", encoding="utf-8") as fh:
@@ -172,10 +174,9 @@ def run_pipeline(
     workers: int | None = None,
 ) -> DemoResult:
     """Run steps 1-5 of the module docstring into the empty folder ``out``; returns what it wrote."""
+    # Lazy: as in demo_visits.
     from db.services import authenticate, connect, create_trial, create_user, generate_worklist, import_manifest
-    from desktop.app.session import DEMO_PASSWORD, DEMO_USERS
     from desktop.demo.simulated_reading import progress_bar, segment_all, simulate_adjudicator, simulate_readers
-    from quant.errors import LungReadError
     from quant.phantom import make_trial
 
     out = Path(out)
@@ -212,6 +213,7 @@ def run_pipeline(
 
 
 def _finish(db: Database, actors: dict[str, Actor], trial: TrialFiles, out: Path, n_adj: int) -> DemoResult:
+    # Lazy: as in demo_visits.
     from db.services import export_analysis, export_masks, export_reads, lock_database, unblind
     from desktop.demo.simulated_reading import progress_bar
     from quant.analysis.tables import run_analysis
@@ -239,8 +241,7 @@ def _finish(db: Database, actors: dict[str, Actor], trial: TrialFiles, out: Path
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``lungread demo --headless`` (dispatched by :mod:`desktop.cli.gui`)."""
-    from quant.analysis.csv_export import format_endpoint_table
-    from quant.errors import LungReadError
+    from quant.analysis.csv_export import format_endpoint_table  # lazy: as in demo_visits
 
     if not getattr(args, "out", None):
         raise LungReadError("lungread demo --headless needs --out DIR (an empty or new folder)")

@@ -17,12 +17,18 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from desktop.app.session import DEMO_PASSWORD
+from quant.labels import GGO, LesionMasks, LungMasks
+from quant.metrics import measure
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -56,9 +62,7 @@ def perturb(editor: MaskEditor, rng: np.random.Generator) -> list[str]:
     reader adding ground glass the algorithm missed next to a lesion, or trimming a lesion's edge.
     A lesion-free scan is left as it is. ``rng`` makes the edits reproducible.
     """
-    from scipy.ndimage import binary_erosion
-
-    from quant.labels import GGO
+    from scipy.ndimage import binary_erosion  # lazy: scipy only when the readers edit
 
     lesions = editor.lesions.labels
     shape = lesions.shape
@@ -89,6 +93,7 @@ def perturb(editor: MaskEditor, rng: np.random.Generator) -> list[str]:
 def _auto_segment(folder: str) -> tuple[str, np.ndarray, np.ndarray, str, str, tuple]:
     """Process-pool worker: (content hash, lung labels, lesion labels, algorithm version, protocol
     hash, QC flags) of the series in ``folder``."""
+    # Lazy: the DICOM and segmentation stacks load only where they run (pool workers, readers).
     from quant.dicom.load import load_series, scan_folder, series_content_hash
     from quant.segment.pipeline import segment
 
@@ -99,16 +104,13 @@ def _auto_segment(folder: str) -> tuple[str, np.ndarray, np.ndarray, str, str, t
 
 
 def progress_bar(total: int, desc: str) -> tqdm:
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: tqdm only for the headless run's progress bars
 
     return tqdm(total=total, desc=desc, file=sys.stderr, unit="scan", leave=False, dynamic_ncols=True)
 
 
 def segment_all(manifest: Path, workers: int | None) -> tuple[dict[str, tuple], dict[str, float]]:
     """Automatic segmentation of every series (process pool) and truth lesion % by content hash."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     with open(manifest, newline="", encoding="utf-8") as fh:
         folders = [str(manifest.parent / r["series_folder"]) for r in csv.DictReader(fh)]
     n = min(4, os.cpu_count() or 1, len(folders)) if workers is None else max(1, workers)
@@ -133,12 +135,10 @@ def segment_all(manifest: Path, workers: int | None) -> tuple[dict[str, tuple], 
 
 
 def simulate_readers(db: Database, actors: dict[str, Actor], auto: dict[str, tuple], seed: int) -> None:
+    # Lazy: SQLAlchemy stays out of the spawn pool workers, which import this module; scipy/DICOM as above.
     from db.services import ReadInput, open_task, save_draft, sign_read, worklist
-    from desktop.app.session import DEMO_PASSWORD
     from quant.dicom.load import load_series, series_content_hash
     from quant.editing.editor import MaskEditor
-    from quant.labels import LesionMasks, LungMasks
-    from quant.metrics import measure
     from quant.segment.qc import to_metrics
 
     for r_index, reader in enumerate(("reader1", "reader2"), start=1):
@@ -170,8 +170,8 @@ def simulate_readers(db: Database, actors: dict[str, Actor], auto: dict[str, tup
 
 
 def simulate_adjudicator(db: Database, actor: Actor, truth_of: dict[str, float]) -> int:
+    # Lazy: as in simulate_readers.
     from db.services import adjudication_queue, decide_adjudication, open_adjudication
-    from desktop.app.session import DEMO_PASSWORD
     from quant.dicom.load import series_content_hash
 
     queue = [a for a in adjudication_queue(db, actor) if a.status == "open"]

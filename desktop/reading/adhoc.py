@@ -22,9 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.app.application import restore_geometry, save_geometry
+from desktop.app.application import restore_geometry, save_geometry, show_error, show_exception
+from desktop.app.workers import run_with_progress
+from desktop.reading.case_loader import load_volume, segment_volume
+from desktop.reading.case_views import build_case_views
 from desktop.reading.read_form import MetricsPanel
 from desktop.reading.tool_palette import ToolPalette, WindowLevelBar
+from quant.labels import LesionMasks, LungMasks
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent
@@ -32,7 +36,6 @@ if TYPE_CHECKING:
     from desktop.app.workers import Worker
     from desktop.reading.case_views import CaseViews
     from quant.dicom.scan import ScanResult
-    from quant.labels import LesionMasks, LungMasks
     from quant.volume import Volume
 
 __all__ = ["AdhocViewer"]
@@ -91,12 +94,10 @@ class AdhocViewer(QMainWindow):
 
     def start(self) -> None:
         """Scan the folder (worker), let the user pick a series if several, then load it."""
-        from desktop.app.workers import run_with_progress
-
         folder = self.folder
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
-            from quant.dicom.load import scan_folder
+            from quant.dicom.load import scan_folder  # lazy: pydicom loads only when a folder is opened
 
             return scan_folder(folder)
 
@@ -104,16 +105,12 @@ class AdhocViewer(QMainWindow):
                                         on_success=self._scanned, on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
-        from desktop.app.application import show_exception
-
         show_exception(self, exc, modal=False)
         self.statusBar().showMessage("The folder could not be opened.")
 
     def _scanned(self, result: ScanResult) -> None:
         series = [s for s in result.series if getattr(s, "is_image", True)]
         if not series:
-            from desktop.app.application import show_error
-
             show_error(self, f"No CT image series was found in {self.folder}.",
                        "Choose a folder that holds the DICOM files of one CT series.", modal=False)
             return
@@ -126,17 +123,12 @@ class AdhocViewer(QMainWindow):
                 return
             chosen = series[labels.index(label)]
         self.series_label.setText(chosen.display_label)
-        from desktop.app.workers import run_with_progress
-        from desktop.reading.case_loader import load_volume
-
         files = list(chosen.files)
         self.worker = run_with_progress(self, "Open DICOM folder", "Loading images…",
                                         lambda p, c: load_volume(files, p), on_success=self._loaded,
                                         on_error=self._failed)
 
     def _loaded(self, volume: Volume) -> None:
-        from quant.labels import LesionMasks, LungMasks
-
         self.volume = volume
         empty = np.zeros(volume.shape, dtype=np.uint8)
         self._show(LungMasks(empty), LesionMasks(empty.copy()))
@@ -146,8 +138,6 @@ class AdhocViewer(QMainWindow):
         self.ready.emit()
 
     def _show(self, lungs: LungMasks, lesions: LesionMasks) -> None:
-        from desktop.reading.case_views import build_case_views
-
         if self.views is not None:
             self.views.close()
         self.views = build_case_views(self.volume, lungs, lesions, editable=True, parent=self)
@@ -159,9 +149,6 @@ class AdhocViewer(QMainWindow):
     def run_segmentation(self) -> None:
         if self.volume is None:
             return
-        from desktop.app.workers import run_with_progress
-        from desktop.reading.case_loader import segment_volume
-
         volume = self.volume
         self.worker = run_with_progress(
             self, "Automatic segmentation", "Segmenting lungs and lesions…",

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from desktop.app.workers import OperationCancelled
+from desktop.reading.segment_process import server
+from quant.labels import LesionMasks, LungMasks
+
 if TYPE_CHECKING:
     from db.services import ReadView
-    from quant.labels import LesionMasks, LungMasks
     from quant.segment.pipeline import SegmentationResult
     from quant.segment.qc import QCFlag
     from quant.volume import Volume
@@ -40,14 +43,12 @@ class LoadedCase:
 
 def _check_cancel(cancelled: Callable[[], bool]) -> None:
     if cancelled():
-        from desktop.app.workers import OperationCancelled
-
         raise OperationCancelled("Opening the case")
 
 
 def load_volume(source: Path | Sequence[Path], progress: Callable[..., None]) -> Volume:
     """Read a CT series (folder or file list) into a ``Volume`` with progress 0..100."""
-    from quant.dicom.load import load_series
+    from quant.dicom.load import load_series  # lazy: pydicom and its decoders load with the first case
 
     def on_files(done: int, total: int) -> None:
         progress(int(40 * done / max(total, 1)), 100, f"Loading images ({done}/{total})…")
@@ -62,8 +63,6 @@ def segment_volume(volume: Volume, progress: Callable[..., None],
     """Automatic lung + lesion segmentation (``quant.segment.pipeline.segment``, run in the helper
     process of :mod:`desktop.reading.segment_process`) with progress 40..100; returns its
     SegmentationResult. Cancel raises ``OperationCancelled``."""
-    from desktop.reading.segment_process import server
-
     def on_step(fraction: float, text: str) -> None:
         frac = min(max(float(fraction), 0.0), 1.0)
         progress(40 + int(60 * frac), 100,
@@ -80,15 +79,13 @@ def load_case(source: Path | Sequence[Path], draft: ReadView | None, progress: C
     lungs: bowel gas, a head CT), the case still opens, with empty masks, so a reader can paint by
     hand or mark the scan not evaluable; ``segmentation_refused`` then says why.
     """
-    from quant.labels import LesionMasks, LungMasks
-
     progress(0, 100, "Loading images…")
     volume = load_volume(source, progress)
     _check_cancel(cancelled)
     lung = getattr(draft, "lung_labels", None) if draft is not None else None
     lesion = getattr(draft, "lesion_labels", None) if draft is not None else None
     if lung is not None and lesion is not None and tuple(lung.shape) == tuple(volume.shape):
-        from quant.segment.qc import from_metrics
+        from quant.segment.qc import from_metrics  # lazy: quant.segment otherwise runs only in the helper
 
         progress(100, 100, "Restoring your draft…")
         return LoadedCase(
@@ -100,7 +97,7 @@ def load_case(source: Path | Sequence[Path], draft: ReadView | None, progress: C
             restored_draft=True,
             qc_flags=from_metrics(getattr(draft, "metrics", None) or {}),
         )
-    from quant.segment.errors import SegmentationError
+    from quant.segment.errors import SegmentationError  # lazy: as above
 
     progress(40, 100, "Automatic segmentation…")
     try:
@@ -126,7 +123,5 @@ def load_case(source: Path | Sequence[Path], draft: ReadView | None, progress: C
 def _without_masks(volume: Volume, **why: Any) -> LoadedCase:
     """The case with empty lung and lesion masks (no automatic result); ``why`` names the
     :class:`LoadedCase` field that says why."""
-    from quant.labels import LesionMasks, LungMasks
-
     empty = np.zeros(volume.shape, dtype=np.uint8)
     return LoadedCase(volume, LungMasks(empty), LesionMasks(empty.copy()), None, None, **why)

@@ -7,6 +7,7 @@ tears them down cleanly (VTK render windows are finalised before the widgets go)
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -50,7 +51,7 @@ class CaseViews:
 
     def apply_preset(self, name: str) -> None:
         """Apply a window/level preset of ``resources/display.toml`` ("lung", "mediastinum", "bone")."""
-        from viewer.scene.display import display_settings
+        from viewer.scene.display import display_settings  # lazy: VTK only with a case on screen
 
         preset = display_settings().presets[name]
         self.set_window_level(preset.level, preset.width)
@@ -73,8 +74,6 @@ def _want_3d(with_3d: bool | None) -> bool:
         return with_3d
     if os.environ.get("LUNGREAD_NO_3D", ""):
         return False
-    import importlib.util
-
     return importlib.util.find_spec("viewer.widgets.view3d") is not None
 
 
@@ -85,6 +84,7 @@ def build_case_views(volume: Volume, lungs: LungMasks, lesions: LesionMasks, *, 
     ``with_3d`` None: include the 3D view when ``viewer.widgets.view3d`` exists and ``LUNGREAD_NO_3D`` is
     not set (tests that only need the slice views set it, to keep software-GL runs fast).
     """
+    # Lazy: VTK and scipy load only when the first case is shown.
     from quant.editing.editor import MaskEditor
     from quant.metrics import MetricsTracker
     from viewer.scene.layers import ViewerLayers

@@ -28,6 +28,7 @@ __all__ = ["SegmentationServer", "server", "prewarm", "shutdown"]
 
 
 def _serve(conn: Connection) -> None:  # runs in the helper process
+    # Lazy: only the helper needs them (numpy/scipy stay out of the GUI's import of this module).
     from quant.segment.pipeline import segment
     from quant.volume import Volume
 
@@ -84,7 +85,7 @@ class SegmentationServer:
         ``progress(fraction, text)`` is called from the calling thread. When ``cancelled()``
         becomes true the helper is terminated and ``desktop.app.workers.OperationCancelled`` raised.
         """
-        from desktop.app.workers import OperationCancelled
+        from desktop.app.workers import OperationCancelled  # lazy: keeps Qt out of the spawned helper
 
         with self._lock:
             self.start()
@@ -113,7 +114,7 @@ class SegmentationServer:
 
 
 def _died() -> Exception:
-    from quant.segment.errors import SegmentationError
+    from quant.segment.errors import SegmentationError  # lazy: quant.segment only on failure
 
     return SegmentationError("the segmentation helper process stopped unexpectedly (out of memory?); "
                              "open the case again, or paint the masks by hand")

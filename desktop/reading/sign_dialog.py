@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db.services import AuthenticationError
+
 __all__ = ["SignDialog", "collect_signature", "MEANING_READ", "MEANING_ADJUDICATION"]
 
 T = TypeVar("T")
@@ -98,8 +100,6 @@ def collect_signature(parent: QWidget | None, username: str, summary: str, meani
     A wrong password (``db.errors.AuthenticationError``) keeps the dialog open with the message
     (the service counts it as a failed login). ``password`` given: no dialog (scripted use).
     """
-    from db.services import AuthenticationError
-
     if password is not None:
         return submit(password, meaning)
     dialog = SignDialog(username, summary, meaning=meaning, parent=parent)

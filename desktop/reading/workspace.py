@@ -27,13 +27,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db import services
+from db.services import ReadInput
+from desktop.app.application import describe_exception, remember_splitter, show_error
 from desktop.app.session import AppContext
+from desktop.app.workers import run_with_progress
 from desktop.reading.autosave import Autosaver
+from desktop.reading.case_loader import load_case
+from desktop.reading.case_views import build_case_views
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
+from desktop.reading.segment_process import prewarm
+from desktop.reading.shortcuts import install_shortcuts
+from desktop.reading.sign_dialog import MEANING_READ, collect_signature
 from desktop.reading.tool_palette import ToolPalette, WindowLevelBar
 
 if TYPE_CHECKING:
-    from db.services import CaseView, ReadInput, ReadView
+    from db.services import CaseView, ReadView
     from desktop.app.workers import Worker
     from desktop.reading.case_loader import LoadedCase
     from desktop.reading.case_views import CaseViews
@@ -65,8 +74,6 @@ class ReadingWorkspace(QWidget):
         self.autosaver.failed.connect(self._autosave_failed)
         self._build()
         self._shortcuts()
-        from desktop.reading.segment_process import prewarm
-
         prewarm()  # the first case opens without the helper's start-up time
 
     # ------------------------------------------------------------------ layout
@@ -138,8 +145,6 @@ class ReadingWorkspace(QWidget):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([1100, 330])
-        from desktop.app.application import remember_splitter
-
         remember_splitter(self.splitter, "workspace")
 
         layout = QVBoxLayout(self)
@@ -150,8 +155,6 @@ class ReadingWorkspace(QWidget):
         self._set_enabled(False)
 
     def _shortcuts(self) -> None:
-        from desktop.reading.shortcuts import install_shortcuts
-
         def tool(name: str) -> Callable[[], None]:
             return lambda: None if self.read_only else self.palette.select_tool(name)
 
@@ -174,10 +177,6 @@ class ReadingWorkspace(QWidget):
     # ------------------------------------------------------------------ open / close
     def open_task(self, task_id: int) -> None:
         """Open a task: fetch the blinded case, then load + segment (or restore) in a worker."""
-        from db import services
-        from desktop.app.workers import run_with_progress
-        from desktop.reading.case_loader import load_case
-
         self.case = services.open_task(self.context.database(), self.context.actor, task_id)
         self.read_only = str(self.case.status) == "signed"
         self.case_title.setText(f"Case {self.case.case_code}")
@@ -206,8 +205,6 @@ class ReadingWorkspace(QWidget):
             on_success=loaded, on_cancel=cancelled)
 
     def _loaded(self, loaded: LoadedCase) -> None:
-        from desktop.reading.case_views import build_case_views
-
         self.loaded = loaded
         self._clear_views()
         self.placeholder.hide()
@@ -318,12 +315,10 @@ class ReadingWorkspace(QWidget):
     # ------------------------------------------------------------------ save / sign
     def read_input(self) -> ReadInput:
         """The ``db.services.ReadInput`` for the current masks, metrics and form."""
-        from db.services import ReadInput
-
         state = self.form.state()
         metrics = self.views.tracker.metrics.as_dict() if self.views is not None else {}
         if self.loaded is not None and self.loaded.qc_flags:
-            from quant.segment.qc import to_metrics
+            from quant.segment.qc import to_metrics  # lazy: quant.segment otherwise runs only in the helper
 
             metrics.update(to_metrics(self.loaded.qc_flags))
         return ReadInput(
@@ -339,8 +334,6 @@ class ReadingWorkspace(QWidget):
         )
 
     def _save_draft(self) -> int:
-        from db import services
-
         return services.save_draft(self.context.database(), self.context.actor, self.case.task_id,
                                    self.read_input())
 
@@ -356,8 +349,6 @@ class ReadingWorkspace(QWidget):
         self.status_message.emit(f"{what} (revision {revision}).")
 
     def _autosave_failed(self, exc: BaseException) -> None:
-        from desktop.app.application import describe_exception
-
         what, _ = describe_exception(exc)
         self.status_message.emit(f"Draft could not be saved: {what}")
 
@@ -367,13 +358,8 @@ class ReadingWorkspace(QWidget):
             return False
         problem = self.form.problem()
         if problem is not None:
-            from desktop.app.application import show_error
-
             show_error(self, problem, "Complete the read form, then sign again.", title="Sign read")
             return False
-        from db import services
-        from desktop.reading.sign_dialog import MEANING_READ, collect_signature
-
         metrics = self.views.tracker.metrics
         state = self.form.state()
         summary = (f"Case {self.case.case_code}: not evaluable ({state.not_evaluable_reason})"

@@ -26,15 +26,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db import services
+from db.services import ReadInput
+from desktop.app.application import remember_splitter, show_error
 from desktop.app.session import AppContext
+from desktop.app.workers import run_with_progress
+from desktop.reading.case_loader import load_volume
+from desktop.reading.case_views import build_case_views
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
+from desktop.reading.sign_dialog import MEANING_ADJUDICATION, collect_signature
 from desktop.reading.tool_palette import ToolPalette, WindowLevelBar
+from quant.labels import LesionMasks, LungMasks
 
 if TYPE_CHECKING:
     from db.services import AdjudicationDecision, AdjudicationView, ReadView
     from desktop.app.workers import Worker
     from desktop.reading.case_views import CaseViews
-    from quant.labels import LesionMasks, LungMasks
     from quant.volume import Volume
     from viewer.scene.layers import ViewerLayers
     from viewer.widgets.slice_view import SliceView
@@ -122,8 +129,6 @@ class AdjudicationScreen(QWidget):
         pair.setObjectName("adjudicationSplitter")
         pair.addWidget(self.panel_a)
         pair.addWidget(self.panel_b)
-        from desktop.app.application import remember_splitter
-
         remember_splitter(pair, "adjudication")
         self.select_a = QPushButton("Select A")
         self.select_b = QPushButton("Select B")
@@ -210,8 +215,6 @@ class AdjudicationScreen(QWidget):
             w.setEnabled(on)
 
     def refresh(self) -> None:
-        from db import services
-
         self.queue.clear()
         for item in services.adjudication_queue(self.context.database(), self.context.actor):
             entry = QListWidgetItem(f"{item.case_code}   ({item.status})")
@@ -220,10 +223,6 @@ class AdjudicationScreen(QWidget):
 
     # ------------------------------------------------------------------ open
     def open_adjudication(self, adj_id: int) -> None:
-        from db import services
-        from desktop.app.workers import run_with_progress
-        from desktop.reading.case_loader import load_volume
-
         self.view_data = services.open_adjudication(self.context.database(), self.context.actor, adj_id)
         v = self.view_data
         self.header.setText(f"Case {v.case_code} — discordant: {v.trigger}")
@@ -244,8 +243,6 @@ class AdjudicationScreen(QWidget):
         self.case_ready.emit()
 
     def _masks(self, read: ReadView) -> tuple[LungMasks, LesionMasks]:
-        from quant.labels import LesionMasks, LungMasks
-
         shape = self.volume.shape
         lung = read.lung_labels if read.lung_labels is not None else np.zeros(shape, np.uint8)
         lesion = read.lesion_labels if read.lesion_labels is not None else np.zeros(shape, np.uint8)
@@ -254,6 +251,7 @@ class AdjudicationScreen(QWidget):
     def _show_pair(self) -> None:
         if self.volume is None or self.view_data is None:
             return
+        # Lazy: VTK loads only when a case is shown.
         from viewer.scene.layers import ViewerLayers
         from viewer.widgets.slice_view import SliceView
 
@@ -274,7 +272,7 @@ class AdjudicationScreen(QWidget):
                 lambda lvl, wid, d=dst: d.scene.window_level != (lvl, wid) and d.set_window_level(lvl, wid))
 
     def apply_preset(self, name: str) -> None:
-        from viewer.scene.display import display_settings
+        from viewer.scene.display import display_settings  # lazy: viewer (VTK) only once a case is shown
 
         preset = display_settings().presets[name]
         for panel in (self.panel_a, self.panel_b):
@@ -287,8 +285,6 @@ class AdjudicationScreen(QWidget):
     # ------------------------------------------------------------------ own read
     def start_own_read(self) -> None:
         """Open the editing tools on a copy of Read A's masks."""
-        from desktop.reading.case_views import build_case_views
-
         if self.own is not None:
             self.own.close()
         lungs, lesions = self._masks(self.view_data.read_a)
@@ -303,17 +299,11 @@ class AdjudicationScreen(QWidget):
     # ------------------------------------------------------------------ decide
     def decide(self, choice: str, password: str | None = None) -> AdjudicationDecision | None:
         """Sign choice "A", "B" or "own" (e-signature dialog unless ``password`` is given)."""
-        from db import services
-        from db.services import ReadInput
-        from desktop.reading.sign_dialog import MEANING_ADJUDICATION, collect_signature
-
         v = self.view_data
         own = None
         if choice == "own":
             problem = self.own_form.problem()
             if problem is not None:
-                from desktop.app.application import show_error
-
                 show_error(self, problem, "Complete the read form, then sign again.")
                 return None
             s = self.own_form.state()

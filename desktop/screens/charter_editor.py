@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db import services
 from desktop.app.session import AppContext
+from quant.errors import LungReadError
 
 if TYPE_CHECKING:
     from db.services import Charter
@@ -75,9 +77,6 @@ class CharterEditor(QGroupBox):
 
     def load(self) -> None:
         """Show the current charter (the form is disabled while there is no trial)."""
-        from db import services
-        from quant.errors import LungReadError
-
         try:
             trial = services.get_trial(self.context.database())
         except LungReadError as exc:
@@ -101,9 +100,6 @@ class CharterEditor(QGroupBox):
 
     def save(self) -> bool:
         """Change the charter through the service; returns True when it changed."""
-        from db import services
-        from quant.errors import LungReadError
-
         if self.charter is None:
             return False
         try:

@@ -30,7 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db import services
 from desktop.app.session import AppContext
+from desktop.app.workers import run_with_progress
+from desktop.screens.charter_editor import CharterEditor
+from desktop.screens.packages import PackageTab
+from quant.errors import LungReadError
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -81,8 +86,6 @@ class ManagerScreen(QTabWidget):
 
     # --- services ------------------------------------------------------------------------------
     def _services(self) -> ModuleType:
-        from db import services
-
         return services
 
     def _db(self) -> Database:
@@ -95,8 +98,6 @@ class ManagerScreen(QTabWidget):
         self.charter.load()
 
     def _packages_tab(self) -> QWidget:
-        from desktop.screens.packages import PackageTab
-
         self.packages = PackageTab(self.context)
         self.packages.status_message.connect(self.status_message)
         self.packages.imported.connect(lambda _report: self.refresh_progress())
@@ -119,8 +120,6 @@ class ManagerScreen(QTabWidget):
         return page
 
     def refresh_progress(self) -> None:
-        from quant.errors import LungReadError
-
         try:
             view = self._services().progress_dashboard(self._db(), self.context.actor)
         except LungReadError as exc:  # e.g. no trial yet: say so instead of a dialog
@@ -174,8 +173,6 @@ class ManagerScreen(QTabWidget):
         buttons.addWidget(create)
         buttons.addWidget(import_button)
         buttons.addStretch(1)
-        from desktop.screens.charter_editor import CharterEditor
-
         self.charter = CharterEditor(self.context)
         layout = QVBoxLayout(page)
         layout.addLayout(form)
@@ -196,8 +193,6 @@ class ManagerScreen(QTabWidget):
             path, _ = QFileDialog.getOpenFileName(self, "Import manifest", "", "Manifest (*.csv)")
         if not path:
             return None
-        from desktop.app.workers import run_with_progress
-
         services, database, actor = self._services(), self._db(), self.context.actor
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
@@ -292,8 +287,6 @@ class ManagerScreen(QTabWidget):
         return page
 
     def generate_worklist(self) -> None:
-        from desktop.app.workers import run_with_progress
-
         services, database, actor, seed = self._services(), self._db(), self.context.actor, self.seed.value()
 
         def done(report: WorklistReport) -> None:
@@ -328,8 +321,6 @@ class ManagerScreen(QTabWidget):
         open_tasks = sum(v for k, v in view.tasks_by_status.items() if k != "signed")
         open_adj = sum(v for k, v in view.adjudications_by_status.items() if k == "open")
         if (open_tasks or open_adj) and override_reason is None and not confirm:
-            from quant.errors import LungReadError
-
             raise LungReadError(f"{open_tasks} reading tasks and {open_adj} adjudications are open: "
                                 "give an override reason to lock anyway")
         if confirm:

@@ -30,10 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db import services
+from db.services import PackageRefused, export_package, import_package
+from desktop.app.application import describe_exception
 from desktop.app.session import AppContext
+from desktop.app.workers import OperationCancelled, run_with_progress
 
 if TYPE_CHECKING:
-    from db.services import ExportReport, PackageImportReport, PackageRefused
+    from db.services import ExportReport, PackageImportReport
     from desktop.app.workers import Worker
 
 __all__ = ["PackageTab", "describe_refusal", "describe_export"]
@@ -150,8 +154,6 @@ class PackageTab(QWidget):
     # ------------------------------------------------------------------ state
     def refresh_readers(self) -> None:
         """Fill the reader choice with the active reader accounts."""
-        from db import services
-
         users = services.list_users(self.context.database(), self.context.actor)
         current = self.reader.currentText()
         names = [u.username for u in users if str(getattr(u.role, "value", u.role)) == "reader" and u.active]
@@ -167,9 +169,6 @@ class PackageTab(QWidget):
         self.import_button.setEnabled(not busy)
 
     def _show_error(self, exc: BaseException, heading: str) -> None:
-        from db.services import PackageRefused
-        from desktop.app.application import describe_exception
-
         self._busy(False)
         if isinstance(exc, PackageRefused):
             self.report.setPlainText(describe_refusal(exc))
@@ -192,9 +191,6 @@ class PackageTab(QWidget):
         if not reader or not out:
             self.report.setPlainText("Choose a reader and a new package folder first.")
             return None
-        from db.services import export_package
-        from desktop.app.workers import OperationCancelled, run_with_progress
-
         database, actor, zip_package = self.context.database(), self.context.actor, self.zip_box.isChecked()
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
@@ -238,9 +234,6 @@ class PackageTab(QWidget):
         if not path:
             self.report.setPlainText("Choose a returned package folder or .zip first.")
             return None
-        from db.services import import_package
-        from desktop.app.workers import run_with_progress
-
         database, actor = self.context.database(), self.context.actor
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202

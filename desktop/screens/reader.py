@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QStackedWidget, QWidget
 
+from db import services
 from desktop.app.session import AppContext
 from desktop.screens.worklist import WorklistWidget
 
@@ -60,8 +61,6 @@ class ReaderScreen(QStackedWidget):
         self.title_changed.emit("")
 
     def _signed(self, task_id: int) -> None:
-        from db import services
-
         nxt = services.next_task(self.context.database(), self.context.actor)
         if nxt is None:
             self.status_message.emit("All cases in your worklist are signed.")

@@ -25,7 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db import services
+from db.services import analysis_dataset, export_analysis, export_reads
 from desktop.app.session import AppContext
+from desktop.app.workers import run_with_progress
+from quant.analysis.tables import run_analysis
+from quant.errors import LungReadError
 
 if TYPE_CHECKING:
     from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
@@ -45,9 +50,6 @@ def analysis_from_database(database: Database, actor: Actor) -> tuple[AnalysisRe
     pairs; arms only for a statistician after unblinding) comes from ``db.endpoints.dataset``; the
     statistics from ``quant.analysis.tables.run_analysis``.
     """
-    from db.services import analysis_dataset
-    from quant.analysis.tables import run_analysis
-
     dataset = analysis_dataset(database, actor)
     return run_analysis(dataset.records, dataset.pairs), list(dataset.pairs)
 
@@ -136,14 +138,9 @@ class StatisticianScreen(QWidget):
 
     # ------------------------------------------------------------------ state
     def refresh_state(self) -> None:
-        from db import services
-
         lock = services.lock_status(self.context.database())
         self.locked = lock is not None
         if not self.unblinded and self.locked:
-            from db.services import analysis_dataset
-            from quant.errors import LungReadError
-
             try:
                 self.unblinded = analysis_dataset(self.context.database(), self.context.actor).unblinded
             except LungReadError:  # e.g. no trial yet: stay blinded
@@ -164,8 +161,6 @@ class StatisticianScreen(QWidget):
             path, _ = QFileDialog.getOpenFileName(self, "Randomisation list", start, "CSV (*.csv)")
         if not path:
             return None
-        from db import services
-
         report = services.unblind(self.context.database(), self.context.actor, Path(path))
         self.unblinded = True
         arms = ", ".join(f"{k} {v}" for k, v in sorted(report.arms.items()))
@@ -176,8 +171,6 @@ class StatisticianScreen(QWidget):
 
     # ------------------------------------------------------------------ analysis
     def compute(self) -> None:
-        from desktop.app.workers import run_with_progress
-
         database, actor = self.context.database(), self.context.actor
         self.worker = run_with_progress(self, "Endpoints", "Computing endpoint statistics…",
                                         lambda p, c: analysis_from_database(database, actor),
@@ -230,6 +223,7 @@ class StatisticianScreen(QWidget):
     def _show_figure(self) -> None:
         if self.result is None:
             return
+        # Lazy: matplotlib loads only when a figure is first shown.
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 
         from quant.analysis.report import bland_altman_figure, visit_figure
@@ -254,14 +248,10 @@ class StatisticianScreen(QWidget):
             folder = QFileDialog.getExistingDirectory(self, "Export to folder")
         if not folder:
             return None
-        from desktop.app.workers import run_with_progress
-
         out = Path(folder)
         database, actor = self.context.database(), self.context.actor
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
-            from db.services import export_analysis
-
             progress(0, 0, "Writing tables, figures and the report…")
             return export_analysis(database, actor, out)
 
@@ -276,8 +266,6 @@ class StatisticianScreen(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export reads", "reads.csv", "CSV (*.csv)")
         if not path:
             return None
-        from db.services import export_reads
-
         written = export_reads(self.context.database(), self.context.actor, Path(path))
         self.status_message.emit(f"Reads exported to {written}.")
         return written

@@ -26,7 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db import services
+from desktop.app.application import show_error, show_exception
 from desktop.app.session import AppContext
+from quant.errors import LungReadError
 
 if TYPE_CHECKING:
     from db.services import TaskView
@@ -111,8 +114,6 @@ class WorklistWidget(QWidget):
 
     def refresh(self) -> None:
         """Reload the worklist from the database."""
-        from db import services
-
         self.tasks = sorted(services.worklist(self.context.database(), self.context.actor),
                             key=lambda t: getattr(t, "order_index", 0))
         self.table.setRowCount(len(self.tasks))
@@ -152,9 +153,6 @@ class WorklistWidget(QWidget):
         """Reopen the selected signed read; without ``reason`` the reader is asked for one.
         Refusals (locked database, decided adjudication, ...) are shown as errors. Returns True
         when the read was reopened."""
-        from db import services
-        from quant.errors import LungReadError
-
         task = self._selected_task()
         if task is None or _status(task) != "signed":
             return False
@@ -164,15 +162,11 @@ class WorklistWidget(QWidget):
             if not ok:
                 return False
         if not reason.strip():
-            from desktop.app.application import show_error
-
             show_error(self, "A reason is needed to reopen a signed read.", "Type why the read must be corrected.")
             return False
         try:
             services.reopen_read(self.context.database(), self.context.actor, int(task.task_id), reason)
         except LungReadError as exc:
-            from desktop.app.application import show_exception
-
             show_exception(self, exc)
             return False
         self.refresh()
