@@ -1,3 +1,3 @@
 """Automatic segmentation: lungs (anatomy, not a threshold), airway, airless lung, lesions, QC.
 
-Entry point: :func:`quant.segment.pipeline.segment_scan`."""
+Entry point: :func:`quant.segment.pipeline.segment`."""
