@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "PNG figures and report.pdf into --out. Needs a locked database; before unblinding the analysis is "
         "blinded (no arms), after it only a statistician may run it.",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out", metavar="DIR", help="output folder (required unless a calculator command follows)")
     p.add_argument("--no-report", action="store_true", help="skip the PDF report")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     _mask_args(p, flag="--masks", default=None)
@@ -57,6 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # Closes everything it writes (files, database, report workers): may skip the interpreter's
     # teardown when run as the lungread command (desktop.cli.main.exit_now).
     p.set_defaults(handler=run_stats, fast_exit=True)
+    # `lungread stats compare|proportions ...`: the same tests on a CSV or on counts, no database.
+    from desktop.cli import calculator
+
+    calculator.register(p.add_subparsers(dest="stats_command", metavar="CALCULATOR"))
 
     export_sub = export_subcommands(subparsers)
     p = export_sub.add_parser("adqct", help="adqct.csv, endpoints.csv, agreement.csv with dictionaries (statistician)")
@@ -82,6 +86,11 @@ def _masks(database: Database, actor: Actor, out: Path, formats: tuple[str, ...]
 def run_stats(args: argparse.Namespace) -> int:
     """Write every table, figure and the report (and masks with ``--masks``) into ``--out``."""
     from contextlib import nullcontext
+
+    from quant.errors import LungReadError
+
+    if not args.out:
+        raise LungReadError("lungread stats needs --out DIR (or a calculator: lungread stats compare|proportions)")
 
     from quant.analysis.report_pool import ReportPool
 
