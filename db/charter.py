@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from db.errors import WorkflowError
+from quant.analysis.multiplicity import MULTIPLICITY
 
 __all__ = ["Charter", "CONCORDANT_RULES"]
 
@@ -22,6 +23,12 @@ class Charter:
     ``adjudication_threshold_pct``: a pair is discordant when |Δ lesion %| (percentage points of
     whole-lung volume) is above this. ``adjudicate_normal_disagreement``: the readers' normal-CT
     calls differ. ``concordant_rule``: ``mean`` of the two reads, or ``reader1``.
+    ``treatment_arm`` / ``control_arm``: which arm of the randomisation list is which (None: named
+    at analysis time, or recognised by name; see :mod:`quant.analysis.arms`). Between-arm figures
+    are treatment - control.
+    ``primary_visit``: the visit of the primary endpoint, the change from baseline in whole-lung
+    lesion % (None: the first visit after baseline). ``multiplicity``: adjustment of the secondary
+    p values, ``holm``, ``hierarchy`` or ``none`` (:mod:`quant.analysis.multiplicity`).
     """
 
     visits: tuple[str, ...] = ()
@@ -29,6 +36,10 @@ class Charter:
     adjudication_threshold_pct: float = 5.0
     adjudicate_normal_disagreement: bool = True
     concordant_rule: str = "mean"
+    treatment_arm: str | None = None
+    control_arm: str | None = None
+    primary_visit: str | None = None
+    multiplicity: str = "holm"
 
     def __post_init__(self) -> None:
         if self.readers_per_scan != 2:
@@ -37,6 +48,15 @@ class Charter:
             raise WorkflowError(f"concordant_rule must be one of {CONCORDANT_RULES}, not {self.concordant_rule!r}")
         if not self.adjudication_threshold_pct >= 0:
             raise WorkflowError("adjudication_threshold_pct must be >= 0 percentage points")
+        for name in (self.treatment_arm, self.control_arm):
+            if name is not None and not name.strip():
+                raise WorkflowError("an arm name cannot be empty")
+        if self.multiplicity not in MULTIPLICITY:
+            raise WorkflowError(f"multiplicity must be one of {', '.join(MULTIPLICITY)}, not {self.multiplicity!r}")
+        if self.primary_visit is not None and self.visits and self.primary_visit not in self.visits:
+            raise WorkflowError(f"the primary visit {self.primary_visit!r} is not in the visit schedule")
+        if self.treatment_arm is not None and self.treatment_arm == self.control_arm:
+            raise WorkflowError(f"treatment and control cannot be the same arm ({self.treatment_arm!r})")
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -8,11 +8,11 @@ GUI, the command line and the tests go through the same rules.
 from __future__ import annotations
 
 from db.charter import Charter
-from db.endpoints.dataset import analysis_dataset
+from db.endpoints.dataset import AnalysisDataset, analysis_dataset
 from db.endpoints.rule import endpoint_table, endpoint_value
 from db.engine import Database, connect, database_url, default_data_dir
 from db.errors import AuthenticationError, PermissionDenied, WorkflowError
-from db.exports.analysis import begin_analysis_export, export_analysis
+from db.exports.analysis import analyse, begin_analysis_export, export_analysis
 from db.exports.masks import MaskFile, export_masks
 from db.exports.read_columns import dictionary_path
 from db.exports.reads import export_reads
@@ -80,7 +80,7 @@ __all__ = [
     "set_charter", "get_trial", "import_manifest", "Actor", "AdjudicationDecision", "AdjudicationTaskView", "AdjudicationView",
     "CaseView", "EndpointValue", "ImportReport", "ReadInput", "ReadView", "TaskView", "generate_worklist",
     "next_task", "open_task", "worklist",
-    "export_masks", "dictionary_path", "begin_analysis_export", "audit_anchor", "read_anchor", "write_anchor",
+    "AnalysisDataset", "analyse", "export_masks", "dictionary_path", "begin_analysis_export", "audit_anchor", "read_anchor", "write_anchor",
     "PackageError", "PackageRefused", "export_package", "import_package", "open_package", "package_root",
     "package_url", "package_of_url", "package_unlock_code", "unlock_package_account",
     "MaskFile", "ExportReport", "PackageImportReport", "LockView", "UnblindReport", "WorklistReport",

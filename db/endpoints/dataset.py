@@ -60,6 +60,11 @@ class AnalysisDataset:
     n_pending: int
     visits: tuple[str, ...]
     endpoint_status: dict[int, tuple[str, tuple[int, ...]]]
+    arms: tuple[str, ...] = ()  # the randomisation list's arms; empty while blinded
+    treatment_arm: str | None = None  # the charter's names, if it gives them
+    control_arm: str | None = None
+    primary_visit: str | None = None  # the charter's analysis plan
+    multiplicity: str = "holm"
 
 
 def visit_order(charter: Charter, visits: set[tuple[str, int | None]]) -> dict[str, tuple[float, int | None]]:
@@ -166,6 +171,8 @@ def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
     return AnalysisDataset(
         records=tuple(records), pairs=tuple(pairs), studyid=trial.name, unblinded=bool(arms), locked=locked,
         n_pending=n_pending, visits=tuple(sorted(order, key=lambda n: order[n][0])), endpoint_status=status_of,
+        arms=tuple(sorted(set(arms.values()))), treatment_arm=charter.treatment_arm, control_arm=charter.control_arm,
+        primary_visit=charter.primary_visit, multiplicity=charter.multiplicity,
     )
 
 

@@ -20,7 +20,21 @@ from quant.analysis.tables import AnalysisResult, run_analysis
 if TYPE_CHECKING:
     from quant.analysis.report_pool import ReportDrawing, ReportPool
 
-__all__ = ["AnalysisExport", "PendingAnalysisExport", "begin_analysis_export", "export_analysis"]
+__all__ = ["AnalysisExport", "PendingAnalysisExport", "analyse", "begin_analysis_export", "export_analysis"]
+
+
+def analyse(dataset: AnalysisDataset, treatment: str | None = None, control: str | None = None) -> AnalysisResult:
+    """The analysis tables of ``dataset``: treatment - control, the arms named by ``treatment`` /
+    ``control`` (e.g. ``lungread stats --treatment``), else by the charter, else recognised by name
+    (:func:`quant.analysis.arms.choose_arms`).
+
+    Raises:
+        ArmError: the arms cannot be told apart, or a named arm is not in the randomisation list.
+    """
+    if treatment is None and control is None:  # names given at analysis time replace the charter's
+        treatment, control = dataset.treatment_arm, dataset.control_arm
+    return run_analysis(dataset.records, dataset.pairs, treatment, control, arms=dataset.arms or None,
+                        primary_visit=dataset.primary_visit, multiplicity=dataset.multiplicity)
 
 
 @dataclass(frozen=True)
@@ -76,8 +90,8 @@ def begin_analysis_export(
     *,
     figures: bool = True,
     report: bool = True,
-    treatment: str = "MSC",
-    control: str = "Placebo",
+    treatment: str | None = None,
+    control: str | None = None,
     report_pool: "ReportPool | None" = None,
 ) -> PendingAnalysisExport:
     """Compute the endpoint analysis, start drawing its figures and report, and write its CSV
@@ -93,7 +107,7 @@ def begin_analysis_export(
         return user, collect_dataset(s, with_arms=unblinded)
 
     user, dataset = db.read(work)
-    result = run_analysis(dataset.records, dataset.pairs, treatment, control)
+    result = analyse(dataset, treatment, control)
     drawing = None
     if figures or report:
         title = f"{dataset.studyid}: LungRead endpoint report" + ("" if dataset.unblinded else " (BLINDED)")
@@ -112,8 +126,8 @@ def export_analysis(
     *,
     figures: bool = True,
     report: bool = True,
-    treatment: str = "MSC",
-    control: str = "Placebo",
+    treatment: str | None = None,
+    control: str | None = None,
     report_pool: "ReportPool | None" = None,
 ) -> AnalysisExport:
     """Compute the endpoint analysis and write it into ``out_dir``.

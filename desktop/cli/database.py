@@ -79,7 +79,12 @@ def _describe_charter(charter: Charter) -> str:
     normal = "yes" if charter.adjudicate_normal_disagreement else "no"
     return (f"visits: {visits}\nadjudication when |delta lesion %| > {charter.adjudication_threshold_pct:g} "
             f"percentage points\nadjudication when the normal-CT calls differ: {normal}\n"
-            f"concordant pair resolved by: {charter.concordant_rule}")
+            f"concordant pair resolved by: {charter.concordant_rule}\n"
+            f"treatment arm: {charter.treatment_arm or '(named at analysis, or recognised by name)'}; "
+            f"control arm: {charter.control_arm or '(named at analysis, or recognised by name)'}\n"
+            f"primary endpoint: change from baseline in lesion % at "
+            f"{charter.primary_visit or 'the first visit after baseline'}; secondary p values: "
+            f"{charter.multiplicity}")
 
 
 def _trial_charter(args: argparse.Namespace) -> int:
@@ -98,6 +103,14 @@ def _trial_charter(args: argparse.Namespace) -> int:
         changes["concordant_rule"] = args.concordant
     if args.visits is not None:
         changes["visits"] = tuple(v.strip() for v in args.visits.split(",") if v.strip())
+    if args.primary_visit is not None:
+        changes["primary_visit"] = args.primary_visit or None
+    if args.multiplicity is not None:
+        changes["multiplicity"] = args.multiplicity
+    if args.treatment_arm is not None:
+        changes["treatment_arm"] = args.treatment_arm or None
+    if args.control_arm is not None:
+        changes["control_arm"] = args.control_arm or None
     if changes:
         if not args.reason:
             raise CommandError("give --reason TEXT: a charter change is audited with its reason")
@@ -220,6 +233,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--normal-disagreement", choices=("yes", "no"), help="adjudicate when the normal-CT calls differ")
     p.add_argument("--concordant", choices=("mean", "reader1"), help="endpoint value of a concordant pair")
     p.add_argument("--visits", metavar="V1,V2,...", help="visit schedule in order (empty string: any visit)")
+    p.add_argument("--treatment-arm", metavar="ARM", help="treatment arm as the randomisation list spells it "
+                   "(empty string: name it at analysis time)")
+    p.add_argument("--control-arm", metavar="ARM", help="control arm (between-arm figures are treatment - control)")
+    p.add_argument("--primary-visit", metavar="VISIT", help="visit of the primary endpoint, the change from "
+                   "baseline in lesion %% (empty string: the first visit after baseline)")
+    p.add_argument("--multiplicity", choices=("holm", "hierarchy", "none"),
+                   help="adjustment of the secondary p values (default holm)")
     p.add_argument("--reason", metavar="TEXT", help="why the charter changes (audited)")
     add_database_options(p)
     p.set_defaults(handler=_trial_charter)

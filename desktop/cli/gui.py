@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="visits per subject (GUI demo default 4)")
     demo.add_argument("--size", choices=("small", "full"), default="small", help="phantom size")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--arms", metavar="TREATMENT,CONTROL", default=None,
+                      help="how the randomisation list spells the two arms (--headless; default MSC,Placebo)")
     demo.add_argument("--reset", action="store_true",
                       help="delete the demo trial in the user data folder and create it again")
     demo.set_defaults(handler=run_demo)

@@ -41,6 +41,12 @@ def _mask_args(p: argparse.ArgumentParser, *, flag: str, default: str | None) ->
                         "(default: endpoint)")
 
 
+def _arm_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--treatment", metavar="ARM", help="the treatment arm as the randomisation list spells it "
+                   "(default: the charter's, else the arm that is not recognisably placebo/control)")
+    p.add_argument("--control", metavar="ARM", help="the control arm; between-arm figures are treatment - control")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "stats",
@@ -52,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (required unless a calculator command follows)")
     p.add_argument("--no-report", action="store_true", help="skip the PDF report")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    _arm_args(p)
     _mask_args(p, flag="--masks", default=None)
     add_database_options(p)
     # Closes everything it writes (files, database, report workers): may skip the interpreter's
@@ -65,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export_sub = export_subcommands(subparsers)
     p = export_sub.add_parser("adqct", help="adqct.csv, endpoints.csv, agreement.csv with dictionaries (statistician)")
     p.add_argument("out", metavar="DIR")
+    _arm_args(p)
     add_database_options(p)
     p.set_defaults(handler=run_export_adqct)
     p = export_sub.add_parser("masks", help="read masks as DICOM SEG and/or NIfTI (manager; statistician after unblinding)")
@@ -118,7 +126,7 @@ def _write_stats(args: argparse.Namespace, pool: ReportPool | None, database: Da
 
     out = Path(args.out)
     pending = begin_analysis_export(database, actor, out, figures=not args.no_figures, report=not args.no_report,
-                                    report_pool=pool)
+                                    treatment=args.treatment, control=args.control, report_pool=pool)
     written = []
     try:  # while the report workers draw
         reads = export_reads(database, actor, out / "reads.csv", dataset=pending.dataset)
@@ -144,7 +152,8 @@ def run_export_adqct(args: argparse.Namespace) -> int:
     from db.services import export_analysis
 
     database, actor = _login(args)
-    result = export_analysis(database, actor, Path(args.out), figures=False, report=False)
+    result = export_analysis(database, actor, Path(args.out), figures=False, report=False, treatment=args.treatment,
+                             control=args.control)
     database.dispose()
     for path in result.files.values():
         print(path)

@@ -95,14 +95,17 @@ def demo_visits(n: int) -> list[str]:
     return sorted(_VISIT_ORDER[:n], key=VISIT_DAYS.__getitem__)
 
 
-def demo_charter(visits: list[str]) -> Charter:
+def demo_charter(visits: list[str], arms: tuple[str, str] | None = None) -> Charter:
     """The demo's charter: its visit schedule, mean of concordant pairs, adjudication when
     |Δ lesion %| > 0.75 point or the normal-CT calls differ (tighter than the default 5 points: the
     simulated readers differ by a few mL, i.e. tenths of a point, and about one pair in five
-    should still reach the adjudicator)."""
+    should still reach the adjudicator). ``arms``: (treatment, control) as the randomisation list
+    spells them, fixed in the charter when given."""
     from db.services import Charter  # lazy: as in demo_visits
 
-    return Charter(visits=tuple(visits), adjudication_threshold_pct=0.75)
+    treatment, control = arms if arms is not None else (None, None)
+    return Charter(visits=tuple(visits), adjudication_threshold_pct=0.75, treatment_arm=treatment,
+                   control_arm=control)
 
 
 @contextmanager
@@ -172,6 +175,7 @@ def run_pipeline(
     size: str = "small",
     seed: int = 0,
     workers: int | None = None,
+    arms: tuple[str, str] | None = None,
 ) -> DemoResult:
     """Run steps 1-5 of the module docstring into the empty folder ``out``; returns what it wrote."""
     # Lazy: as in demo_visits.
@@ -186,7 +190,8 @@ def run_pipeline(
     names = demo_visits(visits)
     bar = progress_bar(subjects * len(names), "phantom trial")
     trial = make_trial(out / "trial", subjects=subjects, visits=names, seed=seed, size=size,
-                       progress=lambda done, total: bar.update(done - bar.n), workers=workers)
+                       progress=lambda done, total: bar.update(done - bar.n), workers=workers,
+                       **({"arm_names": arms} if arms is not None else {}))
     bar.close()
     with _data_dir(out / "data"):
         db = connect(out / "lungread.sqlite")
@@ -199,7 +204,7 @@ def run_pipeline(
                     create_user(db, actors[mgr_name], name, role, DEMO_PASSWORD)
                     actors[name] = authenticate(db, name, DEMO_PASSWORD)
             manager = actors[mgr_name]
-            create_trial(db, manager, "LUNGREAD-DEMO", demo_charter(names))
+            create_trial(db, manager, "LUNGREAD-DEMO", demo_charter(names, arms))
             report = import_manifest(db, manager, trial.manifest)
             if not report.ok:
                 raise LungReadError("demo import failed: " + "; ".join(f"row {e.row}: {e.message}" for e in report.errors))
@@ -233,7 +238,7 @@ def _finish(db: Database, actors: dict[str, Actor], trial: TrialFiles, out: Path
     masks = export_masks(db, stat, exports / "masks", per="read", read_ids=ep_reads,
                          progress=lambda done, total: bar.update(done - bar.n))
     bar.close()
-    truth = run_analysis(truth_records(trial.root), ())
+    truth = run_analysis(truth_records(trial.root), (), analysis.result.treatment, analysis.result.control)
     return DemoResult(out=out, db_url=db.url, trial_root=trial.root, exports=exports, files=files,
                       analysis=analysis.result, truth=truth, n_adjudicated=n_adj,
                       mask_files=[m.path for m in masks])
@@ -248,8 +253,14 @@ def run(args: argparse.Namespace) -> int:
     subjects = args.subjects if getattr(args, "subjects", None) else DEFAULT_SUBJECTS
     if subjects < 2:
         raise LungReadError(f"--subjects must be at least 2 (both arms need subjects), not {subjects}")
+    arms = None
+    if getattr(args, "arms", None):
+        arms = tuple(a.strip() for a in args.arms.split(","))
+        if len(arms) != 2 or not all(arms) or arms[0] == arms[1]:
+            raise LungReadError(f"--arms takes two different names, TREATMENT,CONTROL (e.g. UC-MSC,placebo), not {args.arms!r}")
     res = run_pipeline(Path(args.out), subjects=subjects, visits=getattr(args, "visits", None) or DEFAULT_VISITS,
-                       size=getattr(args, "size", "small") or "small", seed=int(getattr(args, "seed", 0) or 0))
+                       size=getattr(args, "size", "small") or "small", seed=int(getattr(args, "seed", 0) or 0),
+                       arms=arms)  # type: ignore[arg-type]
     print(format_endpoint_table(res.analysis, "LESPCT"))
     print()
     print(format_endpoint_table(res.analysis, "SOLPCT"))
@@ -257,7 +268,8 @@ def run(args: argparse.Namespace) -> int:
     if hl is not None and th is not None:
         half = (hl.ci_high - hl.ci_low) / 2
         verdict = "recovered" if abs(hl.estimate - th.estimate) < half else "NOT recovered"
-        print(f"\nDay 10 change in lesion %, MSC - Placebo (Hodges-Lehmann): reads {hl.estimate:.2f} "
+        print(f"\nDay 10 change in lesion %, {res.analysis.treatment} - {res.analysis.control} (Hodges-Lehmann): "
+              f"reads {hl.estimate:.2f} "
               f"(95% CI {hl.ci_low:.2f}, {hl.ci_high:.2f}); phantom truth {th.estimate:.2f}: planted effect {verdict}.")
     print(f"{res.n_adjudicated} adjudicated pair(s); exports in {res.exports}")
     return 0

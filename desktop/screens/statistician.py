@@ -26,16 +26,16 @@ from PySide6.QtWidgets import (
 )
 
 from db import services
-from db.services import analysis_dataset, export_analysis, export_reads
+from db.services import analyse, analysis_dataset, export_analysis, export_reads
 from desktop.app.session import AppContext
 from desktop.app.workers import run_with_progress
-from quant.analysis.tables import run_analysis
+from quant.analysis.arms import ArmError, choose_arms
 from quant.errors import LungReadError
 
 if TYPE_CHECKING:
     from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 
-    from db.services import Actor, Database, UnblindReport
+    from db.services import Actor, AnalysisDataset, Database, UnblindReport
     from desktop.app.workers import Worker
     from quant.analysis.agreement import ReadPair
     from quant.analysis.tables import AnalysisResult
@@ -43,15 +43,17 @@ if TYPE_CHECKING:
 __all__ = ["StatisticianScreen", "analysis_from_database"]
 
 
-def analysis_from_database(database: Database, actor: Actor) -> tuple[AnalysisResult, list[ReadPair]]:
+def analysis_from_database(database: Database, actor: Actor, treatment: str | None = None,
+                           control: str | None = None) -> tuple[AnalysisResult, list[ReadPair]]:
     """(quant.analysis.tables.AnalysisResult, read pairs) for the trial.
 
     The dataset (one endpoint record per scan, resolved under the charter, plus the double-read
     pairs; arms only for a statistician after unblinding) comes from ``db.endpoints.dataset``; the
-    statistics from ``quant.analysis.tables.run_analysis``.
+    statistics from ``db.services.analyse``: treatment - control, the arms as chosen on the screen,
+    else as the charter names them, else recognised by name.
     """
     dataset = analysis_dataset(database, actor)
-    return run_analysis(dataset.records, dataset.pairs), list(dataset.pairs)
+    return analyse(dataset, treatment, control), list(dataset.pairs)
 
 
 def _f(v: object, digits: int = 2) -> str:
@@ -111,8 +113,18 @@ class StatisticianScreen(QWidget):
         self.export_tables.clicked.connect(lambda: self.export_all())
         self.export_reads = QPushButton("Export reads.csv…")
         self.export_reads.clicked.connect(lambda: self.export_reads_csv())
+        # Which arm is the treatment: from the randomisation list, preset by the charter or by name.
+        self.treatment_choice = QComboBox()
+        self.treatment_choice.setObjectName("treatmentArm")
+        self.control_choice = QComboBox()
+        self.control_choice.setObjectName("controlArm")
+        self.arms_label = QLabel("Treatment − control:")
         top = QHBoxLayout()
         top.addWidget(self.unblind_button)
+        top.addWidget(self.arms_label)
+        top.addWidget(self.treatment_choice)
+        top.addWidget(QLabel("−"))
+        top.addWidget(self.control_choice)
         top.addWidget(self.compute_button)
         top.addStretch(1)
         top.addWidget(self.export_reads)
@@ -140,11 +152,14 @@ class StatisticianScreen(QWidget):
     def refresh_state(self) -> None:
         lock = services.lock_status(self.context.database())
         self.locked = lock is not None
-        if not self.unblinded and self.locked:
+        dataset = None
+        if self.locked:
             try:
-                self.unblinded = analysis_dataset(self.context.database(), self.context.actor).unblinded
+                dataset = analysis_dataset(self.context.database(), self.context.actor)
+                self.unblinded = dataset.unblinded
             except LungReadError:  # e.g. no trial yet: stay blinded
                 self.unblinded = False
+        self._fill_arms(dataset if self.unblinded else None)
         if not self.locked:
             text = "The database is not locked yet: unblinding is possible only after the manager locks it."
         else:
@@ -154,6 +169,28 @@ class StatisticianScreen(QWidget):
         self.unblind_button.setEnabled(self.locked and not self.unblinded)
         self.export_tables.setEnabled(self.locked)
         self.export_reads.setEnabled(self.unblinded)
+
+    def _fill_arms(self, dataset: AnalysisDataset | None) -> None:
+        arms = list(dataset.arms) if dataset is not None else []
+        if [self.treatment_choice.itemText(i) for i in range(self.treatment_choice.count())] != arms:
+            for box in (self.treatment_choice, self.control_choice):
+                box.clear()
+                box.addItems(arms)
+                box.setCurrentIndex(-1)
+            if dataset is not None:
+                try:
+                    choice = choose_arms(arms, dataset.treatment_arm, dataset.control_arm)
+                except ArmError:
+                    pass  # the user chooses
+                else:
+                    self.treatment_choice.setCurrentText(choice.treatment)
+                    self.control_choice.setCurrentText(choice.control)
+        for w in (self.arms_label, self.treatment_choice, self.control_choice):
+            w.setVisible(bool(arms))
+
+    def chosen_arms(self) -> tuple[str | None, str | None]:
+        """(treatment, control) as chosen on the screen; None where nothing is chosen."""
+        return (self.treatment_choice.currentText() or None, self.control_choice.currentText() or None)
 
     def unblind(self, path: str | Path | None = None) -> UnblindReport | None:
         if not path:
@@ -172,8 +209,14 @@ class StatisticianScreen(QWidget):
     # ------------------------------------------------------------------ analysis
     def compute(self) -> None:
         database, actor = self.context.database(), self.context.actor
+        treatment, control = self.chosen_arms()
+        if self.unblinded and (treatment is None or control is None or treatment == control):
+            message = "Choose the treatment and the control arm (two different arms) to compute the endpoints."
+            self.state.setText(message)
+            self.status_message.emit(message)
+            return
         self.worker = run_with_progress(self, "Endpoints", "Computing endpoint statistics…",
-                                        lambda p, c: analysis_from_database(database, actor),
+                                        lambda p, c: analysis_from_database(database, actor, treatment, control),
                                         on_success=self._show, cancellable=False)
 
     def _show(self, out: tuple[AnalysisResult, list[ReadPair]]) -> None:
@@ -250,10 +293,11 @@ class StatisticianScreen(QWidget):
             return None
         out = Path(folder)
         database, actor = self.context.database(), self.context.actor
+        treatment, control = self.chosen_arms()
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
             progress(0, 0, "Writing tables, figures and the report…")
-            return export_analysis(database, actor, out)
+            return export_analysis(database, actor, out, treatment=treatment, control=control)
 
         self.worker = run_with_progress(
             self, "Export", "Exporting…", work, cancellable=False,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quant.analysis.agreement import AgreementRow
-from quant.analysis.tables import PARAMS, AnalysisResult, AnalysisRow, Comparison, ProportionRow, Summary
+from quant.analysis.tables import PARAMS, AnalysisResult, AnalysisRow, Comparison, Hypothesis, ProportionRow, Summary
 
 __all__ = [
     "DictEntry",
@@ -71,7 +71,10 @@ ENDPOINTS_DICTIONARY: tuple[DictEntry, ...] = (
     DictEntry("group", "text", "", "Arm, or 'treatment - control' for between-arm statistics"),
     DictEntry("statistic", "text", "", "Statistic name (n, N, median, q1, q3, mean, sd, min, max, hl_estimate, "
               "hl_ci_low, hl_ci_high, wilcoxon_p, hl_method, hl_conf_level, welch_diff, welch_ci_low, "
-              "welch_ci_high, welch_p, welch_df, n_treatment, n_control, k, fisher_p, diff, ci_low, ci_high)"),
+              "welch_ci_high, welch_p, welch_df, n_treatment, n_control, k, fisher_p, diff, ci_low, ci_high; "
+              "for a tested comparison role = primary or secondary, and wilcoxon_p_adjusted or "
+              "fisher_p_adjusted: the p value after the charter's multiplicity adjustment of the secondary "
+              "family; the primary's equals its raw p)"),
     DictEntry("value", "float or text", "% of lung volume, percentage points (CHG), fraction (normal_ct diff), "
               "p value or count", "Value of the statistic (quantiles: R type 7)"),
     DictEntry("note", "text", "", "Why a statistic is missing, or the method used"),
@@ -150,9 +153,12 @@ def _row(section, visit, vnum, paramcd, variable, group, statistic, value, note=
 
 
 def endpoint_rows(
-    summaries: Sequence[Summary], comparisons: Sequence[Comparison], proportions: Sequence[ProportionRow]
+    summaries: Sequence[Summary], comparisons: Sequence[Comparison], proportions: Sequence[ProportionRow],
+    hypotheses: Sequence[Hypothesis] = (),
 ) -> list[dict[str, str]]:
-    """Tidy rows (one statistic per row) of the summary, between-arm and normal-CT tables."""
+    """Tidy rows (one statistic per row) of the summary, between-arm and normal-CT tables; a tested
+    comparison also has its ``role`` (primary or secondary) and multiplicity-adjusted p."""
+    plan = {(h.test, h.visit_num, h.paramcd, h.variable): h for h in hypotheses}
     out = []
     for s in summaries:
         for stat, value in (
@@ -173,6 +179,9 @@ def endpoint_rows(
                 ("welch_diff", c.welch.diff), ("welch_ci_low", c.welch.ci_low), ("welch_ci_high", c.welch.ci_high),
                 ("welch_p", c.welch.p_value), ("welch_df", c.welch.df),
             ]
+        h = plan.get(("wilcoxon", c.visit_num, c.paramcd, c.variable))
+        if h is not None:
+            stats += [("role", h.role), ("wilcoxon_p_adjusted", h.p_adjusted)]
         for stat, value in stats:
             out.append(_row("between_arm", c.visit, c.visit_num, c.paramcd, c.variable, group, stat, value, c.note))
     for p in proportions:
@@ -181,7 +190,10 @@ def endpoint_rows(
             for stat, value in (("k", k), ("n", n), ("N", total)):
                 out.append(_row("normal_ct", p.visit, p.visit_num, "NORMCT", "AVAL", arm, stat, value))
         group = f"{p.treatment} - {p.control}"
-        for stat, value in (("fisher_p", p.fisher_p), ("diff", p.diff), ("ci_low", p.ci_low), ("ci_high", p.ci_high)):
+        h = plan.get(("fisher", p.visit_num, "NORMCT", "AVAL"))
+        tested = [("role", h.role), ("fisher_p_adjusted", h.p_adjusted)] if h is not None else []
+        for stat, value in (("fisher_p", p.fisher_p), ("diff", p.diff), ("ci_low", p.ci_low), ("ci_high", p.ci_high),
+                            *tested):
             note = p.note or ("Newcombe hybrid score (method 10)" if stat.startswith("ci") else "")
             out.append(_row("normal_ct", p.visit, p.visit_num, "NORMCT", "AVAL", group, stat, value, note))
     return out
@@ -226,7 +238,7 @@ def write_analysis_csvs(result: AnalysisResult, out_dir: Path, studyid: str) -> 
         "endpoints": write_csv(
             out_dir / "endpoints.csv",
             [e.column for e in ENDPOINTS_DICTIONARY],
-            endpoint_rows(result.summaries, result.comparisons, result.proportions),
+            endpoint_rows(result.summaries, result.comparisons, result.proportions, result.hypotheses),
         ),
         "agreement": write_csv(
             out_dir / "agreement.csv", [e.column for e in AGREEMENT_DICTIONARY], agreement_rows(result.agreement)
@@ -252,6 +264,8 @@ def format_endpoint_table(result: AnalysisResult, paramcd: str = "LESPCT") -> st
     from baseline (AVAL at baseline), then HL shift (95% CI), Wilcoxon p, and normal CT n/N + Fisher p.
     """
     t, c = result.treatment, result.control
+    if t is None or c is None:
+        return f"{PARAMS[paramcd]}: blinded analysis (no arms); the pooled summaries are in endpoints.csv"
     summ = {(s.visit_num, s.arm, s.paramcd, s.variable): s for s in result.summaries}
     comp = {(x.visit_num, x.paramcd, x.variable): x for x in result.comparisons}
     prop = {p.visit_num: p for p in result.proportions}
@@ -273,4 +287,23 @@ def format_endpoint_table(result: AnalysisResult, paramcd: str = "LESPCT") -> st
             f"{(f'{sc.n}/{sc.n_total}' if sc else 'NA'):>12} {_num(sc.median if sc else None):>12}  "
             f"{shift:<26} {_p(hl.p_value if hl else None):>8}  {nct_t:>14} {nct_c:>8} {_p(pr.fisher_p if pr else None):>9}"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + plan_lines(result))
+
+
+def plan_lines(result: AnalysisResult) -> list[str]:
+    """The analysis plan under a table: the primary endpoint with its p, and how the secondary p
+    values are adjusted (raw p in the table; the adjusted ones in endpoints.csv)."""
+    if not result.hypotheses:
+        return []
+    out = [""]
+    for h in result.hypotheses:
+        if h.role == "primary":
+            out.append(f"Primary endpoint: change from baseline in lesion % at {h.visit}, {result.treatment} - "
+                       f"{result.control}, Wilcoxon p = {_p(h.p_value)} (full two-sided alpha).")
+    secondary = [h for h in result.hypotheses if h.role == "secondary"]
+    if secondary:
+        how = {"holm": "Holm-adjusted", "hierarchy": "fixed-sequence (hierarchical) adjusted",
+               "none": "NOT adjusted for multiplicity"}[result.multiplicity]
+        out.append(f"Secondary: {len(secondary)} test(s), p values {how} in endpoints.csv "
+                   "(statistic *_p_adjusted); the table shows raw p.")
+    return out

@@ -25,6 +25,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from quant.analysis.agreement import ReadPair
+from quant.analysis.csv_export import plan_lines
 from quant.analysis.tables import PARAMS, AnalysisResult
 from quant.stats.agreement import bland_altman
 
@@ -236,8 +237,11 @@ def write_report(
         cover = Figure(figsize=(11.69, 8.27))
         cover.text(0.05, 0.9, title, fontsize=18)
         lines = [
-            f"Subjects: {result.n_subjects}; comparison {result.treatment} - {result.control}.",
+            f"Subjects: {result.n_subjects}; "
+            + (f"comparison {result.treatment} - {result.control} (treatment - control)." if result.treatment
+               else "blinded: no arms, no between-arm comparison."),
             "Missing data: observed cases; n = values used, N = scans at that visit and arm.",
+            *[line for line in plan_lines(result) if line],
             "Hodges-Lehmann shift with Wilcoxon rank-sum p as R wilcox.test(conf.int = TRUE):",
             "exact when both arms n < 50 without ties, else normal approximation with continuity correction.",
             "Normal CT: Fisher exact two-sided p; Newcombe hybrid-score 95% CI of the difference.",

@@ -5,7 +5,8 @@ The database layer resolves one endpoint value per scan under the charter and ha
 tables of the statistical analysis:
 
 * per visit x arm summaries of lesion % and solid % and their change from baseline;
-* between-arm (treatment - control, default MSC - Placebo) Hodges-Lehmann and Welch differences;
+* between-arm (treatment - control; which arm is which: :mod:`quant.analysis.arms`) Hodges-Lehmann
+  and Welch differences;
 * normal CT per visit: n/N per arm, Fisher exact p and Newcombe hybrid-score CI;
 * reader agreement on double reads (:func:`agreement_table`).
 
@@ -20,11 +21,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from quant.analysis.agreement import AgreementRow, ReadPair, agreement_table
+from quant.analysis.arms import choose_arms
+from quant.analysis.multiplicity import MultiplicityError, adjust
 from quant.stats.proportions import fisher_exact, newcombe_difference
 from quant.stats.two_sample import ShiftEstimate, WelchResult, hodges_lehmann, welch_difference
 
@@ -37,6 +40,7 @@ __all__ = [
     "ReadPair",
     "AgreementRow",
     "AnalysisResult",
+    "Hypothesis",
     "PARAMS",
     "CONTINUOUS_PARAMS",
     "derive_long",
@@ -143,6 +147,22 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Hypothesis:
+    """One between-arm test of the analysis plan: ``role`` primary or secondary, its raw two-sided
+    p value (Wilcoxon for a shift, Fisher for normal CT) and the p value after the charter's
+    multiplicity adjustment (the primary's is its raw p: tested at the full alpha)."""
+
+    role: str
+    visit: str
+    visit_num: float
+    paramcd: str
+    variable: str
+    test: str
+    p_value: float
+    p_adjusted: float
+
+
+@dataclass(frozen=True)
 class ProportionRow:
     """Normal CT at one visit: k/n per arm (N = scans incl. missing), Fisher p, Newcombe CI."""
 
@@ -173,9 +193,12 @@ class AnalysisResult:
     comparisons: list[Comparison]
     proportions: list[ProportionRow]
     agreement: list[AgreementRow]
-    treatment: str
-    control: str
+    treatment: str | None  # None while blinded (no arms, no between-arm tables)
+    control: str | None
     n_subjects: int
+    hypotheses: list[Hypothesis] = field(default_factory=list)
+    primary_visit: str | None = None
+    multiplicity: str = "holm"
 
 
 def _value(rec: EndpointRecord, paramcd: str) -> float | None:
@@ -289,7 +312,7 @@ def _arm_values(rows, vnum, paramcd, variable, arm) -> list[float]:
 
 
 def compare_arms(
-    rows: Sequence[AnalysisRow], treatment: str = "MSC", control: str = "Placebo", conf: float = 0.95
+    rows: Sequence[AnalysisRow], treatment: str, control: str, conf: float = 0.95
 ) -> list[Comparison]:
     """Hodges-Lehmann (with Wilcoxon p) and Welch treatment - control per visit and parameter.
 
@@ -326,7 +349,7 @@ def compare_arms(
 
 
 def normal_ct_table(
-    rows: Sequence[AnalysisRow], treatment: str = "MSC", control: str = "Placebo", conf: float = 0.95
+    rows: Sequence[AnalysisRow], treatment: str, control: str, conf: float = 0.95
 ) -> list[ProportionRow]:
     """Normal CT per visit: k/n (N) per arm, two-sided Fisher p and Newcombe CI of p_t - p_c."""
     if not any(r.arm is not None for r in rows):
@@ -354,19 +377,81 @@ def normal_ct_table(
 def run_analysis(
     records: Iterable[EndpointRecord],
     pairs: Sequence[ReadPair] = (),
-    treatment: str = "MSC",
-    control: str = "Placebo",
+    treatment: str | None = None,
+    control: str | None = None,
     conf: float = 0.95,
+    *,
+    arms: Iterable[str] | None = None,
+    primary_visit: str | None = None,
+    multiplicity: str = "holm",
 ) -> AnalysisResult:
-    """All analysis tables at once (what ``lungread stats`` writes)."""
+    """All analysis tables at once (what ``lungread stats`` writes).
+
+    ``arms``: the randomisation list's arms (default: those of the records). ``treatment`` /
+    ``control`` name which is which, else :func:`quant.analysis.arms.choose_arms` decides or
+    refuses. Blinded records (no arm) give no between-arm tables and no treatment/control.
+    ``primary_visit`` (default: the first visit after baseline) and ``multiplicity``: see
+    :mod:`quant.analysis.multiplicity`.
+
+    Raises:
+        ArmError: the arms cannot be told apart, or a named arm is not in the list.
+        MultiplicityError: an unknown adjustment, or a primary visit the data does not have.
+    """
+    records = list(records)
     long = derive_long(records)
+    listed = set(arms) if arms is not None else {r.arm for r in records if r.arm is not None}
+    if listed:
+        choice = choose_arms(listed, treatment, control)
+        treatment, control = choice.treatment, choice.control
+    else:
+        treatment = control = None
+    comparisons = compare_arms(long, treatment, control, conf) if treatment and control else []
+    proportions = normal_ct_table(long, treatment, control, conf) if treatment and control else []
+    primary = _primary_visit(long, primary_visit)
     return AnalysisResult(
         long=long,
         summaries=summarise(long),
-        comparisons=compare_arms(long, treatment, control, conf),
-        proportions=normal_ct_table(long, treatment, control, conf),
+        comparisons=comparisons,
+        proportions=proportions,
         agreement=agreement_table(pairs),
         treatment=treatment,
         control=control,
         n_subjects=len({row.subject for row in long}),
+        hypotheses=_hypotheses(comparisons, proportions, primary, multiplicity,
+                               min((r.visit_num for r in long if r.ablfl), default=None)),
+        primary_visit=primary,
+        multiplicity=multiplicity,
     )
+
+
+def _primary_visit(rows: Sequence[AnalysisRow], named: str | None) -> str | None:
+    visits = _visits(rows)
+    if named is not None:
+        if named not in {v for _, v in visits}:
+            raise MultiplicityError(f"the primary visit {named!r} is not in the data; visits: "
+                                    + ", ".join(v for _, v in visits))
+        return named
+    base = min((r.visit_num for r in rows if r.ablfl), default=None)
+    after = [v for n, v in visits if base is not None and n > base]
+    return after[0] if after else None
+
+
+def _hypotheses(comparisons: Sequence[Comparison], proportions: Sequence[ProportionRow], primary: str | None,
+                multiplicity: str, baseline_num: float | None) -> list[Hypothesis]:
+    """The primary test and the secondary family in its fixed order, adjusted (module
+    :mod:`quant.analysis.multiplicity` states the plan)."""
+    adjust([], multiplicity)  # an unknown method is refused even when nothing is testable
+    chg = [c for c in comparisons if c.variable == "CHG" and c.hl is not None]
+    first = [c for c in chg if c.visit == primary and c.paramcd == "LESPCT"]
+    out = [Hypothesis("primary", c.visit, c.visit_num, c.paramcd, c.variable, "wilcoxon", c.hl.p_value,
+                      c.hl.p_value) for c in first]  # type: ignore[union-attr]
+    rank = {p: i for i, p in enumerate(CONTINUOUS_PARAMS)}
+    family = [("wilcoxon", c.visit, c.visit_num, c.paramcd, c.variable, c.hl.p_value)  # type: ignore[union-attr]
+              for c in sorted(chg, key=lambda c: (c.visit_num, rank[c.paramcd])) if c not in first]
+    family += [("fisher", p.visit, p.visit_num, "NORMCT", "AVAL", p.fisher_p)
+               for p in sorted(proportions, key=lambda p: p.visit_num)
+               if p.fisher_p is not None and (baseline_num is None or p.visit_num > baseline_num)]
+    adjusted = adjust([f[5] for f in family], multiplicity)
+    out += [Hypothesis("secondary", visit, vnum, param, var, test, p, a)
+            for (test, visit, vnum, param, var, p), a in zip(family, adjusted)]
+    return out

@@ -197,6 +197,7 @@ def make_trial(
     size: str = "small",
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    arm_names: tuple[str, str] = ARMS,
 ) -> TrialFiles:
     """Write a synthetic trial into ``out``: scans, ``manifest.csv`` and ``randomization.csv``.
 
@@ -209,7 +210,11 @@ def make_trial(
         size: phantom size per scan ("small" is the practical choice).
         progress: called as ``progress(done_scans, total_scans)``.
         workers: processes for writing subjects in parallel (None: up to 4, 1: in-process).
+        arm_names: how ``randomization.csv`` spells the (MSC, Placebo) arms, e.g. ("UC-MSC", "placebo").
     """
+    if len(arm_names) != 2 or len(set(arm_names)) != 2 or not all(n.strip() for n in arm_names):
+        raise PhantomError(f"arm_names must be two different, non-empty names, not {arm_names!r}")
+    spelled = dict(zip(ARMS, arm_names))
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     visit_days = _visit_days(visits)
@@ -248,5 +253,5 @@ def make_trial(
         w = csv.writer(fh)
         w.writerow(["subject", "arm"])
         for p in plans:
-            w.writerow([p.code, p.arm])
+            w.writerow([p.code, spelled[p.arm]])
     return TrialFiles(root, manifest, randomization)

@@ -63,7 +63,8 @@ class BlandAltman:
 
 @dataclass(frozen=True)
 class KappaResult:
-    """Cohen's kappa with the Fleiss-Cohen-Everitt (1969) asymptotic (non-null) SE and Wald CI."""
+    """Cohen's kappa with the Fleiss-Cohen-Everitt (1969) asymptotic (non-null) SE and Wald CI,
+    the CI clipped to kappa's range [-1, 1]."""
 
     kappa: float
     se: float
@@ -165,7 +166,8 @@ def cohen_kappa(a: Sequence[Hashable] | ArrayLike, b: Sequence[Hashable] | Array
     """Cohen's (unweighted) kappa of two raters' categorical calls, with a Wald CI.
 
     SE: the large-sample (non-null) standard error of Fleiss, Cohen & Everitt (Psychol Bull
-    1969;72:323-327), the same as SAS PROC FREQ's ASE; CI = kappa -/+ z * SE (not truncated).
+    1969;72:323-327), the same as SAS PROC FREQ's ASE; CI = kappa -/+ z * SE, clipped to [-1, 1]
+    (kappa cannot leave that range; a Wald bound beyond it, e.g. 1.062, is not a possible value).
 
     Raises:
         ValueError: empty input, missing values, length mismatch, or only one category used by
@@ -207,8 +209,8 @@ def cohen_kappa(a: Sequence[Hashable] | ArrayLike, b: Sequence[Hashable] | Array
     return KappaResult(
         kappa=float(kappa),
         se=se,
-        ci_low=float(kappa - z * se),
-        ci_high=float(kappa + z * se),
+        ci_low=max(-1.0, float(kappa - z * se)),
+        ci_high=min(1.0, float(kappa + z * se)),
         observed_agreement=po,
         expected_agreement=pe,
         n=n,

@@ -1,7 +1,7 @@
 """A fresh virtual environment with LungRead installed from its wheel, as a user would have it.
 
-The wheel is built from the tracked files of the checkout (``git ls-files``), so whatever the
-wheel misses is missing here too. Its declared dependencies (``Requires-Dist``, followed
+The wheel is built from the checkout's files as git sees them (tracked, plus new files it does not
+ignore), so whatever the packaging misses is missing here too. Its declared dependencies (``Requires-Dist``, followed
 transitively through the installed distributions' own requirements) are linked in from the test
 environment instead of downloaded: the run stays offline and fast, yet an undeclared dependency
 (a test-only package the code imports) is absent, as on a user's machine.
@@ -33,7 +33,9 @@ USER = "lungread-user"
 def build_wheel(out: Path) -> Path:
     """Build the project's wheel from a copy of its tracked files; returns the .whl path."""
     src = out / "src"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+    # Tracked files and new ones git does not ignore: what the next commit will hold.
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
+                           capture_output=True, check=True).stdout
     for name in filter(None, files.decode().split("\0")):
         if name.startswith("tests/"):
             continue

@@ -24,6 +24,9 @@ from tests.support.paths import REPO_ROOT
 from tests.support.required_tools import dciodvfy_errors
 
 SUBJECTS, VISITS, SEED = 9, 2, 3
+# The randomisation list spells the arms its own way (issue 16): the analysis must take them from
+# the data, not assume "MSC" and "Placebo".
+TREATMENT, CONTROL = "UC-MSC", "placebo"
 PASSWORD = "lungread"
 
 pytestmark = pytest.mark.slow
@@ -47,7 +50,7 @@ def demo(tmp_path_factory):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         rc = main(["demo", "--headless", "--out", str(out), "--subjects", str(SUBJECTS),
-                   "--visits", str(VISITS), "--seed", str(SEED)])
+                   "--visits", str(VISITS), "--seed", str(SEED), "--arms", f"{TREATMENT},{CONTROL}"])
     assert rc == 0
     return out, buf.getvalue()
 
@@ -65,7 +68,7 @@ def manifest(demo):
 
 def test_stdout_has_the_endpoint_table(demo):
     _, stdout = demo
-    assert "Lesion volume, % of whole-lung volume (%): MSC - Placebo" in stdout
+    assert f"Lesion volume, % of whole-lung volume (%): {TREATMENT} - {CONTROL}" in stdout
     assert any(line.startswith("DAY10") and " CHG " in line for line in stdout.splitlines())
 
 
@@ -102,7 +105,7 @@ def test_reads_csv_has_every_revision(demo, manifest):
     assert len(independent) == 2 * 2 * n_scans
     for r in independent:
         assert (r["revision"], r["status"], r["superseded"]) in {("1", "draft", "true"), ("2", "signed", "false")}
-        assert r["arm"] in ("MSC", "Placebo")
+        assert r["arm"] in (TREATMENT, CONTROL)
     assert {r["reader"] for r in independent} == {"reader1", "reader2"}
     sources = [r for r in reads if r["endpoint_source"] == "true"]
     assert all(r["status"] == "signed" for r in sources)
@@ -176,7 +179,7 @@ def test_agreement_table(demo):
 
 
 def test_planted_treatment_effect_is_recovered(demo, manifest):
-    """Day 10, change in lesion % from baseline, MSC - Placebo, Hodges-Lehmann shift.
+    """Day 10, change in lesion % from baseline, treatment - control, Hodges-Lehmann shift.
 
     Reads: from adqct.csv (PARAMCD LESPCT, AVISIT DAY10, CHG by TRT01P), HL with its 95% CI by
     :func:`quant.stats.two_sample.hodges_lehmann` (also checked against endpoints.csv). Truth: the same
@@ -188,8 +191,8 @@ def test_planted_treatment_effect_is_recovered(demo, manifest):
 
     exports = demo[0] / "exports"
     rows = [r for r in _csv(exports / "adqct.csv") if r["PARAMCD"] == "LESPCT" and r["AVISIT"] == "DAY10"]
-    x = [float(r["CHG"]) for r in rows if r["TRT01P"] == "MSC"]
-    y = [float(r["CHG"]) for r in rows if r["TRT01P"] == "Placebo"]
+    x = [float(r["CHG"]) for r in rows if r["TRT01P"] == TREATMENT]
+    y = [float(r["CHG"]) for r in rows if r["TRT01P"] == CONTROL]
     reads = hodges_lehmann(x, y)
     table = {(r["statistic"]): r["value"] for r in _csv(exports / "endpoints.csv")
              if r["section"] == "between_arm" and r["avisit"] == "DAY10" and r["paramcd"] == "LESPCT"
@@ -200,8 +203,8 @@ def test_planted_treatment_effect_is_recovered(demo, manifest):
     truth = {(m["subject"], m["visit"]): m["truth"]["lesion_pct"] for m in manifest}
     arm = {m["subject"]: m["arm"] for m in manifest}
     chg = {s: truth[(s, "DAY10")] - truth[(s, "BASELINE")] for s in arm}
-    truth_hl = hodges_lehmann([c for s, c in chg.items() if arm[s] == "MSC"],
-                              [c for s, c in chg.items() if arm[s] == "Placebo"])
+    truth_hl = hodges_lehmann([c for s, c in chg.items() if arm[s] == TREATMENT],
+                              [c for s, c in chg.items() if arm[s] == CONTROL])
     half_width = (reads.ci_high - reads.ci_low) / 2
     assert truth_hl.estimate < -5.0  # the planted effect itself (model trial: -10.8 points)
     assert abs(reads.estimate - truth_hl.estimate) < half_width
@@ -312,7 +315,7 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
 
     trial = demo[0] / "trial"
     arm_of = {m["subject"]: m["arm"] for m in manifest}
-    keep = [s for s in sorted(arm_of) if arm_of[s] == "Placebo"][:1] + [s for s in sorted(arm_of) if arm_of[s] == "MSC"][:2]
+    keep = [s for s in sorted(arm_of) if arm_of[s] == CONTROL][:1] + [s for s in sorted(arm_of) if arm_of[s] == TREATMENT][:2]
     small = tmp_path / "manifest.csv"
     with open(small, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -359,8 +362,8 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
         with pytest.raises(PermissionDenied, match="only a statistician"):
             export_analysis(db, manager, tmp_path / "a3")
         full = export_analysis(db, stat, tmp_path / "a4", figures=False, report=False)
-        assert {r["TRT01P"] for r in _csv(full.files["adqct"])} == {"MSC", "Placebo"}
-        assert {r["arm"] for r in _csv(export_reads(db, stat, tmp_path / "r_stat.csv"))} == {"MSC", "Placebo"}
+        assert {r["TRT01P"] for r in _csv(full.files["adqct"])} == {TREATMENT, CONTROL}
+        assert {r["arm"] for r in _csv(export_reads(db, stat, tmp_path / "r_stat.csv"))} == {TREATMENT, CONTROL}
         assert all(r["arm"] == "" for r in _csv(export_reads(db, manager, tmp_path / "r_manager2.csv")))
     finally:
         db.dispose()
@@ -399,3 +402,28 @@ def test_lungread_stats_command_in_its_own_process(demo, tmp_path):
             "lespct_by_visit.png", "bland_altman.png"} <= files
     assert (tmp_path / "cli" / "report.pdf").read_bytes().rstrip().endswith(b"%%EOF")
     assert _csv(tmp_path / "cli" / "adqct.csv") == _csv(out / "exports" / "adqct.csv")
+
+
+def test_stats_names_the_arms_or_says_why_not(demo, tmp_path, monkeypatch, capsys):
+    """`lungread stats --treatment/--control`: a name not in the randomisation list is refused with
+    the list's arms; swapped names flip the direction of every between-arm figure."""
+    from desktop.cli.main import main
+
+    out, _ = demo
+    url = out / "lungread.sqlite"
+    monkeypatch.setenv("LUNGREAD_PASSWORD", PASSWORD)
+    args = ["stats", "--db", str(url), "--user", "statistician", "--no-report", "--no-figures"]
+    assert main([*args, "--out", str(tmp_path / "bad"), "--treatment", "MSC"]) == 2
+    err = capsys.readouterr().err
+    assert f"treatment arm 'MSC' is not in the randomisation list; its arms: '{TREATMENT}', '{CONTROL}'" in err
+    assert main([*args, "--out", str(tmp_path / "flip"), "--treatment", CONTROL, "--control", TREATMENT]) == 0
+    assert f"(%): {CONTROL} - {TREATMENT}" in capsys.readouterr().out
+    default = {(r["avisit"], r["paramcd"], r["variable"], r["statistic"]): r
+               for r in _csv(out / "exports" / "endpoints.csv") if r["section"] == "between_arm"}
+    flipped = [r for r in _csv(tmp_path / "flip" / "endpoints.csv") if r["section"] == "between_arm"]
+    assert flipped and all(r["group"] == f"{CONTROL} - {TREATMENT}" for r in flipped)
+    for r in flipped:
+        d = default[(r["avisit"], r["paramcd"], r["variable"], r["statistic"])]
+        assert d["group"] == f"{TREATMENT} - {CONTROL}"
+        if r["statistic"] == "hl_estimate" and r["value"]:
+            assert float(r["value"]) == pytest.approx(-float(d["value"]))

@@ -232,8 +232,17 @@ def test_statistician_figures_include_bland_altman_of_the_read_pairs(app, qtbot,
     qtbot.addWidget(screen)
     screen.resize(1100, 750)
     screen.show()
+    # The arms' names say nothing of which is the treatment: the screen offers them and waits.
+    qtbot.waitUntil(lambda: screen.treatment_choice.count() == 2)
+    assert screen.treatment_choice.isVisible() and screen.chosen_arms() == (None, None)
+    qtbot.mouseClick(screen.compute_button, Qt.MouseButton.LeftButton)
+    assert "Choose the treatment and the control arm" in screen.state.text() and screen.result is None
+    screen.treatment_choice.setCurrentText("ARM-BETA")
+    screen.control_choice.setCurrentText("ARM-ALPHA")
     with qtbot.waitSignal(screen.analysis_ready, timeout=60000):
         qtbot.mouseClick(screen.compute_button, Qt.MouseButton.LeftButton)
+    assert (screen.result.treatment, screen.result.control) == ("ARM-BETA", "ARM-ALPHA")
+    assert screen.tabs.tabText(0) == "Endpoints (ARM-BETA − ARM-ALPHA)"
     tabs = [screen.tabs.tabText(i) for i in range(screen.tabs.count())]
     screen.tabs.setCurrentIndex(tabs.index("Figures"))
     items = [screen.figure_choice.itemText(i) for i in range(screen.figure_choice.count())]

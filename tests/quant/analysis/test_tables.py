@@ -11,6 +11,7 @@ from quant.analysis.csv_export import ADQCT_COLUMNS, format_endpoint_table, writ
 from quant.analysis.tables import EndpointRecord, derive_long, run_analysis
 from quant.stats.two_sample import fisher_exact, hodges_lehmann, newcombe_difference, welch_difference
 from tests.support.analysis_records import read_pairs, trial_records
+from tests.support.paths import REPO_ROOT
 
 
 def test_long_dataset_base_chg_pchg():
@@ -165,3 +166,17 @@ def test_not_estimable_comparison_is_reported_not_raised():
     assert c.hl.p_value == 1.0 and c.hl.estimate == -2.0
     c = next(c for c in res.comparisons if c.paramcd == "SOLPCT")
     assert c.hl is None and "all observations are tied" in c.note  # 1.0 vs 1.0
+
+
+def test_the_analysis_does_not_load_scipy_stats():
+    """scipy.stats costs ~0.6 s CPU to import, a third of lungread stats' 2 s budget; the analysis
+    uses scipy.special formulas checked against it (tests/quant/stats/test_against_scipy_stats.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom quant.analysis.tables import run_analysis\n"
+            "from tests.support.analysis_records import read_pairs, trial_records\n"
+            "run_analysis(trial_records(), read_pairs())\nprint('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO_ROOT)
+    assert out.stdout.strip() == "False"

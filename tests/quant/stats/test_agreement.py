@@ -157,3 +157,18 @@ def test_agreement_input_errors():
         cohen_kappa([], [])
     with pytest.raises(ValueError, match="undefined"):
         cohen_kappa([False, False], [False, False])
+
+
+def test_kappa_ci_is_clipped_to_its_range():
+    # 9 of 10 agree: kappa 0.615, SE 0.337, so the Wald upper bound would be 1.276
+    a = [True] * 8 + [False, False]
+    b = [True] * 8 + [False, True]
+    r = cohen_kappa(a, b)
+    z = 1.959963984540054
+    assert r.kappa + z * r.se > 1.2  # the unclipped bound exceeds kappa's range
+    assert r.ci_high == 1.0
+    assert r.ci_low == pytest.approx(r.kappa - z * r.se, rel=1e-12)  # inside the range: unchanged
+    # and symmetric at the bottom: near-complete disagreement
+    r = cohen_kappa([True, False, True, False, True], [False, True, False, True, True])
+    assert r.kappa - z * r.se < -1.0
+    assert r.ci_low == -1.0 and r.ci_high <= 1.0

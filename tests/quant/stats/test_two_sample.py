@@ -243,10 +243,50 @@ def test_ci_root_equals_brentq_on_r_statistic(seed):
 
 def test_exact_interval_with_unachievable_level_reports_r_level():
     # n = 2 + 2: qwilcox(0.025, 2, 2) = 0 -> qu = 1, the interval is [min, max] of the differences
-    # and R reports conf.level 1 - signif(2 * pwilcox(0, 2, 2), 2) = 1 - 0.33
+    # and R's two-sample wilcox.test reports conf.level 1 - achieved.alpha = 1 - 2 * pwilcox(0, 2, 2)
+    # = 1 - 2/6, unrounded (only R's one-sample test rounds: 1 - signif(achieved.alpha, 2))
     r = hodges_lehmann([1.0, 2.0], [3.0, 4.5])
     assert r.method == METHOD_EXACT
     assert (r.ci_low, r.ci_high) == (-3.5, -1.0)
-    assert r.conf_level == pytest.approx(0.67)
+    assert r.conf_level == pytest.approx(1.0 - 2.0 / 6.0, abs=1e-15)
     assert r.estimate == pytest.approx(np.median([-2.0, -3.5, -1.0, -2.5]))
     assert r.p_value == pytest.approx(2 * 1 / 6)
+
+
+def test_exact_level_for_2_vs_4_is_not_rounded():
+    # R 4.2: wilcox.test(c(1, 2), c(3, 4, 5, 6), conf.int = TRUE) -> conf.level 0.8666667
+    # (qu = 1, achieved.alpha = 2 * pwilcox(0, 2, 4) = 2/15; a warning, no rounding to 0.87)
+    r = hodges_lehmann([1.0, 2.0], [3.0, 4.0, 5.0, 6.0])
+    assert r.method == METHOD_EXACT
+    assert r.conf_level == pytest.approx(0.8667, abs=1e-4)
+    assert r.conf_level == pytest.approx(13 / 15, abs=1e-15)
+    assert (r.ci_low, r.ci_high) == (-5.0, -1.0)  # min and max of the 8 differences
+    # a reachable level is reported as requested
+    assert hodges_lehmann([1.0, 2.0, 3.5, 7.0, 8.0], [3.0, 4.0, 5.0, 6.0, 9.5, 11.0]).conf_level == 0.95
+
+
+def _welch_by_hand(x, y, conf):
+    """Welch-Satterthwaite from the textbook formulas (independent of scipy's ttest_ind)."""
+    from scipy import special
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = math.sqrt(vx + vy)
+    df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    d = x.mean() - y.mean()
+    q = special.stdtrit(df, 1 - (1 - conf) / 2)
+    return d / se, df, 2 * special.stdtr(df, -abs(d / se)), d - q * se, d + q * se
+
+
+@pytest.mark.parametrize("conf", [0.9, 0.95, 0.99])
+def test_welch_t_test_full_result(conf):
+    from quant.stats.two_sample import welch_t_test
+
+    x = [8.1, 3.3, 12.0, 5.5, 7.25]
+    y = [1.0, 2.5, 0.5, 4.0, 3.0, 2.0, 9.0]
+    t, df, p, lo, hi = _welch_by_hand(x, y, conf)
+    r = welch_t_test(x, y, conf)
+    assert (r.statistic, r.df, r.p_value, r.ci_low, r.ci_high) == pytest.approx((t, df, p, lo, hi), rel=1e-12)
+    assert (r.mean_x, r.mean_y, r.n_x, r.n_y, r.conf_level) == pytest.approx((np.mean(x), np.mean(y), 5, 7, conf))
+    assert r.diff == pytest.approx(np.mean(x) - np.mean(y), rel=1e-15)
+    assert tuple(welch_difference(x, y, conf)) == (r.diff, r.ci_low, r.ci_high, r.p_value, r.df)
