@@ -427,3 +427,26 @@ def test_stats_names_the_arms_or_says_why_not(demo, tmp_path, monkeypatch, capsy
         assert d["group"] == f"{TREATMENT} - {CONTROL}"
         if r["statistic"] == "hl_estimate" and r["value"]:
             assert float(r["value"]) == pytest.approx(-float(d["value"]))
+
+
+def test_r_reproduces_the_primary_endpoint_from_adqct(demo):
+    """R alone (tests/data/r/primary_endpoint.R: read.csv + wilcox.test) gets the primary endpoint's
+    figures from adqct.csv: the dataset carries everything the analysis used."""
+    from tests.support.paths import TEST_DATA
+    from tests.support.required_tools import require_program
+
+    rscript = require_program("Rscript")
+    out, _ = demo
+    rows = _csv(out / "exports" / "endpoints.csv")
+    (visit,) = {r["avisit"] for r in rows if r["statistic"] == "role" and r["value"] == "primary"}
+    ours = {r["statistic"]: r["value"] for r in rows if r["section"] == "between_arm" and r["avisit"] == visit
+            and r["paramcd"] == "LESPCT" and r["variable"] == "CHG"}
+    proc = subprocess.run([rscript, str(TEST_DATA / "r" / "primary_endpoint.R"), str(out / "exports" / "adqct.csv"),
+                           visit, TREATMENT, CONTROL], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    n_t, n_c, est, lo, hi, p, level = (float(v) for v in proc.stdout.split())
+    assert (n_t, n_c) == (float(ours["n_treatment"]), float(ours["n_control"])) and n_t > 0 and n_c > 0
+    assert float(ours["hl_estimate"]) == pytest.approx(est, rel=1e-9, abs=1e-12)
+    assert (float(ours["hl_ci_low"]), float(ours["hl_ci_high"])) == pytest.approx((lo, hi), rel=1e-6, abs=1e-9)
+    assert float(ours["wilcoxon_p"]) == pytest.approx(p, rel=1e-9)
+    assert float(ours["hl_conf_level"]) == pytest.approx(level, rel=1e-12)
