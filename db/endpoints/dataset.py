@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from db.charter import Charter
 from db.endpoints.rule import Adjudication, Resolution, SignedRead, resolve
 from db.engine import Database
-from db.models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, User, Visit
+from db.models import AdjudicationTask, RandomisedSubject, Randomization, Read, ReadTask, Scan, Subject, User, Visit
 from db.records import Actor
 from db.security.access import charter_of, current_trial, lock_of, require_role, unblinding_of
 from quant.analysis.tables import EndpointRecord, ReadPair
@@ -65,6 +65,7 @@ class AnalysisDataset:
     control_arm: str | None = None
     primary_visit: str | None = None  # the charter's analysis plan
     multiplicity: str = "holm"
+    randomised: tuple[tuple[str, str], ...] | None = None  # (subject, arm) of the whole list; None while blinded
 
 
 def visit_order(charter: Charter, visits: set[tuple[str, int | None]]) -> dict[str, tuple[float, int | None]]:
@@ -99,8 +100,16 @@ def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
     unblinded = unblinding_of(s, trial) is not None
     locked = lock_of(s, trial) is not None
     arms: dict[int, str] = {}
+    randomised: tuple[tuple[str, str], ...] | None = None
     if with_arms and unblinded:
         arms = dict(s.execute(select(Randomization.subject_id, Randomization.arm)).all())
+        randomised = tuple((code, arm) for code, arm in s.execute(
+            select(RandomisedSubject.subject_code, RandomisedSubject.arm)
+            .where(RandomisedSubject.trial_id == trial.id).order_by(RandomisedSubject.subject_code)))
+        if not randomised:  # unblinded before revision 0003 kept the imaged subjects' arms only
+            randomised = tuple((code, arm) for code, arm in s.execute(
+                select(Subject.code, Randomization.arm).join(Randomization, Randomization.subject_id == Subject.id)
+                .order_by(Subject.code)))
 
     scans = s.execute(
         select(Scan.id, Subject.id, Subject.code, Visit.name, Visit.visit_day)
@@ -172,7 +181,7 @@ def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
         records=tuple(records), pairs=tuple(pairs), studyid=trial.name, unblinded=bool(arms), locked=locked,
         n_pending=n_pending, visits=tuple(sorted(order, key=lambda n: order[n][0])), endpoint_status=status_of,
         arms=tuple(sorted(set(arms.values()))), treatment_arm=charter.treatment_arm, control_arm=charter.control_arm,
-        primary_visit=charter.primary_visit, multiplicity=charter.multiplicity,
+        primary_visit=charter.primary_visit, multiplicity=charter.multiplicity, randomised=randomised,
     )
 
 

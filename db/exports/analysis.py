@@ -34,7 +34,8 @@ def analyse(dataset: AnalysisDataset, treatment: str | None = None, control: str
     if treatment is None and control is None:  # names given at analysis time replace the charter's
         treatment, control = dataset.treatment_arm, dataset.control_arm
     return run_analysis(dataset.records, dataset.pairs, treatment, control, arms=dataset.arms or None,
-                        primary_visit=dataset.primary_visit, multiplicity=dataset.multiplicity)
+                        primary_visit=dataset.primary_visit, multiplicity=dataset.multiplicity,
+                        randomised=dataset.randomised)
 
 
 @dataclass(frozen=True)

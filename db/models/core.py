@@ -38,6 +38,7 @@ __all__ = [
     "DatabaseLock",
     "Unblinding",
     "Randomization",
+    "RandomisedSubject",
     "ROLES",
 ]
 
@@ -240,3 +241,15 @@ class Randomization(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), unique=True)
     arm: Mapped[str] = mapped_column(String(64))
 
+
+class RandomisedSubject(Base):
+    """One line of the randomisation list loaded at unblinding, whether the subject has scans or
+    not: the analysis population (Alembic revision 0003)."""
+
+    __tablename__ = "randomised_subjects"
+    __table_args__ = (UniqueConstraint("trial_id", "subject_code", name="uq_randomised_subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"))
+    subject_code: Mapped[str] = mapped_column(String(64))
+    arm: Mapped[str] = mapped_column(String(64))

@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database
 from db.errors import ManifestError, WorkflowError
-from db.models import AdjudicationTask, DatabaseLock, Randomization, ReadTask, Subject, Unblinding, User
+from db.models import (
+    AdjudicationTask,
+    DatabaseLock,
+    RandomisedSubject,
+    Randomization,
+    ReadTask,
+    Subject,
+    Unblinding,
+    User,
+)
 from db.records import Actor, LockView, UnblindReport
 from db.security.access import current_trial, lock_of, require_role, unblinding_of
 from db.security.audit import append_event, utc_now
@@ -95,7 +104,8 @@ def _read_randomization(path: Path) -> tuple[list[tuple[str, str]], str]:
 def unblind(db: Database, actor: Actor, randomization_csv: str | Path) -> UnblindReport:
     """Statistician: load the arm list (``subject,arm``). Only after the lock; once; audited.
 
-    Every imaged subject must have an arm; listed subjects without scans are reported, not stored.
+    Every imaged subject must have an arm. The whole list is stored (listed subjects without scans
+    too: they are randomised, part of the analysis population) and the ones without scans reported.
     """
     path = Path(randomization_csv)
     _rule = "only a statistician may unblind, and only after a manager has locked the database"
@@ -124,6 +134,8 @@ def unblind(db: Database, actor: Actor, randomization_csv: str | Path) -> Unblin
         unknown = tuple(sorted(code for code in listed if code not in subjects))
         for code, sub in subjects.items():
             s.add(Randomization(subject_id=sub.id, arm=listed[code]))
+        for code, arm in listed.items():
+            s.add(RandomisedSubject(trial_id=trial.id, subject_code=code, arm=arm))
         record = Unblinding(trial_id=trial.id, unblinded_by=user.id, unblinded_at=utc_now(), file_name=path.name,
                             file_sha256=digest, n_subjects=len(subjects))
         s.add(record)

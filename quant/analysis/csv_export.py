@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quant.analysis.agreement import AgreementRow
+from quant.analysis.population import Population
 from quant.analysis.tables import PARAMS, AnalysisResult, AnalysisRow, Comparison, Hypothesis, ProportionRow, Summary
 
 __all__ = [
@@ -57,13 +58,30 @@ ADQCT_DICTIONARY: tuple[DictEntry, ...] = (
     DictEntry("CHG", "float", "percentage points", "Change from baseline: AVAL - BASE"),
     DictEntry("PCHG", "float", "%", "Percent change from baseline: 100 * CHG / BASE (empty if BASE = 0)"),
     DictEntry("ABLFL", "flag (Y or empty)", "", "Baseline record flag"),
-    DictEntry("ANL01FL", "flag (Y or empty)", "", "Analysis flag: record has a value (observed cases)"),
+    DictEntry("ANL01FL", "flag (Y or empty)", "", "Analysis flag: the tables use this record (it has a value and, "
+              "once the randomisation list is loaded, the subject is in mITT; observed cases)"),
     DictEntry("SRCREAD", "text", "", "Source read id(s) of the endpoint value, ';'-separated"),
 )
 ADQCT_COLUMNS = tuple(e.column for e in ADQCT_DICTIONARY)
 
+ADSL_DICTIONARY: tuple[DictEntry, ...] = (
+    DictEntry("STUDYID", "text", "", "Study identifier (trial name)"),
+    DictEntry("USUBJID", "text", "", "Unique subject identifier (STUDYID-subject)"),
+    DictEntry("SUBJID", "text", "", "Subject identifier as in the manifest and the randomisation list"),
+    DictEntry("ARM", "text", "", "Randomised arm (the randomisation list's spelling); empty: not in the list"),
+    DictEntry("TRT01P", "text", "", "Planned treatment: the randomised arm"),
+    DictEntry("RANDFL", "flag (Y or N)", "", "Randomised: the subject is in the randomisation list"),
+    DictEntry("MITTFL", "flag (Y or N)", "", "mITT: randomised, evaluable baseline lesion % and at least one "
+              "evaluable lesion % after baseline; every analysis table uses MITTFL = Y"),
+    DictEntry("BLEVFL", "flag (Y or N)", "", "Baseline lesion % evaluable"),
+    DictEntry("NSCANS", "integer", "scans", "Scans of the subject with an endpoint record"),
+    DictEntry("NEVAL", "integer", "scans", "Scans with an evaluable lesion %"),
+)
+ADSL_COLUMNS = tuple(e.column for e in ADSL_DICTIONARY)
+
 ENDPOINTS_DICTIONARY: tuple[DictEntry, ...] = (
-    DictEntry("section", "text", "", "summary (per visit x arm), between_arm (treatment - control) or normal_ct"),
+    DictEntry("section", "text", "", "population (per arm: randomised, with_scans, evaluable per visit, mitt), "
+              "summary (per visit x arm), between_arm (treatment - control) or normal_ct"),
     DictEntry("avisit", "text", "", "Analysis visit name"),
     DictEntry("avisitn", "float", "", "Analysis visit number"),
     DictEntry("paramcd", "text", "", "LESPCT, SOLPCT or NORMCT"),
@@ -199,6 +217,26 @@ def endpoint_rows(
     return out
 
 
+def adsl_rows(population: Population, studyid: str) -> list[dict[str, str]]:
+    """ADSL-style subject rows of the analysis population."""
+    yn = {True: "Y", False: "N"}
+    return [{"STUDYID": studyid, "USUBJID": f"{studyid}-{s.subject}", "SUBJID": s.subject, "ARM": s.arm or "",
+             "TRT01P": s.arm or "", "RANDFL": yn[s.randomised], "MITTFL": yn[s.mitt],
+             "BLEVFL": yn[s.baseline_evaluable], "NSCANS": str(s.scans), "NEVAL": str(s.evaluable)}
+            for s in population.subjects]
+
+
+def population_rows(population: Population) -> list[dict[str, str]]:
+    """CONSORT-style counts per arm as tidy endpoints.csv rows (section ``population``)."""
+    out = []
+    for c in population.counts:
+        out += [_row("population", "", "", "", "", c.arm, "randomised", c.randomised),
+                _row("population", "", "", "", "", c.arm, "with_scans", c.with_scans)]
+        out += [_row("population", visit, "", "LESPCT", "AVAL", c.arm, "evaluable", n) for visit, n in c.evaluable.items()]
+        out.append(_row("population", "", "", "", "", c.arm, "mitt", c.mitt))
+    return out
+
+
 def agreement_rows(rows: Sequence[AgreementRow]) -> list[dict[str, str]]:
     """Tidy rows of the reader-agreement table."""
     return [
@@ -231,20 +269,26 @@ def write_data_dictionary(path: Path, entries: Iterable[DictEntry]) -> Path:
 
 
 def write_analysis_csvs(result: AnalysisResult, out_dir: Path, studyid: str) -> dict[str, Path]:
-    """Write adqct.csv, endpoints.csv, agreement.csv and their ``*.dictionary.csv`` into out_dir."""
+    """Write adqct.csv, endpoints.csv, agreement.csv (and, with the randomisation list, adsl.csv)
+    and their ``*.dictionary.csv`` into out_dir."""
     out_dir = Path(out_dir)
     files = {
         "adqct": write_csv(out_dir / "adqct.csv", ADQCT_COLUMNS, adqct_rows(result.long, studyid)),
         "endpoints": write_csv(
             out_dir / "endpoints.csv",
             [e.column for e in ENDPOINTS_DICTIONARY],
-            endpoint_rows(result.summaries, result.comparisons, result.proportions, result.hypotheses),
+            (population_rows(result.population) if result.population else [])
+            + endpoint_rows(result.summaries, result.comparisons, result.proportions, result.hypotheses),
         ),
         "agreement": write_csv(
             out_dir / "agreement.csv", [e.column for e in AGREEMENT_DICTIONARY], agreement_rows(result.agreement)
         ),
     }
-    for name, entries in (("adqct", ADQCT_DICTIONARY), ("endpoints", ENDPOINTS_DICTIONARY), ("agreement", AGREEMENT_DICTIONARY)):
+    dictionaries = [("adqct", ADQCT_DICTIONARY), ("endpoints", ENDPOINTS_DICTIONARY), ("agreement", AGREEMENT_DICTIONARY)]
+    if result.population is not None:
+        files["adsl"] = write_csv(out_dir / "adsl.csv", ADSL_COLUMNS, adsl_rows(result.population, studyid))
+        dictionaries.append(("adsl", ADSL_DICTIONARY))
+    for name, entries in dictionaries:
         files[f"{name}.dictionary"] = write_data_dictionary(out_dir / f"{name}.dictionary.csv", entries)
     return files
 
@@ -278,6 +322,8 @@ def format_endpoint_table(result: AnalysisResult, paramcd: str = "LESPCT") -> st
         cm = comp.get((vnum, paramcd, var))
         hl = cm.hl if cm else None
         shift = f"{_num(hl.estimate)} ({_num(hl.ci_low)}, {_num(hl.ci_high)})" if hl else "NA"
+        if hl and abs(hl.conf_level - 0.95) > 1e-9:  # tiny arms: the exact interval cannot reach 95%
+            shift += f" {100 * hl.conf_level:.1f}%"
         pr = prop.get(vnum)
         nct_t = f"{pr.k_treatment}/{pr.n_treatment}" if pr else "NA"
         nct_c = f"{pr.k_control}/{pr.n_control}" if pr else "NA"
@@ -291,11 +337,14 @@ def format_endpoint_table(result: AnalysisResult, paramcd: str = "LESPCT") -> st
 
 
 def plan_lines(result: AnalysisResult) -> list[str]:
-    """The analysis plan under a table: the primary endpoint with its p, and how the secondary p
-    values are adjusted (raw p in the table; the adjusted ones in endpoints.csv)."""
-    if not result.hypotheses:
-        return []
+    """The analysis plan under a table: the population, the primary endpoint with its p, and how
+    the secondary p values are adjusted (raw p in the table; the adjusted ones in endpoints.csv)."""
     out = [""]
+    if result.population is not None:
+        arms = "; ".join(f"{c.arm} {c.randomised}/{c.with_scans}/{c.mitt}" for c in result.population.counts)
+        out.append(f"Population (randomised / with scans / mITT): {arms}. Every table uses the mITT subjects.")
+    if not result.hypotheses:
+        return out if len(out) > 1 else []
     for h in result.hypotheses:
         if h.role == "primary":
             out.append(f"Primary endpoint: change from baseline in lesion % at {h.visit}, {result.treatment} - "

@@ -18,6 +18,7 @@ CHG is in percentage points, PCHG in percent of baseline.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,7 @@ import numpy as np
 from quant.analysis.agreement import AgreementRow, ReadPair, agreement_table
 from quant.analysis.arms import choose_arms
 from quant.analysis.multiplicity import MultiplicityError, adjust
+from quant.analysis.population import Population, analysis_population
 from quant.stats.proportions import fisher_exact, newcombe_difference
 from quant.stats.two_sample import ShiftEstimate, WelchResult, hodges_lehmann, welch_difference
 
@@ -199,6 +201,7 @@ class AnalysisResult:
     hypotheses: list[Hypothesis] = field(default_factory=list)
     primary_visit: str | None = None
     multiplicity: str = "holm"
+    population: Population | None = None  # with the randomisation list: ADSL rows and counts (mITT)
 
 
 def _value(rec: EndpointRecord, paramcd: str) -> float | None:
@@ -384,6 +387,7 @@ def run_analysis(
     arms: Iterable[str] | None = None,
     primary_visit: str | None = None,
     multiplicity: str = "holm",
+    randomised: Sequence[tuple[str, str]] | None = None,
 ) -> AnalysisResult:
     """All analysis tables at once (what ``lungread stats`` writes).
 
@@ -391,7 +395,10 @@ def run_analysis(
     ``control`` name which is which, else :func:`quant.analysis.arms.choose_arms` decides or
     refuses. Blinded records (no arm) give no between-arm tables and no treatment/control.
     ``primary_visit`` (default: the first visit after baseline) and ``multiplicity``: see
-    :mod:`quant.analysis.multiplicity`.
+    :mod:`quant.analysis.multiplicity`. ``randomised``: the whole randomisation list ((subject,
+    arm) per line); with it every table uses the values of mITT subjects only (other scans still
+    count in N), ``long`` keeps every scan with ANL01FL marking what the tables used
+    (:mod:`quant.analysis.population`), and the result carries the population.
 
     Raises:
         ArmError: the arms cannot be told apart, or a named arm is not in the list.
@@ -399,18 +406,27 @@ def run_analysis(
     """
     records = list(records)
     long = derive_long(records)
+    analysed = long
+    population = None
+    if randomised is not None:
+        population = analysis_population(records, randomised)
+        arms = {arm for _, arm in randomised} if arms is None else arms
+        # Outside mITT a scan still counts in N (scans at that visit and arm) but gives no value.
+        analysed = [r if r.subject in population.mitt else
+                    dataclasses.replace(r, aval=None, base=None, chg=None, pchg=None, anl01fl=False) for r in long]
+        long = [dataclasses.replace(r, anl01fl=r.anl01fl and r.subject in population.mitt) for r in long]
     listed = set(arms) if arms is not None else {r.arm for r in records if r.arm is not None}
     if listed:
         choice = choose_arms(listed, treatment, control)
         treatment, control = choice.treatment, choice.control
     else:
         treatment = control = None
-    comparisons = compare_arms(long, treatment, control, conf) if treatment and control else []
-    proportions = normal_ct_table(long, treatment, control, conf) if treatment and control else []
+    comparisons = compare_arms(analysed, treatment, control, conf) if treatment and control else []
+    proportions = normal_ct_table(analysed, treatment, control, conf) if treatment and control else []
     primary = _primary_visit(long, primary_visit)
     return AnalysisResult(
         long=long,
-        summaries=summarise(long),
+        summaries=summarise(analysed),
         comparisons=comparisons,
         proportions=proportions,
         agreement=agreement_table(pairs),
@@ -421,6 +437,7 @@ def run_analysis(
                                min((r.visit_num for r in long if r.ablfl), default=None)),
         primary_visit=primary,
         multiplicity=multiplicity,
+        population=population,
     )
 
 

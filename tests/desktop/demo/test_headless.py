@@ -363,6 +363,19 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
             export_analysis(db, manager, tmp_path / "a3")
         full = export_analysis(db, stat, tmp_path / "a4", figures=False, report=False)
         assert {r["TRT01P"] for r in _csv(full.files["adqct"])} == {TREATMENT, CONTROL}
+        # The population is the whole randomisation list: the subjects left out of this small
+        # trial's manifest are randomised (RANDFL Y) without scans, so not in mITT.
+        listed = _csv(trial / "randomization.csv")
+        adsl = {r["SUBJID"]: r for r in _csv(full.files["adsl"])}
+        assert set(adsl) == {r["subject"] for r in listed} and len(listed) > len(keep)
+        assert all(r["RANDFL"] == "Y" and r["ARM"] == a["arm"] for r, a in zip((adsl[x["subject"]] for x in listed), listed))
+        assert {s for s, r in adsl.items() if r["MITTFL"] == "Y"} == set(keep)
+        assert all(adsl[s]["NSCANS"] == "0" for s in adsl if s not in keep)
+        counts = {(r["group"], r["statistic"]): int(r["value"]) for r in _csv(full.files["endpoints"])
+                  if r["section"] == "population" and r["statistic"] != "evaluable"}
+        for arm in (TREATMENT, CONTROL):
+            assert counts[(arm, "randomised")] == sum(1 for r in listed if r["arm"] == arm)
+            assert counts[(arm, "with_scans")] == counts[(arm, "mitt")] == sum(1 for s in keep if arm_of[s] == arm)
         assert {r["arm"] for r in _csv(export_reads(db, stat, tmp_path / "r_stat.csv"))} == {TREATMENT, CONTROL}
         assert all(r["arm"] == "" for r in _csv(export_reads(db, manager, tmp_path / "r_manager2.csv")))
     finally:

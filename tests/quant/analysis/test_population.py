@@ -1,0 +1,43 @@
+"""The analysis population: the whole randomisation list, the mITT rule, and the counts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from quant.analysis.population import analysis_population
+from quant.analysis.tables import run_analysis
+from tests.support.analysis_records import read_pairs, trial_records
+
+
+def test_mitt_needs_an_evaluable_baseline_and_a_later_value():
+    recs = trial_records()
+    arms = {r.subject: r.arm for r in recs}
+    # S001 loses its baseline value, S002 every post-baseline value; S900 is randomised, never scanned;
+    # S999 has scans but is not on the list.
+    recs = [dataclasses.replace(r, lesion_pct=None) if (r.subject == "S001" and r.visit == "BASELINE")
+            or (r.subject == "S002" and r.visit != "BASELINE") else r for r in recs]
+    recs += [dataclasses.replace(r, subject="S999") for r in recs if r.subject == "S003"]
+    randomised = sorted(arms.items()) + [("S900", "Placebo")]
+    pop = analysis_population(recs, randomised)
+    row = {s.subject: s for s in pop.subjects}
+    assert not row["S001"].mitt and not row["S001"].baseline_evaluable
+    assert not row["S002"].mitt and row["S002"].baseline_evaluable
+    assert row["S900"].randomised and not row["S900"].mitt and row["S900"].scans == 0
+    assert not row["S999"].randomised and row["S999"].arm is None and not row["S999"].mitt
+    assert pop.mitt == set(arms) - {"S001", "S002"}
+    counts = {c.arm: c for c in pop.counts}
+    assert counts["Placebo"].randomised == sum(1 for a in arms.values() if a == "Placebo") + 1
+    assert counts["Placebo"].with_scans == counts["Placebo"].randomised - 1
+    assert sum(c.mitt for c in pop.counts) == len(pop.mitt)
+
+    # Every table uses the values of mITT subjects only; their other scans still count in N, and
+    # the long dataset keeps every scan with ANL01FL marking what the tables used.
+    res = run_analysis(recs, read_pairs(), randomised=randomised)
+    assert {r.subject for r in res.long} == {r.subject for r in recs}
+    assert {r.subject for r in res.long if r.anl01fl} == pop.mitt
+    only = run_analysis([r for r in recs if r.subject in pop.mitt], read_pairs())
+    strip = lambda s: dataclasses.replace(s, n_total=0)  # noqa: E731
+    assert [strip(s) for s in res.summaries] == [strip(s) for s in only.summaries]
+    assert sum(s.n_total for s in res.summaries) > sum(s.n_total for s in only.summaries)
+    assert [(c.n_treatment, c.n_control, c.hl) for c in res.comparisons] == \
+        [(c.n_treatment, c.n_control, c.hl) for c in only.comparisons]
