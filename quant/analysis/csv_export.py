@@ -61,6 +61,9 @@ ADQCT_DICTIONARY: tuple[DictEntry, ...] = (
     DictEntry("ANL01FL", "flag (Y or empty)", "", "Analysis flag: the tables use this record (it has a value and, "
               "once the randomisation list is loaded, the subject is in mITT; observed cases)"),
     DictEntry("SRCREAD", "text", "", "Source read id(s) of the endpoint value, ';'-separated"),
+    DictEntry("MISSRSN", "text", "", "Why AVAL (or, after baseline, CHG) is missing: 'not evaluable: <reason>', "
+              "'pending: ...' (reads or adjudication unfinished at export), 'missing scan' (a randomised "
+              "subject's planned visit without a scan) or 'missing baseline'"),
 )
 ADQCT_COLUMNS = tuple(e.column for e in ADQCT_DICTIONARY)
 
@@ -125,11 +128,18 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def adqct_rows(rows: Iterable[AnalysisRow], studyid: str, include_missing: bool = False) -> list[dict[str, str]]:
-    """ADaM BDS-style rows, one per subject x visit x parameter with a value.
+def _missing_reason(r: AnalysisRow) -> str:
+    if r.aval is None:
+        return r.missing_reason or ""
+    if r.paramcd in ("LESPCT", "SOLPCT") and not r.ablfl and r.chg is None and r.base is None:
+        return "missing baseline"
+    return ""
 
-    With ``include_missing`` the rows without a value are kept too (AVAL empty, ANL01FL empty).
-    """
+
+def adqct_rows(rows: Iterable[AnalysisRow], studyid: str, include_missing: bool = True) -> list[dict[str, str]]:
+    """ADaM BDS-style rows, one per subject x visit x parameter: every planned one, a row without a
+    value keeping its reason (MISSRSN; AVAL and ANL01FL empty). ``include_missing=False``: only
+    the rows with a value."""
     out = []
     for r in rows:
         if r.aval is None and not include_missing:
@@ -151,6 +161,7 @@ def adqct_rows(rows: Iterable[AnalysisRow], studyid: str, include_missing: bool 
                 "ABLFL": _fmt(r.ablfl),
                 "ANL01FL": _fmt(r.anl01fl),
                 "SRCREAD": ";".join(str(i) for i in r.source_read_ids),
+                "MISSRSN": _missing_reason(r),
             }
         )
     return out
@@ -229,6 +240,8 @@ def adsl_rows(population: Population, studyid: str) -> list[dict[str, str]]:
 def population_rows(population: Population) -> list[dict[str, str]]:
     """CONSORT-style counts per arm as tidy endpoints.csv rows (section ``population``)."""
     out = []
+    for (arm, vnum, visit, kind), n in sorted(population.missing.items()):
+        out.append(_row("population", visit, vnum, "LESPCT", "AVAL", arm, f"missing: {kind}", n))
     for c in population.counts:
         out += [_row("population", "", "", "", "", c.arm, "randomised", c.randomised),
                 _row("population", "", "", "", "", c.arm, "with_scans", c.with_scans)]

@@ -51,8 +51,12 @@ class PopulationCount:
 
 @dataclass(frozen=True)
 class Population:
+    """``missing``: (arm, visit number, visit, kind) -> lesion % values missing there, kind being
+    ``not evaluable``, ``pending`` or ``missing scan`` (filled in by the analysis)."""
+
     subjects: list[SubjectRow] = field(default_factory=list)
     counts: list[PopulationCount] = field(default_factory=list)
+    missing: dict[tuple[str, float, str, str], int] = field(default_factory=dict)
 
     @property
     def mitt(self) -> set[str]:

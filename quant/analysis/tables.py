@@ -415,6 +415,12 @@ def run_analysis(
         analysed = [r if r.subject in population.mitt else
                     dataclasses.replace(r, aval=None, base=None, chg=None, pchg=None, anl01fl=False) for r in long]
         long = [dataclasses.replace(r, anl01fl=r.anl01fl and r.subject in population.mitt) for r in long]
+        long += _missing_scans(long, population)
+        missing: dict[tuple[str, float, str, str], int] = defaultdict(int)
+        for r in long:
+            if r.paramcd == "LESPCT" and r.aval is None and r.arm is not None:
+                missing[(r.arm, r.visit_num, r.visit, (r.missing_reason or "no value").split(":")[0])] += 1
+        population = dataclasses.replace(population, missing=dict(missing))
     listed = set(arms) if arms is not None else {r.arm for r in records if r.arm is not None}
     if listed:
         choice = choose_arms(listed, treatment, control)
@@ -439,6 +445,24 @@ def run_analysis(
         multiplicity=multiplicity,
         population=population,
     )
+
+
+def _missing_scans(rows: Sequence[AnalysisRow], population: Population) -> list[AnalysisRow]:
+    """A row per randomised subject x visit x parameter without a scan (reason ``missing scan``),
+    so the analysis dataset keeps every planned subject-visit. The planned visits are those of
+    the trial's scans."""
+    visits = {(r.visit_num, r.visit): r.visit_day for r in rows}
+    have = {(r.subject, r.visit, r.paramcd) for r in rows}
+    out = []
+    for s in population.subjects:
+        if not s.randomised:
+            continue
+        for (vnum, visit), day in sorted(visits.items()):
+            for paramcd in PARAMS:
+                if (s.subject, visit, paramcd) not in have:
+                    out.append(AnalysisRow(s.subject, s.arm, visit, vnum, day, paramcd, None, None, None, None,
+                                           False, False, (), "missing scan"))
+    return out
 
 
 def _primary_visit(rows: Sequence[AnalysisRow], named: str | None) -> str | None:

@@ -33,8 +33,14 @@ def test_mitt_needs_an_evaluable_baseline_and_a_later_value():
     # Every table uses the values of mITT subjects only; their other scans still count in N, and
     # the long dataset keeps every scan with ANL01FL marking what the tables used.
     res = run_analysis(recs, read_pairs(), randomised=randomised)
-    assert {r.subject for r in res.long} == {r.subject for r in recs}
+    assert {r.subject for r in res.long} == {r.subject for r in recs} | {"S900"}  # S900: "missing scan" rows
     assert {r.subject for r in res.long if r.anl01fl} == pop.mitt
+    never = [r for r in res.long if r.subject == "S900"]
+    assert len(never) == 3 * len({r.visit for r in recs}) and all(r.missing_reason == "missing scan" for r in never)
+    missing = res.population.missing
+    assert missing[("Placebo", 0.0, "BASELINE", "missing scan")] == 1
+    assert sum(n for (arm, _, _, kind), n in missing.items() if kind == "not evaluable") == sum(
+        1 for r in recs if r.lesion_pct is None and (r.missing_reason or "").startswith("not evaluable"))
     only = run_analysis([r for r in recs if r.subject in pop.mitt], read_pairs())
     strip = lambda s: dataclasses.replace(s, n_total=0)  # noqa: E731
     assert [strip(s) for s in res.summaries] == [strip(s) for s in only.summaries]
