@@ -83,13 +83,22 @@ def _agreement_for(scope: str, pairs: Sequence[ReadPair]) -> list[AgreementRow]:
 
 
 def agreement_table(pairs: Sequence[ReadPair]) -> list[AgreementRow]:
-    """Reader agreement for all double reads (scope "all") and for each reader pair.
+    """Reader agreement for all double reads (scope "all"), for each visit ("visit DAY10") and for
+    each reader pair.
 
-    For scope "all", column A is the first and B the second read of each pair. Per reader pair
-    ("alice|bob", names sorted) each column is one reader, so a systematic reader bias shows in
-    the Bland-Altman bias and lowers ICC(A,1).
+    For scopes "all" and per visit, column A is the first and B the second read of each pair. Per
+    reader pair ("alice|bob", names sorted) each column is one reader, so a systematic reader bias
+    shows in the Bland-Altman bias and lowers ICC(A,1). Scope "all" pools a subject's visits as if
+    they were different subjects (its interval is too narrow when visits correlate); each visit's
+    scope has one scan per subject.
     """
     out = _agreement_for("all", list(pairs))
+    by_visit: dict[str, list[ReadPair]] = defaultdict(list)
+    for p in pairs:
+        if p.visit:
+            by_visit[p.visit].append(p)
+    for visit in by_visit:  # in the order the pairs come (the dataset orders them by visit)
+        out.extend(_agreement_for(f"visit {visit}", by_visit[visit]))
     by_pair: dict[str, list[ReadPair]] = defaultdict(list)
     for p in pairs:
         if p.reader_a <= p.reader_b:

@@ -176,6 +176,9 @@ def test_agreement_table(demo):
     adjudicated = len({r["series_uid"] for r in reads if r["endpoint_status"] == "adjudicated"})
     assert float(stats[("all", "adjudication_rate")]["estimate"]) == pytest.approx(adjudicated / n_scans)
     assert ("reader1|reader2", "adjudication_rate") in stats
+    # per visit: one scan per subject, and the visits together hold every pair
+    per_visit = [r for r in rows if r["scope"].startswith("visit ") and r["statistic"] == "icc_2_1"]
+    assert len(per_visit) == VISITS and sum(int(r["n"]) for r in per_visit) == n_scans
 
 
 def test_planted_treatment_effect_is_recovered(demo, manifest):
