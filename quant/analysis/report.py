@@ -248,11 +248,12 @@ def write_report(
         ]
         for i, line in enumerate(lines):
             cover.text(0.05, 0.8 - 0.05 * i, line, fontsize=10)
-        pdf.savefig(cover)
-        for fig in figures.values():
-            pdf.savefig(fig)
+        pages = [cover, *figures.values()]
         for title_, header, rows in _tables(result):
-            for page in _table_pages(title_, header, rows):
-                pdf.savefig(page)
+            pages.extend(_table_pages(title_, header, rows))
+        for number, page in enumerate(pages, start=1):  # numbered: a page torn out is missed
+            page.text(0.98, 0.015, f"{title} - page {number} of {len(pages)}", ha="right", fontsize=7,
+                      color="0.35")
+            pdf.savefig(page)
     return out_path
 

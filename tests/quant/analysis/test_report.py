@@ -190,3 +190,15 @@ def test_report_drawing_result_is_stable_and_serial_fallback_draws_only_what_is_
         assert drawing.result() is first  # drawn once
     assert first[0] == {} and first[1].read_bytes().startswith(b"%PDF")
     assert not (tmp_path / "png").exists()
+
+
+def test_every_pdf_page_is_numbered(tmp_path, analysis):
+    """'page i of n' on every page, so a missing page shows (read from an uncompressed PDF)."""
+    import matplotlib
+
+    with matplotlib.rc_context({"pdf.compression": 0}):
+        data = write_report(analysis, read_pairs(), tmp_path / "r.pdf", title="T report").read_bytes()
+    pages = max(int(m) for m in re.findall(rb"/Count (\d+)", data))
+    found = re.findall(rb"\(T report - page (\d+) of (\d+)\)", data)
+    assert sorted(int(i) for i, _ in found) == list(range(1, pages + 1))
+    assert {int(n) for _, n in found} == {pages}
