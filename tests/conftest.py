@@ -12,8 +12,31 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "xcb"  # must precede any Qt import
 
 import pytest
+from PySide6.QtCore import QCoreApplication, Qt
+
+# As desktop.app.application.create_application does before the QApplication exists: VTK's Qt
+# widgets share one OpenGL context. Without it a test that happens to create the session's
+# QApplication (pytest-qt's qapp) and then a render window could crash at its first event loop
+# (seen under random test order).
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 pytest_plugins = ["tests.support.vtk_errors"]
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item):
+    """After pytest-qt has closed a test's widgets, delete them now. Their deleteLater() would
+    otherwise wait for some later event loop, and a VTK render widget destroyed there, in the
+    middle of another test's expose events, crashed in QWidgetPrivate::paintOnScreen (seen under
+    random test order, ~1 run in 8 of tests/viewer/widgets/test_slice_view.py)."""
+    yield
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        QCoreApplication.sendPostedEvents(None, int(QEvent.Type.DeferredDelete.value))
+        app.processEvents()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,11 @@ set +e
 export LUNGREAD_REQUIRE_TOOLS=1
 # One Xvfb for the whole run, outliving every Qt connection (pytest-xvfb would stop its server
 # while Qt still holds a connection, and Qt then aborts the process at exit).
-xvfb-run -a -s "-screen 0 1920x1200x24 -nolisten tcp" .venv/bin/python -m pytest -p no:xvfb "$@"
+# File order by default; LUNGREAD_RANDOM_ORDER=1 shuffles (pytest-randomly, seed printed). CI keeps
+# file order until the native crash that some orders expose in the VTK slice-view tests is fixed.
+order=(-p no:randomly)
+[ "${LUNGREAD_RANDOM_ORDER:-0}" = "1" ] && order=()
+xvfb-run -a -s "-screen 0 1920x1200x24 -nolisten tcp" .venv/bin/python -m pytest -p no:xvfb "${order[@]}" "$@"
 rc=$?
 set -e
 # pytest exits 5 when it collected no test: an empty selection is not a failure.

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,8 +14,10 @@ from sqlalchemy.orm import Session
 from db.endpoints.dataset import AnalysisDataset, collect_dataset
 from db.engine import Database
 from db.exports.access import analysis_access, audit_export
+from db.exports.report_cover import cover_lines
 from db.models import User
 from db.records import Actor
+from db.security.access import charter_of, current_trial
 from quant.analysis.tables import AnalysisResult, run_analysis
 
 if TYPE_CHECKING:
@@ -103,12 +106,13 @@ def begin_analysis_export(
 
     out_dir = Path(out_dir)
 
-    def work(s: Session) -> tuple[User, AnalysisDataset]:
+    def work(s: Session) -> tuple[User, AnalysisDataset, tuple[str, ...]]:
         user, unblinded = analysis_access(s, actor)
-        return user, collect_dataset(s, with_arms=unblinded)
+        trial = current_trial(s)
+        return user, collect_dataset(s, with_arms=unblinded), cover_lines(s, trial, charter_of(trial))
 
-    user, dataset = db.read(work)
-    result = analyse(dataset, treatment, control)
+    user, dataset, provenance = db.read(work)
+    result = dataclasses.replace(analyse(dataset, treatment, control), provenance=provenance)
     drawing = None
     if figures or report:
         title = f"{dataset.studyid}: LungRead endpoint report" + ("" if dataset.unblinded else " (BLINDED)")

@@ -237,6 +237,7 @@ def write_report(
         cover = Figure(figsize=(11.69, 8.27))
         cover.text(0.05, 0.9, title, fontsize=18)
         lines = [
+            *result.provenance,
             f"Subjects: {result.n_subjects}; "
             + (f"comparison {result.treatment} - {result.control} (treatment - control)." if result.treatment
                else "blinded: no arms, no between-arm comparison."),
@@ -247,7 +248,7 @@ def write_report(
             "Normal CT: Fisher exact two-sided p; Newcombe hybrid-score 95% CI of the difference.",
         ]
         for i, line in enumerate(lines):
-            cover.text(0.05, 0.8 - 0.05 * i, line, fontsize=10)
+            cover.text(0.05, 0.84 - 0.036 * i, line, fontsize=8.5, wrap=True)
         pages = [cover, *figures.values()]
         for title_, header, rows in _tables(result):
             pages.extend(_table_pages(title_, header, rows))

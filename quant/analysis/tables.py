@@ -202,6 +202,7 @@ class AnalysisResult:
     primary_visit: str | None = None
     multiplicity: str = "holm"
     population: Population | None = None  # with the randomisation list: ADSL rows and counts (mITT)
+    provenance: tuple[str, ...] = ()  # lines for the report's cover: versions, charter, lock, unblinding, audit
 
 
 def _value(rec: EndpointRecord, paramcd: str) -> float | None:

@@ -366,6 +366,18 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
             export_analysis(db, manager, tmp_path / "a3")
         full = export_analysis(db, stat, tmp_path / "a4", figures=False, report=False)
         assert {r["TRT01P"] for r in _csv(full.files["adqct"])} == {TREATMENT, CONTROL}
+        # the report's cover says where the numbers come from
+        cover = "\n".join(full.result.provenance)
+        assert re.search(r"Database locked \S+ \S+ UTC by manager", cover)
+        assert re.search(r"Unblinded \S+ \S+ UTC by stat with randomization.csv \(SHA-256 [0-9a-f]{16}", cover)
+        assert "LungRead " in cover and "Charter: concordant pairs by mean" in cover
+        assert "Segmentation of the signed reads:" in cover
+        head = re.search(r"Audit trail head when analysed: event (\d+), hash ([0-9a-f]{64})", cover)
+        from db.models import AuditEvent
+
+        with db.session() as s:
+            assert s.get(AuditEvent, int(head.group(1))).hash == head.group(2)
+        assert "Not unblinded" in "\n".join(blinded.result.provenance)
         # The population is the whole randomisation list: the subjects left out of this small
         # trial's manifest are randomised (RANDFL Y) without scans, so not in mITT.
         listed = _csv(trial / "randomization.csv")
