@@ -1,8 +1,9 @@
 """Endpoint analysis tables from plain per-scan records (no database types).
 
 The database layer resolves one endpoint value per scan under the charter and hands it over as
-:class:`EndpointRecord`; this module derives the analysis dataset (BASE, CHG, PCHG, ABLFL) and the
-tables of the statistical analysis:
+:class:`EndpointRecord`; the long analysis dataset (BASE, CHG, PCHG, ABLFL) is derived in
+:mod:`quant.analysis.records` (re-exported here), and this module computes the tables of the
+statistical analysis:
 
 * per visit x arm summaries of lesion % and solid % and their change from baseline;
 * between-arm (treatment - control; which arm is which: :mod:`quant.analysis.arms`) Hodges-Lehmann
@@ -19,7 +20,6 @@ CHG is in percentage points, PCHG in percent of baseline.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +30,14 @@ from quant.analysis.agreement import AgreementRow, ReadPair, agreement_table
 from quant.analysis.arms import choose_arms
 from quant.analysis.multiplicity import MultiplicityError, adjust
 from quant.analysis.population import Population, analysis_population
+from quant.analysis.records import (
+    CONTINUOUS_PARAMS,
+    PARAMS,
+    AnalysisRow,
+    EndpointRecord,
+    derive_long,
+    missing_scan_rows,
+)
 from quant.stats.proportions import fisher_exact, newcombe_difference
 from quant.stats.two_sample import ShiftEstimate, WelchResult, hodges_lehmann, welch_difference
 
@@ -52,60 +60,6 @@ __all__ = [
     "agreement_table",
     "run_analysis",
 ]
-
-#: PARAMCD -> PARAM (ADaM parameter label, unit in brackets)
-PARAMS: dict[str, str] = {
-    "LESPCT": "Lesion volume, % of whole-lung volume (%)",
-    "SOLPCT": "Solid lesion volume, % of whole-lung volume (%)",
-    "NORMCT": "Normal CT, reader call (1 = yes, 0 = no)",
-}
-CONTINUOUS_PARAMS = ("LESPCT", "SOLPCT")
-
-
-@dataclass(frozen=True)
-class EndpointRecord:
-    """One resolved endpoint value per scan (subject x visit).
-
-    Attributes:
-        subject: subject identifier as in the trial manifest.
-        arm: randomised arm (e.g. "MSC", "Placebo"), or None while blinded.
-        visit, visit_num, visit_day: visit name, its order number, and study day (None unknown).
-        lesion_pct, solid_pct: % of whole-lung volume, None when missing.
-        normal_ct: reader's normal-CT call, None when missing.
-        source_read_ids: the read(s) the value came from (traceability).
-        missing_reason: why the value is missing (e.g. "not evaluable: motion"), else None.
-    """
-
-    subject: str
-    arm: str | None
-    visit: str
-    visit_num: float
-    visit_day: int | None
-    lesion_pct: float | None
-    solid_pct: float | None
-    normal_ct: bool | None
-    source_read_ids: tuple[int, ...] = ()
-    missing_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class AnalysisRow:
-    """One row of the long analysis dataset: subject x visit x parameter."""
-
-    subject: str
-    arm: str | None
-    visit: str
-    visit_num: float
-    visit_day: int | None
-    paramcd: str
-    aval: float | None
-    base: float | None
-    chg: float | None
-    pchg: float | None
-    ablfl: bool
-    anl01fl: bool
-    source_read_ids: tuple[int, ...]
-    missing_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -203,68 +157,6 @@ class AnalysisResult:
     multiplicity: str = "holm"
     population: Population | None = None  # with the randomisation list: ADSL rows and counts (mITT)
     provenance: tuple[str, ...] = ()  # lines for the report's cover: versions, charter, lock, unblinding, audit
-
-
-def _value(rec: EndpointRecord, paramcd: str) -> float | None:
-    v = {"LESPCT": rec.lesion_pct, "SOLPCT": rec.solid_pct, "NORMCT": rec.normal_ct}[paramcd]
-    if v is None:
-        return None
-    v = float(v)
-    return None if math.isnan(v) else v
-
-
-def derive_long(records: Iterable[EndpointRecord], baseline_visit_num: float | None = None) -> list[AnalysisRow]:
-    """Long dataset (subject x visit x LESPCT|SOLPCT|NORMCT) with BASE, CHG, PCHG, ABLFL.
-
-    The baseline visit is ``baseline_visit_num`` (default: the smallest visit number present).
-    BASE is the subject's baseline AVAL; CHG = AVAL - BASE and PCHG = 100 CHG / BASE (None where
-    BASE is 0 or missing). CHG/PCHG are 0 at baseline itself. NORMCT (1/0) gets no BASE/CHG.
-    ANL01FL marks rows with a value (observed-case analysis).
-
-    Raises:
-        ValueError: two records for the same subject and visit.
-    """
-    recs = list(records)
-    seen: set[tuple[str, float]] = set()
-    for r in recs:
-        key = (r.subject, float(r.visit_num))
-        if key in seen:
-            raise ValueError(f"two endpoint records for subject {r.subject!r} at visit {r.visit!r}")
-        seen.add(key)
-    if not recs:
-        return []
-    base_num = min(float(r.visit_num) for r in recs) if baseline_visit_num is None else float(baseline_visit_num)
-    baseline = {r.subject: r for r in recs if float(r.visit_num) == base_num}
-    rows: list[AnalysisRow] = []
-    for r in sorted(recs, key=lambda r: (r.subject, float(r.visit_num))):
-        is_base = float(r.visit_num) == base_num
-        for paramcd in PARAMS:
-            aval = _value(r, paramcd)
-            base = chg = pchg = None
-            if paramcd in CONTINUOUS_PARAMS and r.subject in baseline:
-                base = _value(baseline[r.subject], paramcd)
-                if base is not None and aval is not None:
-                    chg = aval - base
-                    pchg = 100.0 * chg / base if base != 0 else None
-            rows.append(
-                AnalysisRow(
-                    subject=r.subject,
-                    arm=r.arm,
-                    visit=r.visit,
-                    visit_num=float(r.visit_num),
-                    visit_day=r.visit_day,
-                    paramcd=paramcd,
-                    aval=aval,
-                    base=base,
-                    chg=chg,
-                    pchg=pchg,
-                    ablfl=is_base and aval is not None,
-                    anl01fl=aval is not None,
-                    source_read_ids=tuple(r.source_read_ids),
-                    missing_reason=r.missing_reason if aval is None else None,
-                )
-            )
-    return rows
 
 
 def _describe(values: Sequence[float]) -> dict[str, float | None]:
@@ -416,7 +308,7 @@ def run_analysis(
         analysed = [r if r.subject in population.mitt else
                     dataclasses.replace(r, aval=None, base=None, chg=None, pchg=None, anl01fl=False) for r in long]
         long = [dataclasses.replace(r, anl01fl=r.anl01fl and r.subject in population.mitt) for r in long]
-        long += _missing_scans(long, population)
+        long += missing_scan_rows(long, population)
         missing: dict[tuple[str, float, str, str], int] = defaultdict(int)
         for r in long:
             if r.paramcd == "LESPCT" and r.aval is None and r.arm is not None:
@@ -446,24 +338,6 @@ def run_analysis(
         multiplicity=multiplicity,
         population=population,
     )
-
-
-def _missing_scans(rows: Sequence[AnalysisRow], population: Population) -> list[AnalysisRow]:
-    """A row per randomised subject x visit x parameter without a scan (reason ``missing scan``),
-    so the analysis dataset keeps every planned subject-visit. The planned visits are those of
-    the trial's scans."""
-    visits = {(r.visit_num, r.visit): r.visit_day for r in rows}
-    have = {(r.subject, r.visit, r.paramcd) for r in rows}
-    out = []
-    for s in population.subjects:
-        if not s.randomised:
-            continue
-        for (vnum, visit), day in sorted(visits.items()):
-            for paramcd in PARAMS:
-                if (s.subject, visit, paramcd) not in have:
-                    out.append(AnalysisRow(s.subject, s.arm, visit, vnum, day, paramcd, None, None, None, None,
-                                           False, False, (), "missing scan"))
-    return out
 
 
 def _primary_visit(rows: Sequence[AnalysisRow], named: str | None) -> str | None:
