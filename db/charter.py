@@ -8,6 +8,7 @@ from typing import Any
 
 from db.errors import WorkflowError
 from quant.analysis.multiplicity import MULTIPLICITY
+from quant.analysis.population import DEFAULT_MITT_RULE, MITT_RULES
 
 __all__ = ["Charter", "CONCORDANT_RULES"]
 
@@ -29,6 +30,8 @@ class Charter:
     ``primary_visit``: the visit of the primary endpoint, the change from baseline in whole-lung
     lesion % (None: the first visit after baseline). ``multiplicity``: adjustment of the secondary
     p values, ``holm``, ``hierarchy`` or ``none`` (:mod:`quant.analysis.multiplicity`).
+    ``mitt_rule``: who is in the analysis population, a key of
+    :data:`quant.analysis.population.MITT_RULES` (default: evaluable baseline and post-baseline).
     """
 
     visits: tuple[str, ...] = ()
@@ -40,6 +43,7 @@ class Charter:
     control_arm: str | None = None
     primary_visit: str | None = None
     multiplicity: str = "holm"
+    mitt_rule: str = DEFAULT_MITT_RULE
 
     def __post_init__(self) -> None:
         if self.readers_per_scan != 2:
@@ -53,6 +57,8 @@ class Charter:
                 raise WorkflowError("an arm name cannot be empty")
         if self.multiplicity not in MULTIPLICITY:
             raise WorkflowError(f"multiplicity must be one of {', '.join(MULTIPLICITY)}, not {self.multiplicity!r}")
+        if self.mitt_rule not in MITT_RULES:
+            raise WorkflowError(f"mitt_rule must be one of {', '.join(MITT_RULES)}, not {self.mitt_rule!r}")
         if self.primary_visit is not None and self.visits and self.primary_visit not in self.visits:
             raise WorkflowError(f"the primary visit {self.primary_visit!r} is not in the visit schedule")
         if self.treatment_arm is not None and self.treatment_arm == self.control_arm:

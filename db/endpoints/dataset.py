@@ -33,6 +33,7 @@ from db.engine import Database
 from db.models import AdjudicationTask, RandomisedSubject, Randomization, Read, ReadTask, Scan, Subject, User, Visit
 from db.records import Actor
 from db.security.access import charter_of, current_trial, lock_of, require_role, unblinding_of
+from quant.analysis.population import DEFAULT_MITT_RULE
 from quant.analysis.tables import EndpointRecord, ReadPair
 
 __all__ = ["AnalysisDataset", "analysis_dataset", "collect_dataset", "visit_order"]
@@ -65,6 +66,7 @@ class AnalysisDataset:
     control_arm: str | None = None
     primary_visit: str | None = None  # the charter's analysis plan
     multiplicity: str = "holm"
+    mitt_rule: str = DEFAULT_MITT_RULE
     randomised: tuple[tuple[str, str], ...] | None = None  # (subject, arm) of the whole list; None while blinded
 
 
@@ -182,6 +184,7 @@ def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
         n_pending=n_pending, visits=tuple(sorted(order, key=lambda n: order[n][0])), endpoint_status=status_of,
         arms=tuple(sorted(set(arms.values()))), treatment_arm=charter.treatment_arm, control_arm=charter.control_arm,
         primary_visit=charter.primary_visit, multiplicity=charter.multiplicity, randomised=randomised,
+        mitt_rule=charter.mitt_rule,
     )
 
 

@@ -38,7 +38,7 @@ def analyse(dataset: AnalysisDataset, treatment: str | None = None, control: str
         treatment, control = dataset.treatment_arm, dataset.control_arm
     return run_analysis(dataset.records, dataset.pairs, treatment, control, arms=dataset.arms or None,
                         primary_visit=dataset.primary_visit, multiplicity=dataset.multiplicity,
-                        randomised=dataset.randomised)
+                        randomised=dataset.randomised, mitt_rule=dataset.mitt_rule)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from db.charter import Charter
 from db.models import AuditEvent, DatabaseLock, Read, Trial, Unblinding, User
 from db.security.audit import utc_now
+from quant.analysis.population import MITT_RULES
 
 __all__ = ["cover_lines"]
 
@@ -36,7 +37,8 @@ def _charter(charter: Charter) -> str:
     normal = "yes" if charter.adjudicate_normal_disagreement else "no"
     return (f"Charter: concordant pairs by {charter.concordant_rule}; adjudication when |delta lesion %| > "
             f"{charter.adjudication_threshold_pct:g} points or (normal-CT disagreement: {normal}); primary visit "
-            f"{charter.primary_visit or 'first after baseline'}; secondary p values: {charter.multiplicity}.")
+            f"{charter.primary_visit or 'first after baseline'}; secondary p values: {charter.multiplicity}; "
+            f"mITT: {MITT_RULES[charter.mitt_rule]}.")
 
 
 def cover_lines(s: Session, trial: Trial, charter: Charter) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from desktop.cli.common import (
     read_password,
     tqdm_progress,
 )
+from quant.analysis.population import DEFAULT_MITT_RULE, MITT_RULES
 
 if TYPE_CHECKING:
     from db.services import Charter
@@ -84,7 +85,7 @@ def _describe_charter(charter: Charter) -> str:
             f"control arm: {charter.control_arm or '(named at analysis, or recognised by name)'}\n"
             f"primary endpoint: change from baseline in lesion % at "
             f"{charter.primary_visit or 'the first visit after baseline'}; secondary p values: "
-            f"{charter.multiplicity}")
+            f"{charter.multiplicity}\nmITT population: {charter.mitt_rule} ({MITT_RULES[charter.mitt_rule]})")
 
 
 def _trial_charter(args: argparse.Namespace) -> int:
@@ -107,6 +108,8 @@ def _trial_charter(args: argparse.Namespace) -> int:
         changes["primary_visit"] = args.primary_visit or None
     if args.multiplicity is not None:
         changes["multiplicity"] = args.multiplicity
+    if args.mitt_rule is not None:
+        changes["mitt_rule"] = args.mitt_rule
     if args.treatment_arm is not None:
         changes["treatment_arm"] = args.treatment_arm or None
     if args.control_arm is not None:
@@ -240,6 +243,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "baseline in lesion %% (empty string: the first visit after baseline)")
     p.add_argument("--multiplicity", choices=("holm", "hierarchy", "none"),
                    help="adjustment of the secondary p values (default holm)")
+    p.add_argument("--mitt-rule", choices=tuple(MITT_RULES), help="who is in the mITT analysis population: "
+                   + "; ".join(f"{k}: {v}" for k, v in MITT_RULES.items()) + f" (default {DEFAULT_MITT_RULE})")
     p.add_argument("--reason", metavar="TEXT", help="why the charter changes (audited)")
     add_database_options(p)
     p.set_defaults(handler=_trial_charter)

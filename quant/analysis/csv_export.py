@@ -74,8 +74,9 @@ ADSL_DICTIONARY: tuple[DictEntry, ...] = (
     DictEntry("ARM", "text", "", "Randomised arm (the randomisation list's spelling); empty: not in the list"),
     DictEntry("TRT01P", "text", "", "Planned treatment: the randomised arm"),
     DictEntry("RANDFL", "flag (Y or N)", "", "Randomised: the subject is in the randomisation list"),
-    DictEntry("MITTFL", "flag (Y or N)", "", "mITT: randomised, evaluable baseline lesion % and at least one "
-              "evaluable lesion % after baseline; every analysis table uses MITTFL = Y"),
+    DictEntry("MITTFL", "flag (Y or N)", "", "mITT under the charter's rule (mitt_rule; the report's cover "
+              "states it; default: randomised, evaluable baseline lesion % and at least one evaluable lesion % "
+              "after baseline); every analysis table uses MITTFL = Y"),
     DictEntry("BLEVFL", "flag (Y or N)", "", "Baseline lesion % evaluable"),
     DictEntry("NSCANS", "integer", "scans", "Scans of the subject with an endpoint record"),
     DictEntry("NEVAL", "integer", "scans", "Scans with an evaluable lesion %"),

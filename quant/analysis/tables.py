@@ -29,7 +29,7 @@ import numpy as np
 from quant.analysis.agreement import AgreementRow, ReadPair, agreement_table
 from quant.analysis.arms import choose_arms
 from quant.analysis.multiplicity import MultiplicityError, adjust
-from quant.analysis.population import Population, analysis_population
+from quant.analysis.population import DEFAULT_MITT_RULE, Population, analysis_population
 from quant.analysis.records import (
     CONTINUOUS_PARAMS,
     PARAMS,
@@ -281,6 +281,7 @@ def run_analysis(
     primary_visit: str | None = None,
     multiplicity: str = "holm",
     randomised: Sequence[tuple[str, str]] | None = None,
+    mitt_rule: str = DEFAULT_MITT_RULE,
 ) -> AnalysisResult:
     """All analysis tables at once (what ``lungread stats`` writes).
 
@@ -291,7 +292,8 @@ def run_analysis(
     :mod:`quant.analysis.multiplicity`. ``randomised``: the whole randomisation list ((subject,
     arm) per line); with it every table uses the values of mITT subjects only (other scans still
     count in N), ``long`` keeps every scan with ANL01FL marking what the tables used
-    (:mod:`quant.analysis.population`), and the result carries the population.
+    (:mod:`quant.analysis.population`; ``mitt_rule`` says who is in mITT), and the result carries
+    the population.
 
     Raises:
         ArmError: the arms cannot be told apart, or a named arm is not in the list.
@@ -302,7 +304,7 @@ def run_analysis(
     analysed = long
     population = None
     if randomised is not None:
-        population = analysis_population(records, randomised)
+        population = analysis_population(records, randomised, mitt_rule)
         arms = {arm for _, arm in randomised} if arms is None else arms
         # Outside mITT a scan still counts in N (scans at that visit and arm) but gives no value.
         analysed = [r if r.subject in population.mitt else

@@ -73,6 +73,13 @@ def test_charter_command_line(trial_db, capsys, monkeypatch):
                  "--visits", "BASE,WK4", "--user", "boss", "--reason", "SAP v2"]) == 0
     out = capsys.readouterr().out
     assert "changed" in out and "> 7.5 percentage points" in out and "reader1" in out and "BASE, WK4" in out
+    assert "mITT population: baseline_and_post" in out
+    assert main(["trial", "charter", "--db", url, "--mitt-rule", "randomised", "--user", "boss",
+                 "--reason", "SAP v3: ITT"]) == 0
+    assert "mITT population: randomised (every randomised subject" in capsys.readouterr().out
+    assert get_trial(_database).charter.mitt_rule == "randomised"
+    with pytest.raises(WorkflowError, match="mitt_rule must be one of"):
+        Charter(mitt_rule="per-protocol")
 
 
 @pytest.mark.gui

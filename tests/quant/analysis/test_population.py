@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from quant.analysis.population import analysis_population
 from quant.analysis.tables import run_analysis
 from tests.support.analysis_records import read_pairs, trial_records
@@ -47,3 +49,26 @@ def test_mitt_needs_an_evaluable_baseline_and_a_later_value():
     assert sum(s.n_total for s in res.summaries) > sum(s.n_total for s in only.summaries)
     assert [(c.n_treatment, c.n_control, c.hl) for c in res.comparisons] == \
         [(c.n_treatment, c.n_control, c.hl) for c in only.comparisons]
+
+
+def test_the_charters_mitt_rule_decides_who_is_analysed():
+    recs = trial_records()
+    arms = {r.subject: r.arm for r in recs}
+    # S001: no baseline value; S002: a baseline value only; S900: randomised, never scanned.
+    recs = [dataclasses.replace(r, lesion_pct=None) if (r.subject == "S001" and r.visit == "BASELINE")
+            or (r.subject == "S002" and r.visit != "BASELINE") else r for r in recs]
+    randomised = sorted(arms.items()) + [("S900", "Placebo")]
+    everyone = set(arms) | {"S900"}
+    assert analysis_population(recs, randomised).mitt == everyone - {"S001", "S002", "S900"}
+    assert analysis_population(recs, randomised, "baseline").mitt == everyone - {"S001", "S900"}
+    itt = analysis_population(recs, randomised, "randomised")
+    assert itt.mitt == everyone and itt.mitt_rule == "randomised"
+    assert sum(c.mitt for c in itt.counts) == sum(c.randomised for c in itt.counts)
+    with pytest.raises(ValueError, match="unknown mITT rule 'pp'"):
+        analysis_population(recs, randomised, "pp")
+    # The rule reaches the tables: S002's baseline value counts only when the rule admits S002.
+    base = [s for s in run_analysis(recs, randomised=randomised, mitt_rule="baseline").summaries
+            if s.visit == "BASELINE" and s.paramcd == "LESPCT" and s.variable == "AVAL"]
+    default = [s for s in run_analysis(recs, randomised=randomised).summaries
+               if s.visit == "BASELINE" and s.paramcd == "LESPCT" and s.variable == "AVAL"]
+    assert sum(s.n for s in base) == sum(s.n for s in default) + 1
