@@ -173,7 +173,7 @@ def collect_dataset(s: Session, *, with_arms: bool) -> AnalysisDataset:
                 lesion_pct_b=None if b.not_evaluable_reason is not None else b.lesion_pct,
                 normal_a=None if a.not_evaluable_reason is not None else a.normal_ct,
                 normal_b=None if b.not_evaluable_reason is not None else b.normal_ct,
-                adjudicated=adj is not None, visit=visit,
+                adjudicated=adj is not None, visit=visit, subject=code,
             ))
         record = _record(base, res)
         n_pending += res.status == "pending"

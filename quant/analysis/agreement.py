@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from quant.stats.agreement import BlandAltman, IccResult, KappaResult, bland_altman, cohen_kappa, icc_2_1
+from quant.stats.subject_bootstrap import subject_bootstrap_agreement
 
 __all__ = ["ReadPair", "AgreementRow", "agreement_table"]
 
@@ -22,7 +23,8 @@ class ReadPair:
     """The two independent reads of one scan (input of the agreement analysis).
 
     lesion_pct_*: % of whole-lung volume (None: not evaluable); normal_*: normal-CT calls;
-    adjudicated: whether the pair went to adjudication.
+    adjudicated: whether the pair went to adjudication; visit, subject: where the scan belongs
+    (the subject lets the whole-trial agreement resample subjects, not scans).
     """
 
     scan_id: str | int
@@ -34,6 +36,7 @@ class ReadPair:
     normal_b: bool | None
     adjudicated: bool
     visit: str | None = None
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,9 @@ class AgreementRow:
 
     statistic: ``icc_2_1`` (lesion %), ``bland_altman_bias|sd|loa_low|loa_high`` (lesion %,
     read A - read B, percentage points), ``kappa_normal_ct``, ``adjudication_rate`` (fraction of
-    pairs adjudicated). ci_low/ci_high: 95% CI where the statistic has one.
+    pairs adjudicated); scope "all" also has ``icc_2_1_subject_bootstrap`` and
+    ``bland_altman_bias_subject_bootstrap``, whose intervals resample subjects with all their
+    visits (:mod:`quant.stats.subject_bootstrap`). ci_low/ci_high: 95% CI where the statistic has one.
     """
 
     scope: str
@@ -82,6 +87,23 @@ def _agreement_for(scope: str, pairs: Sequence[ReadPair]) -> list[AgreementRow]:
     return out
 
 
+def _subject_bootstrap_rows(pairs: Sequence[ReadPair]) -> list[AgreementRow]:
+    cont = [p for p in pairs if p.lesion_pct_a is not None and p.lesion_pct_b is not None]
+    if not cont or any(p.subject is None for p in cont):
+        return []  # pairs without subjects: nothing to resample by
+    names = ("icc_2_1_subject_bootstrap", "bland_altman_bias_subject_bootstrap")
+    try:
+        boot = subject_bootstrap_agreement([p.lesion_pct_a for p in cont], [p.lesion_pct_b for p in cont],
+                                           [p.subject for p in cont])
+    except ValueError as exc:
+        return [AgreementRow("all", name, None, None, None, len(cont), f"not estimable: {exc}") for name in names]
+    note = (f"95% percentile interval of {boot.n_boot} resamples of the {boot.n_subjects} subjects with all their "
+            f"visits (seed {boot.seed})")
+    failed = f"; {boot.n_failed} resample(s) without variance left out" if boot.n_failed else ""
+    return [AgreementRow("all", names[0], boot.icc, boot.icc_ci_low, boot.icc_ci_high, boot.n_pairs, note + failed),
+            AgreementRow("all", names[1], boot.bias, boot.bias_ci_low, boot.bias_ci_high, boot.n_pairs, note)]
+
+
 def agreement_table(pairs: Sequence[ReadPair]) -> list[AgreementRow]:
     """Reader agreement for all double reads (scope "all"), for each visit ("visit DAY10") and for
     each reader pair.
@@ -89,10 +111,11 @@ def agreement_table(pairs: Sequence[ReadPair]) -> list[AgreementRow]:
     For scopes "all" and per visit, column A is the first and B the second read of each pair. Per
     reader pair ("alice|bob", names sorted) each column is one reader, so a systematic reader bias
     shows in the Bland-Altman bias and lowers ICC(A,1). Scope "all" pools a subject's visits as if
-    they were different subjects (its interval is too narrow when visits correlate); each visit's
-    scope has one scan per subject.
+    they were different subjects (its F interval is too narrow when visits correlate), so it also
+    gets the subject-level bootstrap rows, the whole-trial figure to quote; each visit's scope has
+    one scan per subject.
     """
-    out = _agreement_for("all", list(pairs))
+    out = _agreement_for("all", list(pairs)) + _subject_bootstrap_rows(pairs)
     by_visit: dict[str, list[ReadPair]] = defaultdict(list)
     for p in pairs:
         if p.visit:
@@ -105,7 +128,8 @@ def agreement_table(pairs: Sequence[ReadPair]) -> list[AgreementRow]:
             by_pair[f"{p.reader_a}|{p.reader_b}"].append(p)
         else:  # orient the pair so that column A is always the same reader
             by_pair[f"{p.reader_b}|{p.reader_a}"].append(
-                ReadPair(p.scan_id, p.reader_b, p.reader_a, p.lesion_pct_b, p.lesion_pct_a, p.normal_b, p.normal_a, p.adjudicated, p.visit)
+                ReadPair(p.scan_id, p.reader_b, p.reader_a, p.lesion_pct_b, p.lesion_pct_a, p.normal_b, p.normal_a, p.adjudicated, p.visit,
+                         p.subject)
             )
     for scope in sorted(by_pair):
         out.extend(_agreement_for(scope, by_pair[scope]))

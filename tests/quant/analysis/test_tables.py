@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
@@ -95,6 +96,23 @@ def test_agreement_table_per_reader_pair():
     assert ag[("alice|carol", "icc_2_1")].estimate is None
     assert "not estimable" in ag[("alice|carol", "icc_2_1")].note
     assert ag[("all", "adjudication_rate")].n == 31
+    assert ("all", "icc_2_1_subject_bootstrap") not in ag  # these pairs name no subject: nothing to resample
+
+
+def test_whole_trial_agreement_resamples_subjects():
+    # 10 subjects x 3 visits: the whole-trial rows keep the pooled estimate, with a subject-level interval
+    pairs = [dataclasses.replace(p, subject=f"S{p.scan_id % 10}") for p in read_pairs() if p.scan_id < 30]
+    ag = {(a.scope, a.statistic): a for a in run_analysis(trial_records(), pairs).agreement}
+    icc, boot = ag[("all", "icc_2_1")], ag[("all", "icc_2_1_subject_bootstrap")]
+    assert boot.estimate == icc.estimate and boot.n == 30
+    assert boot.ci_low < boot.estimate < boot.ci_high <= 1.0
+    assert "resamples of the 10 subjects" in boot.note
+    bias = ag[("all", "bland_altman_bias_subject_bootstrap")]
+    assert bias.estimate == pytest.approx(ag[("all", "bland_altman_bias")].estimate)
+    assert bias.ci_low < bias.estimate < bias.ci_high
+    one = [dataclasses.replace(p, subject="S1") for p in pairs]
+    assert "at least 2 subjects" in {(a.scope, a.statistic): a for a in
+                                     run_analysis(trial_records(), one).agreement}[("all", "icc_2_1_subject_bootstrap")].note
 
 
 def test_csv_exports_parse_and_are_consistent(tmp_path):
