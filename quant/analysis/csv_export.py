@@ -16,6 +16,7 @@ from pathlib import Path
 
 from quant.analysis.agreement import AgreementRow
 from quant.analysis.population import Population
+from quant.analysis.sensitivity import WorstRankResult
 from quant.analysis.tables import PARAMS, AnalysisResult, AnalysisRow, Comparison, Hypothesis, ProportionRow, Summary
 
 __all__ = [
@@ -85,7 +86,9 @@ ADSL_COLUMNS = tuple(e.column for e in ADSL_DICTIONARY)
 
 ENDPOINTS_DICTIONARY: tuple[DictEntry, ...] = (
     DictEntry("section", "text", "", "population (per arm: randomised, with_scans, evaluable per visit, mitt), "
-              "summary (per visit x arm), between_arm (treatment - control) or normal_ct"),
+              "summary (per visit x arm), between_arm (treatment - control), normal_ct, or sensitivity (the "
+              "primary endpoint over every randomised subject, missing changes ranked worst: n, n_imputed per "
+              "arm; worst_value, wilcoxon_p, win_probability = P(treated subject better) + ties / 2)"),
     DictEntry("avisit", "text", "", "Analysis visit name"),
     DictEntry("avisitn", "float", "", "Analysis visit number"),
     DictEntry("paramcd", "text", "", "LESPCT, SOLPCT or NORMCT"),
@@ -229,6 +232,21 @@ def endpoint_rows(
     return out
 
 
+def sensitivity_rows(results: Sequence[WorstRankResult]) -> list[dict[str, str]]:
+    """Tidy rows of the worst-rank sensitivity analysis (section ``sensitivity``)."""
+    out = []
+    for w in results:
+        def row(group, stat, value, note=""):
+            return _row("sensitivity", w.visit, "", "LESPCT", "CHG", group, stat, value, note)
+        for arm, n, k in ((w.treatment, w.n_treatment, w.imputed_treatment), (w.control, w.n_control, w.imputed_control)):
+            out += [row(arm, "n", n), row(arm, "n_imputed", k, "no change from baseline at this visit: ranked worst")]
+        group = f"{w.treatment} - {w.control}"
+        out += [row(group, "worst_value", w.worst_value, "max(observed CHG) + 1"),
+                row(group, "wilcoxon_p", w.p_value, w.note or f"worst-rank; {w.method}"),
+                row(group, "win_probability", w.win_probability, w.note)]
+    return out
+
+
 def adsl_rows(population: Population, studyid: str) -> list[dict[str, str]]:
     """ADSL-style subject rows of the analysis population."""
     yn = {True: "Y", False: "N"}
@@ -292,7 +310,8 @@ def write_analysis_csvs(result: AnalysisResult, out_dir: Path, studyid: str) -> 
             out_dir / "endpoints.csv",
             [e.column for e in ENDPOINTS_DICTIONARY],
             (population_rows(result.population) if result.population else [])
-            + endpoint_rows(result.summaries, result.comparisons, result.proportions, result.hypotheses),
+            + endpoint_rows(result.summaries, result.comparisons, result.proportions, result.hypotheses)
+            + sensitivity_rows(result.sensitivity),
         ),
         "agreement": write_csv(
             out_dir / "agreement.csv", [e.column for e in AGREEMENT_DICTIONARY], agreement_rows(result.agreement)
@@ -363,6 +382,10 @@ def plan_lines(result: AnalysisResult) -> list[str]:
         if h.role == "primary":
             out.append(f"Primary endpoint: change from baseline in lesion % at {h.visit}, {result.treatment} - "
                        f"{result.control}, Wilcoxon p = {_p(h.p_value)} (full two-sided alpha).")
+    for w in result.sensitivity:
+        out.append(f"Sensitivity (worst rank, all {w.n_treatment + w.n_control} randomised; missing change ranked "
+                   f"worst: {w.imputed_treatment} {w.treatment}, {w.imputed_control} {w.control}): Wilcoxon p = "
+                   f"{_p(w.p_value)}, P({w.treatment} better) = {_num(w.win_probability, 3)}.")
     secondary = [h for h in result.hypotheses if h.role == "secondary"]
     if secondary:
         how = {"holm": "Holm-adjusted", "hierarchy": "fixed-sequence (hierarchical) adjusted",

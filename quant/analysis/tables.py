@@ -38,6 +38,7 @@ from quant.analysis.records import (
     derive_long,
     missing_scan_rows,
 )
+from quant.analysis.sensitivity import WorstRankResult, worst_rank_primary
 from quant.stats.proportions import fisher_exact, newcombe_difference
 from quant.stats.two_sample import ShiftEstimate, WelchResult, hodges_lehmann, welch_difference
 
@@ -157,6 +158,7 @@ class AnalysisResult:
     multiplicity: str = "holm"
     population: Population | None = None  # with the randomisation list: ADSL rows and counts (mITT)
     provenance: tuple[str, ...] = ()  # lines for the report's cover: versions, charter, lock, unblinding, audit
+    sensitivity: list[WorstRankResult] = field(default_factory=list)  # of the primary endpoint, all randomised
 
 
 def _describe(values: Sequence[float]) -> dict[str, float | None]:
@@ -293,7 +295,8 @@ def run_analysis(
     arm) per line); with it every table uses the values of mITT subjects only (other scans still
     count in N), ``long`` keeps every scan with ANL01FL marking what the tables used
     (:mod:`quant.analysis.population`; ``mitt_rule`` says who is in mITT), and the result carries
-    the population.
+    the population and the worst-rank sensitivity analysis of the primary endpoint
+    (:mod:`quant.analysis.sensitivity`).
 
     Raises:
         ArmError: the arms cannot be told apart, or a named arm is not in the list.
@@ -325,6 +328,8 @@ def run_analysis(
     comparisons = compare_arms(analysed, treatment, control, conf) if treatment and control else []
     proportions = normal_ct_table(analysed, treatment, control, conf) if treatment and control else []
     primary = _primary_visit(long, primary_visit)
+    sensitivity = ([worst_rank_primary(long, randomised, primary, treatment, control)]
+                   if randomised is not None and primary and treatment and control else [])
     return AnalysisResult(
         long=long,
         summaries=summarise(analysed),
@@ -339,6 +344,7 @@ def run_analysis(
         primary_visit=primary,
         multiplicity=multiplicity,
         population=population,
+        sensitivity=sensitivity,
     )
 
 

@@ -457,9 +457,10 @@ def test_stats_names_the_arms_or_says_why_not(demo, tmp_path, monkeypatch, capsy
             assert float(r["value"]) == pytest.approx(-float(d["value"]))
 
 
-def test_r_reproduces_the_primary_endpoint_from_adqct(demo):
-    """R alone (tests/data/r/primary_endpoint.R: read.csv + wilcox.test) gets the primary endpoint's
-    figures from adqct.csv: the dataset carries everything the analysis used."""
+def test_r_reproduces_the_primary_endpoint_from_adsl_and_adqct(demo):
+    """R alone (tests/data/r/primary_endpoint.R: read.csv, merge, wilcox.test) gets the primary
+    endpoint's figures and its worst-rank sensitivity analysis from adsl.csv and adqct.csv: the
+    datasets carry everything the analysis used."""
     from tests.support.paths import TEST_DATA
     from tests.support.required_tools import require_program
 
@@ -469,12 +470,22 @@ def test_r_reproduces_the_primary_endpoint_from_adqct(demo):
     (visit,) = {r["avisit"] for r in rows if r["statistic"] == "role" and r["value"] == "primary"}
     ours = {r["statistic"]: r["value"] for r in rows if r["section"] == "between_arm" and r["avisit"] == visit
             and r["paramcd"] == "LESPCT" and r["variable"] == "CHG"}
-    proc = subprocess.run([rscript, str(TEST_DATA / "r" / "primary_endpoint.R"), str(out / "exports" / "adqct.csv"),
-                           visit, TREATMENT, CONTROL], capture_output=True, text=True, timeout=120)
+    exports = out / "exports"
+    proc = subprocess.run([rscript, str(TEST_DATA / "r" / "primary_endpoint.R"), str(exports / "adsl.csv"),
+                           str(exports / "adqct.csv"), visit, TREATMENT, CONTROL],
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    n_t, n_c, est, lo, hi, p, level = (float(v) for v in proc.stdout.split())
+    primary, sensitivity = proc.stdout.strip().splitlines()
+    n_t, n_c, est, lo, hi, p, level = (float(v) for v in primary.split())
     assert (n_t, n_c) == (float(ours["n_treatment"]), float(ours["n_control"])) and n_t > 0 and n_c > 0
     assert float(ours["hl_estimate"]) == pytest.approx(est, rel=1e-9, abs=1e-12)
     assert (float(ours["hl_ci_low"]), float(ours["hl_ci_high"])) == pytest.approx((lo, hi), rel=1e-6, abs=1e-9)
     assert float(ours["wilcoxon_p"]) == pytest.approx(p, rel=1e-9)
     assert float(ours["hl_conf_level"]) == pytest.approx(level, rel=1e-12)
+    worst = {(r["group"], r["statistic"]): r["value"] for r in rows if r["section"] == "sensitivity"}
+    n_t, n_c, k_t, k_c, p, win = (float(v) for v in sensitivity.split())
+    assert (n_t, n_c, k_t, k_c) == tuple(float(worst[key]) for key in (
+        (TREATMENT, "n"), (CONTROL, "n"), (TREATMENT, "n_imputed"), (CONTROL, "n_imputed")))
+    group = f"{TREATMENT} - {CONTROL}"
+    assert float(worst[(group, "wilcoxon_p")]) == pytest.approx(p, rel=1e-9)
+    assert float(worst[(group, "win_probability")]) == pytest.approx(win, rel=1e-12)
