@@ -172,6 +172,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--subjects", type=int, default=100)
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="copy the last full report's files here, to look at")
     args = parser.parse_args()
     os.environ["LUNGREAD_PASSWORD"] = PASSWORD
     with tempfile.TemporaryDirectory(prefix="lungread-stats-bench-") as tmp:
@@ -191,6 +192,11 @@ def main() -> int:
                   f"  subprocess: median {statistics.median(sub):.2f} s wall "
                   f"({', '.join(f'{t:.2f}' for t in sub)}), {statistics.median(sub_cpu):.2f} s CPU, "
                   f"{statistics.median(sub_machine):.2f} s CPU of the machine")
+            if args.keep is not None and not extra:
+                import shutil
+
+                shutil.copytree(tmp_path / "out" / f"sub{args.repeats - 1}", args.keep, dirs_exist_ok=True)
+                print(f"  files of the last subprocess run copied to {args.keep}")
         print(f"CPU seconds do not depend on other load of the machine: wall >> CPU means the cores were busy "
               f"(os.getloadavg: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores)")
     return 0

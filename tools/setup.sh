@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 # Xvfb + xcb for the Qt GUI (QT_QPA_PLATFORM=xcb), Mesa for VTK's OpenGL, dcmtk for writing
 # compressed test series, dicom3tools for dciodvfy, PostgreSQL for the multi-user tests, python3-venv
 # for the wheel test (a non-root user installs the wheel with the system Python), r-base-core so
-# that statistics are checked against R itself.
+# that statistics are checked against R itself, poppler-utils (pdftotext, pdftoppm) to read the
+# report PDF as a person would.
 DEB_PACKAGES=(xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libegl1 libgl1 libglx-mesa0
-  libgl1-mesa-dri libegl-mesa0 libxrender1 libxt6 libfontconfig1 libdbus-1-3 dcmtk dicom3tools python3-venv r-base-core)
+  libgl1-mesa-dri libegl-mesa0 libxrender1 libxt6 libfontconfig1 libdbus-1-3 dcmtk dicom3tools python3-venv r-base-core
+  poppler-utils)
 if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then DEB_PACKAGES+=(postgresql); fi
 
 missing=()

@@ -68,6 +68,7 @@ class Summary:
     """Descriptive statistics of one parameter (AVAL or CHG) at one visit in one arm.
 
     n: values present; n_total: scans at this visit and arm (N); sd is None when n < 2.
+    study_day: the visit's nominal study day (median of its scans' days; None when not known).
     """
 
     visit: str
@@ -84,6 +85,7 @@ class Summary:
     sd: float | None
     minimum: float | None
     maximum: float | None
+    study_day: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,13 +192,19 @@ def summarise(rows: Sequence[AnalysisRow]) -> list[Summary]:
     for r in rows:
         if r.paramcd in CONTINUOUS_PARAMS:
             groups[(r.visit_num, r.visit, r.arm or "", r.paramcd)].append(r)
+    days: dict[float, list[int]] = defaultdict(list)
+    for r in rows:
+        if r.visit_day is not None:
+            days[r.visit_num].append(r.visit_day)
+    study_day = {vnum: float(np.median(d)) for vnum, d in days.items()}
     out: list[Summary] = []
     for (vnum, visit, arm, paramcd), grp in sorted(groups.items()):
         for variable in ("AVAL", "CHG"):
             vals = [getattr(r, variable.lower()) for r in grp]
             vals = [v for v in vals if v is not None]
             out.append(
-                Summary(visit, vnum, arm, paramcd, variable, len(vals), len(grp), **_describe(vals))
+                Summary(visit, vnum, arm, paramcd, variable, len(vals), len(grp), **_describe(vals),
+                        study_day=study_day.get(vnum))
             )
     return out
 

@@ -97,6 +97,43 @@ def test_every_export_exists_and_parses(demo):
     assert list((exports / "masks").glob("*.seg.dcm")) and list((exports / "masks").glob("*_lesion.nii.gz"))
 
 
+def test_report_pdf_read_as_a_person_reads_it(demo, tmp_path):
+    """The report rendered by poppler (what a PDF viewer shows): every page has ink, and the cover
+    and population page say everything a statistician signs off on (issue 16)."""
+    from PIL import Image
+
+    from tests.support.required_tools import require_program
+
+    pdf = demo[0] / "exports" / "report.pdf"
+    pages = subprocess.run([require_program("pdftotext"), "-layout", str(pdf), "-"], capture_output=True,
+                           text=True, timeout=120, check=True).stdout.split("\f")
+    pages = [p for p in pages if p.strip()]
+    cover = " ".join(pages[0].split())  # wrapped lines joined
+    for item in (r"Study LUNGREAD-DEMO; LungRead \S+; report made \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC",
+                 r"Segmentation of the signed reads: lungread-seg-\S+ \(protocol [0-9a-f]{12}\)",
+                 r"Charter: concordant pairs by mean; adjudication when", r"mITT: randomised, with an evaluable",
+                 r"Database locked \S+ \S+ UTC by manager", r"Unblinded \S+ \S+ UTC by statistician with",
+                 r"Audit trail head when analysed: event \d+, hash [0-9a-f]{64}",
+                 rf"Population \(randomised / with scans / mITT\): {TREATMENT} \d+/\d+/\d+; {CONTROL}",
+                 r"Endpoints: LESPCT = Lesion volume", r"NORMCT = Normal CT",
+                 rf"Primary endpoint: change from baseline in lesion % at \S+, {TREATMENT} - {CONTROL}, Wilcoxon p",
+                 r"Sensitivity \(worst rank, all \d+ randomised", r"Secondary: \d+ test\(s\), p values Holm-adjusted"):
+        assert re.search(item, cover), item
+    assert all(re.search(rf"page {i} of {len(pages)}", page) for i, page in enumerate(pages, start=1))
+    text = "\n".join(pages)
+    assert "Population, CONSORT-style counts per arm" in text and "in mITT (analysed)" in text
+    assert "sensitivity: worst rank, all randomised" in text and "icc_2_1_subject_bootstrap" in text
+    assert re.search(r"study day \(square-root scale\)", text) and re.search(rf"n {TREATMENT}", text)
+    assert re.search(r"reader1 - reader2 \(percentage points\)", text)  # Bland-Altman names the readers
+    subprocess.run([require_program("pdftoppm"), "-r", "30", "-png", str(pdf), str(tmp_path / "page")],
+                   timeout=120, check=True)
+    rendered = sorted(tmp_path.glob("page-*.png"))
+    assert len(rendered) == len(pages)
+    for png in rendered:
+        with Image.open(png) as im:
+            assert np.asarray(im.convert("L")).min() < 128  # dark ink on the page
+
+
 def test_reads_csv_has_every_revision(demo, manifest):
     reads = _csv(demo[0] / "exports" / "reads.csv")
     n_scans = len(manifest)

@@ -39,9 +39,9 @@ def test_pdf_report_pages(tmp_path, analysis):
     data = path.read_bytes()
     assert data.startswith(b"%PDF")
     counts = [int(m) for m in re.findall(rb"/Count (\d+)", data)]
-    # cover + 5 figures + one page per table (summary 24 rows, between-arm 10, normal CT 3,
-    # agreement 21: each fits on one 32-row page)
-    assert counts and max(counts) == 1 + 5 + 4
+    # cover + 5 figures + table pages: summary (24 rows), between-arm (10) and normal CT (3) share
+    # one page (48 rows and the titles), agreement (23) the next
+    assert counts and max(counts) == 1 + 5 + 2
 
 
 def test_report_of_blinded_data(tmp_path):
@@ -81,7 +81,7 @@ def test_report_pool_draws_what_the_serial_path_draws(tmp_path, analysis):
     for name in FIGURE_NAMES:
         assert pngs[name].read_bytes() == serial[name].read_bytes() == only_pngs[name].read_bytes(), name
     counts = [int(m) for m in re.findall(rb"/Count (\d+)", pdf.read_bytes())]
-    assert max(counts) == 1 + 5 + 4
+    assert max(counts) == 1 + 5 + 2
 
 
 def test_report_pool_falls_back_when_a_worker_dies(tmp_path, analysis):
@@ -202,3 +202,40 @@ def test_every_pdf_page_is_numbered(tmp_path, analysis):
     found = re.findall(rb"\(T report - page (\d+) of (\d+)\)", data)
     assert sorted(int(i) for i, _ in found) == list(range(1, pages + 1))
     assert {int(n) for _, n in found} == {pages}
+
+
+def test_visit_figures_use_the_study_day_and_show_n(analysis):
+    from quant.analysis.report import visit_figure
+
+    ax = visit_figure(analysis, "LESPCT", "CHG").axes[0]
+    assert ax.get_xscale() == "function" and list(ax.get_xticks()) == [1.0, 10.0, 365.0]  # VISITS' days
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["BASELINE\nday 1", "DAY10\nday 10", "MONTH12\nday 365"]
+    texts = [t.get_text() for t in ax.texts]
+    # n per arm and visit under the axis: S002 (MSC) has no DAY10 value
+    assert "n MSC" in texts and "n Placebo" in texts and texts.count("9") == 1 and texts.count("10") == 2
+    # a visit without a study day: visit numbers, said so on the axis
+    import dataclasses
+
+    no_day = dataclasses.replace(analysis, summaries=[dataclasses.replace(s, study_day=None) for s in analysis.summaries])
+    ax = visit_figure(no_day, "LESPCT", "AVAL").axes[0]
+    assert ax.get_xscale() == "linear" and list(ax.get_xticks()) == [0.0, 1.0, 6.0]
+    assert ax.get_xlabel() == "visit (study day not known)"
+
+
+def test_bland_altman_names_the_readers():
+    import dataclasses
+
+    from quant.analysis.report import bland_altman_figure
+
+    two = [p for p in read_pairs() if {p.reader_a, p.reader_b} == {"alice", "bob"}]
+    ax = bland_altman_figure(two).axes[0]
+    assert ax.get_ylabel() == "alice - bob (percentage points)"
+    # alice reads 1 point higher whichever column her read came in: the plotted differences say so
+    diffs = ax.collections[0].get_offsets()[:, 1]
+    assert 0.3 < float(np.mean(diffs)) < 1.7 and len(diffs) == 30
+    three = two + [dataclasses.replace(two[0], reader_a="carol", reader_b="bob"),
+                   dataclasses.replace(two[1], reader_a="carol", reader_b="alice")]
+    ax = bland_altman_figure(three).axes[0]
+    assert "reader X - reader Y" in ax.get_ylabel()
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == [
+        "X = alice, Y = bob (30)", "X = alice, Y = carol (1)", "X = bob, Y = carol (1)"]
