@@ -1,5 +1,6 @@
 """The manager's charter editor: adjudication threshold, normal-CT disagreement rule, concordant
-rule and visit schedule, changed with a reason before the first read is signed.
+rule and visit schedule, and the analysis plan (treatment and control arm, primary visit,
+multiplicity adjustment, mITT rule), changed with a reason before the first read is signed.
 
 Whether a change is still allowed is decided by ``db.services.set_charter``; refusals are shown
 here as they come.
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from db import services
 from desktop.app.session import AppContext
+from quant.analysis.multiplicity import MULTIPLICITY
+from quant.analysis.population import MITT_RULES
 from quant.errors import LungReadError
 
 if TYPE_CHECKING:
@@ -53,6 +56,19 @@ class CharterEditor(QGroupBox):
         self.concordant.setToolTip("Endpoint value of a concordant pair: the mean of both reads, or reader 1's")
         self.visits = QLineEdit()
         self.visits.setPlaceholderText("any visit name (or e.g. BASELINE, DAY10, MONTH12)")
+        self.treatment = QLineEdit()
+        self.treatment.setPlaceholderText("as the randomisation list spells it (empty: named at analysis)")
+        self.control = QLineEdit()
+        self.control.setPlaceholderText("between-arm figures are treatment - control")
+        self.primary_visit = QLineEdit()
+        self.primary_visit.setPlaceholderText("visit of the primary endpoint (empty: the first after baseline)")
+        self.multiplicity = QComboBox()
+        self.multiplicity.addItems(list(MULTIPLICITY))
+        self.multiplicity.setToolTip("Adjustment of the secondary p values: Holm, a fixed hierarchy, or none")
+        self.mitt_rule = QComboBox()
+        for key, meaning in MITT_RULES.items():
+            self.mitt_rule.addItem(meaning, key)
+        self.mitt_rule.setToolTip("Who is in the mITT analysis population")
         self.reason = QLineEdit()
         self.reason.setObjectName("charterReason")
         self.reason.setPlaceholderText("why the charter changes (recorded in the audit trail)")
@@ -66,6 +82,11 @@ class CharterEditor(QGroupBox):
         form.addRow("", self.normal)
         form.addRow("Concordant pair value", self.concordant)
         form.addRow("Visit schedule", self.visits)
+        form.addRow("Treatment arm", self.treatment)
+        form.addRow("Control arm", self.control)
+        form.addRow("Primary visit", self.primary_visit)
+        form.addRow("Secondary p values", self.multiplicity)
+        form.addRow("mITT population", self.mitt_rule)
         form.addRow("Reason", self.reason)
         form.addRow(self.save_button, self.message)
 
@@ -89,6 +110,11 @@ class CharterEditor(QGroupBox):
         self.normal.setChecked(bool(trial.charter.adjudicate_normal_disagreement))
         self.concordant.setCurrentText(trial.charter.concordant_rule)
         self.visits.setText(", ".join(trial.charter.visits))
+        self.treatment.setText(trial.charter.treatment_arm or "")
+        self.control.setText(trial.charter.control_arm or "")
+        self.primary_visit.setText(trial.charter.primary_visit or "")
+        self.multiplicity.setCurrentText(trial.charter.multiplicity)
+        self.mitt_rule.setCurrentIndex(self.mitt_rule.findData(trial.charter.mitt_rule))
         self._say("Fixed once the first read is signed.")
 
     def edited(self) -> Charter:
@@ -96,7 +122,11 @@ class CharterEditor(QGroupBox):
         visits = tuple(v.strip() for v in self.visits.text().split(",") if v.strip())
         return replace(self.charter, adjudication_threshold_pct=round(self.threshold.value(), 1),
                        adjudicate_normal_disagreement=self.normal.isChecked(),
-                       concordant_rule=self.concordant.currentText(), visits=visits)
+                       concordant_rule=self.concordant.currentText(), visits=visits,
+                       treatment_arm=self.treatment.text().strip() or None,
+                       control_arm=self.control.text().strip() or None,
+                       primary_visit=self.primary_visit.text().strip() or None,
+                       multiplicity=self.multiplicity.currentText(), mitt_rule=self.mitt_rule.currentData())
 
     def save(self) -> bool:
         """Change the charter through the service; returns True when it changed."""

@@ -103,6 +103,11 @@ def test_manager_edits_the_charter_in_the_trial_setup_tab(qapp, qtbot, trial_db)
 
     editor.threshold.setValue(7.5)
     editor.visits.setText("BASE, WK4, WK12")
+    editor.primary_visit.setText("WK12")
+    editor.treatment.setText("UC-MSC")
+    editor.control.setText("placebo")
+    editor.multiplicity.setCurrentText("hierarchy")
+    editor.mitt_rule.setCurrentIndex(editor.mitt_rule.findData("baseline"))
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     assert "reason" in editor.message.text()  # the service wants a reason
     assert get_trial(database).charter.adjudication_threshold_pct == 5.0
@@ -111,6 +116,8 @@ def test_manager_edits_the_charter_in_the_trial_setup_tab(qapp, qtbot, trial_db)
     assert "saved" in editor.message.text()
     charter = get_trial(database).charter
     assert charter.adjudication_threshold_pct == 7.5 and charter.visits == ("BASE", "WK4", "WK12")
+    assert (charter.primary_visit, charter.treatment_arm, charter.control_arm, charter.multiplicity,
+            charter.mitt_rule) == ("WK12", "UC-MSC", "placebo", "hierarchy", "baseline")
 
     generate_worklist(database, a["boss"], seed=2)
     sign_all(database, a["r1"], lambda scan, slot: read_input(10.0, 1.0))
