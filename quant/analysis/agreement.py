@@ -78,7 +78,13 @@ def _agreement_for(scope: str, pairs: Sequence[ReadPair]) -> list[AgreementRow]:
     calls = [(p.normal_a, p.normal_b) for p in pairs if p.normal_a is not None and p.normal_b is not None]
     try:
         k: KappaResult = cohen_kappa([bool(a) for a, _ in calls], [bool(b) for _, b in calls])
-        out.append(AgreementRow(scope, "kappa_normal_ct", k.kappa, k.ci_low, k.ci_high, k.n, f"observed agreement {k.observed_agreement!r}"))
+        note = f"observed agreement {k.observed_agreement!r}"
+        if len({a for a, _ in calls}) == 1 or len({b for _, b in calls}) == 1:
+            # the asymptotic SE is 0 when a reader used one category: a zero-width interval is not real
+            out.append(AgreementRow(scope, "kappa_normal_ct", k.kappa, None, None, k.n,
+                                    note + "; one reader made a single call throughout: no confidence interval"))
+        else:
+            out.append(AgreementRow(scope, "kappa_normal_ct", k.kappa, k.ci_low, k.ci_high, k.n, note))
     except ValueError as exc:
         out.append(AgreementRow(scope, "kappa_normal_ct", None, None, None, len(calls), f"not estimable: {exc}"))
     n_adj = sum(1 for p in pairs if p.adjudicated)

@@ -200,3 +200,12 @@ def test_the_analysis_does_not_load_scipy_stats():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=REPO_ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_kappa_without_an_interval_when_a_reader_makes_one_call():
+    from quant.analysis.agreement import agreement_table
+    from quant.analysis.tables import ReadPair
+
+    pairs = [ReadPair(i, "alice", "bob", 5.0 + i, 5.5 + i, i < 3, False, False) for i in range(12)]
+    (k,) = [a for a in agreement_table(pairs) if a.scope == "all" and a.statistic == "kappa_normal_ct"]
+    assert k.estimate == 0.0 and k.ci_low is None and k.ci_high is None and "single call" in k.note
