@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from db import services
+from db.errors import AuthenticationError, PermissionDenied, WorkflowError
 from db.services import ReadInput
 from desktop.app.application import describe_exception, remember_splitter, show_error
 from desktop.app.session import AppContext
@@ -67,6 +68,8 @@ class ReadingWorkspace(QWidget):
         self.loaded: LoadedCase | None = None
         self.views: CaseViews | None = None
         self.read_only = False
+        self.refusal: str | None = None  # why the service refuses changes to the open case (lock, ...)
+        self._save_error = ""
         self.load_worker: Worker | None = None
         self._load_token = 0  # results of a superseded load are dropped
         self.autosaver = Autosaver(self._save_draft, self)
@@ -177,8 +180,12 @@ class ReadingWorkspace(QWidget):
     # ------------------------------------------------------------------ open / close
     def open_task(self, task_id: int) -> None:
         """Open a task: fetch the blinded case, then load + segment (or restore) in a worker."""
-        self.case = services.open_task(self.context.database(), self.context.actor, task_id)
-        self.read_only = str(self.case.status) == "signed"
+        database = self.context.database()
+        self.case = services.open_task(database, self.context.actor, task_id)
+        lock = services.lock_status(database)
+        self.refusal = None if lock is None else (
+            f"the database was locked on {str(lock.locked_at).replace('T', ' ')[:19]} UTC by {lock.locked_by}")
+        self.read_only = str(self.case.status) == "signed" or self.refusal is not None
         self.case_title.setText(f"Case {self.case.case_code}")
         self.case_opened.emit(self.case.case_code)
         self.banner.hide()
@@ -226,7 +233,9 @@ class ReadingWorkspace(QWidget):
             not_evaluable_reason=getattr(draft, "not_evaluable_reason", None)) if draft else FormState())
         self._set_enabled(True)
         messages = []
-        if self.read_only:
+        if self.refusal is not None:
+            messages.append(f"Read-only: {self.refusal}; nothing can be changed or signed.")
+        elif self.read_only:
             messages.append(f"This read is signed{self._when(draft, 'signed_at')} and locked (read-only).")
         elif loaded.restored_draft:
             messages.append(f"Your draft{self._when(draft, 'saved_at')} (revision {draft.revision}) was "
@@ -242,9 +251,7 @@ class ReadingWorkspace(QWidget):
             self.banner.show()
             self.status_message.emit(messages[0])
         if not self.read_only:
-            self.autosaver.start()
-            if not (loaded.segmentation_cancelled or loaded.segmentation_refused or loaded.restored_draft):
-                self.autosaver.mark_dirty()  # the automatic result is worth a first draft
+            self.autosaver.start()  # no draft until the reader changes something
         # The progress dialog took the focus; give it back to the images so keys work at once.
         self.window().activateWindow()
         self.views.views["axial"].vtk_widget.setFocus()
@@ -269,7 +276,8 @@ class ReadingWorkspace(QWidget):
         if self.load_worker is not None and self.load_worker.isRunning():
             self.load_worker.abandon()  # finishes in the background; its result is dropped
         if self.case is not None and not self.read_only and self.views is not None:
-            if not self.autosaver.flush("switch"):
+            # A refusal turns the case read-only (_autosave_failed): leaving is then always possible.
+            if not self.autosaver.flush("switch") and not self.read_only and not self._leave_unsaved():
                 return False
         self.autosaver.stop()
         self._clear_views()
@@ -350,7 +358,41 @@ class ReadingWorkspace(QWidget):
 
     def _autosave_failed(self, exc: BaseException) -> None:
         what, _ = describe_exception(exc)
-        self.status_message.emit(f"Draft could not be saved: {what}")
+        self._save_error = what
+        if isinstance(exc, (PermissionDenied, WorkflowError, AuthenticationError)):
+            self._refused(what)  # saving will never succeed again: say so, and let the reader go
+        else:
+            self.status_message.emit(f"Draft could not be saved: {what}")
+
+    def _refused(self, why: str) -> None:
+        """The service refuses every change to this case now (database locked, account disabled,
+        ...): stop editing, keep what was saved, and say so; every way out keeps working."""
+        self.refusal = why
+        self.autosaver.stop()
+        self.palette.select_tool("navigate")
+        self.read_only = True
+        self._set_enabled(True)
+        saved = self.autosaver.last_revision
+        kept = f"your draft revision {saved} is kept" if saved else "your last saved draft is kept"
+        self.banner.setText(f"Read-only: {why[:1].upper() + why[1:]} The edits since the last save cannot be "
+                            f"stored; {kept}. Use ◀ Worklist, Sign out or Quit to leave.")
+        self.banner.show()
+        self.status_message.emit(f"Read-only: {why}")
+
+    def _leave_unsaved(self) -> bool:
+        """Saving failed for a reason that may pass (disk, network): ask before dropping edits."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Warning, "Draft not saved",
+                          f"The draft could not be saved: {self._save_error or 'unknown error'}",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setInformativeText("Stay to try again (Save draft), or leave and lose the edits since the last "
+                               "saved draft.")
+        stay = box.addButton("Stay", QMessageBox.ButtonRole.RejectRole)
+        leave = box.addButton("Leave without saving", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(stay)
+        box.exec()
+        return box.clickedButton() is leave
 
     def sign(self, password: str | None = None) -> bool:
         """Sign with the e-signature dialog (or ``password`` directly, for scripted use)."""

@@ -54,6 +54,7 @@ class WorklistWidget(QWidget):
         super().__init__(parent)
         self.context = context
         self.tasks: list[TaskView] = []
+        self.locked = False
         self.setObjectName("worklist")
 
         heading = QLabel("Worklist")
@@ -106,9 +107,15 @@ class WorklistWidget(QWidget):
                       "is randomised for each reader.")
         hint.setObjectName("metricName")
 
+        self.lock_banner = QLabel("")
+        self.lock_banner.setObjectName("banner")
+        self.lock_banner.setWordWrap(True)
+        self.lock_banner.hide()
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(top)
+        layout.addWidget(self.lock_banner)
         layout.addWidget(self.table, 1)
         layout.addWidget(hint)
 
@@ -132,7 +139,14 @@ class WorklistWidget(QWidget):
         self.done_label.setText(f"{done} of {total} done")
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
-        self.open_next.setEnabled(done < total)
+        lock = services.lock_status(self.context.database())
+        self.locked = lock is not None
+        if lock is not None:
+            when = str(lock.locked_at).replace("T", " ")[:19]
+            self.lock_banner.setText(f"The database was locked on {when} UTC by {lock.locked_by}: reading is "
+                                     "closed. Cases open read-only; nothing can be changed or signed.")
+        self.lock_banner.setVisible(self.locked)
+        self.open_next.setEnabled(done < total and not self.locked)
         self._selection_changed()
 
     def row_of_task(self, task_id: int) -> int:
@@ -147,7 +161,7 @@ class WorklistWidget(QWidget):
 
     def _selection_changed(self) -> None:
         task = self._selected_task()
-        self.reopen.setEnabled(task is not None and _status(task) == "signed")
+        self.reopen.setEnabled(task is not None and _status(task) == "signed" and not self.locked)
 
     def reopen_selected(self, reason: str | None = None) -> bool:
         """Reopen the selected signed read; without ``reason`` the reader is asked for one.

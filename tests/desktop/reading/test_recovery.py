@@ -268,3 +268,66 @@ def test_not_evaluable_is_signed_with_its_reason(demo, qtbot):
     qtbot.waitUntil(lambda: workspace.views is not None and workspace.case.task_id == tasks[0], timeout=120000)
     window.close()
     wait_workers_idle(qtbot)
+
+
+def test_lock_during_an_edit_the_reader_is_told_and_can_always_leave(demo, qtbot):
+    """Issue 15's lock trap: a reader edits a draft, the manager locks the database, the reader
+    paints once more. The save is refused: the case turns read-only and says why, the reader gets
+    back to the worklist (which shows the lock), cases open read-only, and the last saved draft
+    is what the database holds."""
+    import numpy as np
+
+    from db import services
+    from desktop.app.session import DEMO_PASSWORD
+    from tests.support.desktop import drag
+
+    context, tasks = demo
+    window = _login_reader1(qtbot, context)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(tasks[0]))
+    workspace = screen.workspace
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
+    database = context.database()
+    assert services.open_task(database, context.actor, tasks[0]).draft is None, "opening alone makes no draft"
+    views = workspace.views
+    wait_laid_out(qtbot, views)
+
+    def stroke(offset: int) -> None:
+        z = views.views["axial"].scene.slice_index
+        ys, xs = np.nonzero((views.lungs.labels[z] > 0) & (views.lesions.labels[z] == 0))
+        pick = np.linspace(offset, len(xs) - 1 - offset, 5).astype(int)
+        drag(views.views["axial"], [np.array([z, ys[i], xs[i]], float) for i in pick])
+
+    workspace.palette.select_tool("paint")
+    stroke(0)
+    revision = workspace.save_draft_now()
+    saved = services.open_task(database, context.actor, tasks[0]).draft
+    assert revision and saved.revision == revision
+
+    manager = services.authenticate(database, "manager", DEMO_PASSWORD)
+    services.lock_database(database, manager, override_reason="interim analysis (test)")
+    workspace.palette.select_tool("paint")
+    stroke(3)  # an edit after the lock: it can never be saved
+    assert workspace.autosaver.dirty
+    qtbot.mouseClick([b for b in workspace.findChildren(type(workspace.save_button)) if "Worklist" in b.text()][0],
+                     Qt.MouseButton.LeftButton)
+    # Back at the worklist, told why; nothing was written after the lock.
+    qtbot.waitUntil(lambda: screen.currentWidget() is screen.worklist)
+    assert workspace.refusal and "locked" in workspace.refusal and "cannot be stored" in workspace.banner.text()
+    assert screen.worklist.lock_banner.isVisible() and "locked" in screen.worklist.lock_banner.text()
+    assert not screen.worklist.open_next.isEnabled()
+    after = services.open_task(database, context.actor, tasks[0]).draft
+    assert after.revision == revision and after.metrics == saved.metrics
+    assert np.array_equal(after.lesion_labels, saved.lesion_labels)
+    # The case opens read-only with every edit tool off, and the reader leaves by sign-out.
+    double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(tasks[0]))
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.wl_bar.isEnabled(), timeout=120000)
+    assert workspace.read_only and "locked" in workspace.banner.text()
+    assert not workspace.sign_button.isEnabled() and not workspace.save_button.isEnabled()
+    assert not workspace.palette.buttons["paint"].isEnabled() and workspace.views.tools is None
+    signed_out: list[bool] = []
+    window.signed_out.connect(lambda: signed_out.append(True))
+    window.sign_out()
+    assert signed_out == [True]
+    wait_workers_idle(qtbot)
