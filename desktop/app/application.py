@@ -23,6 +23,7 @@ from quant.errors import LungReadError
 __all__ = [
     "APP_NAME",
     "create_application",
+    "delete_all_windows",
     "apply_dark_theme",
     "settings",
     "data_dir",
@@ -95,6 +96,25 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     apply_dark_theme(app)  # type: ignore[arg-type]
     return app  # type: ignore[return-value]
+
+
+def delete_all_windows() -> None:
+    """Delete every window while the application object still exists, in Qt's order (children
+    with their parents), so nothing is left for the interpreter's shutdown to destroy in its own
+    order: that left PySide deleting objects Qt still referenced ("shared QObject was deleted
+    directly", then a segmentation fault on every exit). Called when the event loop has ended."""
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 # --- remembered geometry / layout -------------------------------------------------------------

@@ -10,15 +10,10 @@ import os
 import sys
 import time
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, QTimer
 
-from desktop.app.application import create_application, install_exception_hook
+from desktop.app.application import create_application, delete_all_windows, install_exception_hook
 from desktop.app.session import AppContext
-
-if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
 
 __all__ = ["Launcher", "launch"]
 
@@ -170,22 +165,6 @@ def launch(*, url: str | None = None, demo: bool = False, subjects: int = 8, vis
 
     shutdown()  # terminates a running segmentation, so the workers below finish at once
     stop_all()
-    _tear_down(app, launcher)
-    return code
-
-
-def _tear_down(app: "QApplication", launcher: Launcher) -> None:
-    """Delete every window while the application object still exists, in Qt's order (children
-    with their parents), so nothing is left for the interpreter's shutdown to destroy in its own
-    order: that left PySide deleting objects Qt still referenced ("shared QObject was deleted
-    directly", then a segmentation fault on every exit)."""
-    import gc
-
-    from PySide6.QtCore import QCoreApplication, QEvent
-
     launcher.login = launcher.main_window = None
-    for widget in app.topLevelWidgets():
-        widget.close()
-        widget.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
+    delete_all_windows()
+    return code
