@@ -21,6 +21,8 @@ ACTION_KEYS: dict[str, tuple[str, ...]] = {
     "tool:navigate": ("Esc",),
     "undo": ("Ctrl+Z",), "redo": ("Ctrl+Shift+Z",),
     "save": ("Ctrl+S",), "sign": ("Ctrl+Return", "Ctrl+Enter"),
+    "display:lesions": ("V",), "display:outline": ("O",), "display:lung": ("L",),
+    "display:fainter": ("[",), "display:stronger": ("]",),
 }
 
 # (key sequence, what it does)
@@ -32,6 +34,11 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("E", "Erase lesion"),
     ("G", "Grow region from a click"),
     ("I", "Remove the clicked island"),
+    ("V", "Show / hide the lesion labels"),
+    ("O", "Lesions filled / as outlines"),
+    ("L", "Show / hide the lung outline"),
+    ("[ / ]", "Lesion opacity down / up"),
+    ("X (hold)", "The CT alone, while held"),
     ("Ctrl+Z", "Undo"),
     ("Ctrl+Shift+Z", "Redo"),
     ("Ctrl+S", "Save draft"),

@@ -36,6 +36,7 @@ from desktop.app.workers import run_with_progress
 from desktop.reading.autosave import Autosaver
 from desktop.reading.case_loader import load_case
 from desktop.reading.case_views import build_case_views
+from desktop.reading.display_panel import OPACITY_STEP, DisplayPanel
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
 from desktop.reading.segment_process import prewarm
 from desktop.reading.shortcuts import install_shortcuts
@@ -111,6 +112,9 @@ class ReadingWorkspace(QWidget):
 
         self.palette = ToolPalette()
         self.palette.bind(lambda: self.views)  # disabled while read-only
+        self.display = DisplayPanel()
+        self.display.bind(lambda: self.views.layers if self.views is not None else None,
+                          lambda: self.views.render_all() if self.views is not None else None)
         self.metrics = MetricsPanel()
         self.form = ReadForm()
         self.form.changed.connect(self.autosaver.mark_dirty)
@@ -130,6 +134,7 @@ class ReadingWorkspace(QWidget):
         side.setObjectName("sidePanel")
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.palette)
+        side_layout.addWidget(self.display)
         side_layout.addWidget(self.metrics)
         side_layout.addWidget(self.form)
         side_layout.addStretch(1)
@@ -166,7 +171,11 @@ class ReadingWorkspace(QWidget):
         handlers.update({f"tool:{t}": tool(t) for t in ("paint", "erase", "grow", "island")})
         handlers.update({"tool:navigate": lambda: self.palette.select_tool("navigate"),
                          "undo": self.undo, "redo": self.redo,
-                         "save": lambda: self.save_draft_now(), "sign": lambda: self.sign()})
+                         "save": lambda: self.save_draft_now(), "sign": lambda: self.sign(),
+                         "display:lesions": self.display.toggle_lesions, "display:outline": self.display.toggle_outline,
+                         "display:lung": self.display.toggle_lung,
+                         "display:fainter": lambda: self.display.step_opacity(-OPACITY_STEP),
+                         "display:stronger": lambda: self.display.step_opacity(OPACITY_STEP)})
         install_shortcuts(self, handlers)
 
     def _set_enabled(self, on: bool) -> None:
@@ -176,6 +185,7 @@ class ReadingWorkspace(QWidget):
         self.save_button.setEnabled(editable)
         self.sign_button.setEnabled(editable)
         self.wl_bar.setEnabled(on)
+        self.display.setEnabled(on)
 
     # ------------------------------------------------------------------ open / close
     def open_task(self, task_id: int) -> None:
@@ -217,6 +227,9 @@ class ReadingWorkspace(QWidget):
         self.placeholder.hide()
         self.views = build_case_views(loaded.volume, loaded.lungs, loaded.lesions,
                                       editable=not self.read_only, parent=self.view_area)
+        self.display.apply_to(self.views.layers)
+        for view in self.views.views.values():
+            self.display.watch(view.vtk_widget)
         self.view_layout.addWidget(self.views.widget)
         if self.views.tools is not None:
             self.views.tools.metricsChanged.connect(self.metrics.show_metrics)

@@ -152,3 +152,18 @@ def restore_app_theme(qapp):
     if qapp.style().name() != style:
         qapp.setStyle(style)
     qapp.setPalette(palette)
+
+
+def login_reader1(qtbot, context):
+    """The real main window of reader1 on ``context``'s database, shown and exposed."""
+    from db import services
+    from desktop.app.session import DEMO_PASSWORD
+    from desktop.shell.main_window import MainWindow
+
+    context.actor = services.authenticate(context.database(), "reader1", DEMO_PASSWORD)
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    return window

@@ -62,6 +62,8 @@ class ViewerLayers:
         }
         self._visible: dict[LabelName, bool] = {"ggo": True, "solid": True, "lung": True}
         self._opacity: dict[LabelName, float] = {k: v.opacity for k, v in self._styles.items()}
+        self._lesion_outline = False  # lesion labels as outlines instead of a fill
+        self._overlays_hidden = False  # the CT alone, whatever each label's visibility
         #: Incremented on every visibility/opacity change; views recompose when it moves.
         self.style_version = 0
         self._callbacks: list[Callable[[], ChangeCallback | None]] = []
@@ -86,10 +88,43 @@ class ViewerLayers:
         self._opacity[name] = float(np.clip(opacity, 0.0, 1.0))
         self.style_version += 1
 
+    @property
+    def lesion_outline(self) -> bool:
+        return self._lesion_outline
+
+    def set_lesion_outline(self, outline: bool) -> None:
+        """Draw the lesion labels as outlines (the parenchyma inside stays visible) or filled."""
+        self._lesion_outline = bool(outline)
+        self.style_version += 1
+
+    @property
+    def overlays_hidden(self) -> bool:
+        return self._overlays_hidden
+
+    def set_overlays_hidden(self, hidden: bool) -> None:
+        """Show the CT alone (every label hidden) without changing any label's own visibility."""
+        self._overlays_hidden = bool(hidden)
+        self.style_version += 1
+
     def rgba(self, name: LabelName) -> tuple[float, float, float, float]:
         """Colour (RGB 0..1) and effective opacity (0 when hidden) of one label."""
         r, g, b = self._styles[name].color
-        return r, g, b, (self._opacity[name] if self._visible[name] else 0.0)
+        shown = self._visible[name] and not self._overlays_hidden
+        return r, g, b, (self._opacity[name] if shown else 0.0)
+
+    def fill_rgba(self, name: LabelName) -> tuple[float, float, float, float]:
+        """What a label's voxels are filled with: its :meth:`rgba`, or nothing for a lesion label
+        drawn as an outline."""
+        r, g, b, a = self.rgba(name)
+        return r, g, b, (0.0 if self._lesion_outline and name != "lung" else a)
+
+    def outline_rgba(self, name: LabelName) -> tuple[float, float, float, float]:
+        """A label's outline colour: the lung is always an outline; a lesion label in outline mode
+        is drawn opaque (a thin line hides nothing), else not outlined."""
+        r, g, b, a = self.rgba(name)
+        if name == "lung":
+            return r, g, b, a
+        return r, g, b, (1.0 if self._lesion_outline and a > 0.0 else 0.0)
 
     # ----------------------------------------------------------------- edits
     def add_change_callback(self, callback: ChangeCallback) -> None:

@@ -58,6 +58,17 @@ def outline_of(labels2d: NDArray[np.uint8]) -> NDArray[np.bool_]:
     return inside & ~interior
 
 
+def _blend(out: NDArray[np.uint32], where: NDArray[np.bool_], rgba: tuple[float, float, float, float]) -> None:
+    """Blend colour ``rgba`` (RGB 0..1, opacity) over the packed pixels of ``out`` at ``where``."""
+    if not where.any():
+        return
+    pixels = out[where].view(np.uint8).reshape(-1, 4)
+    colour = np.array(rgba[:3], np.float32) * 255.0
+    a = rgba[3]
+    pixels[:, :3] = np.clip(pixels[:, :3] * (1.0 - a) + colour * a, 0, 255).astype(np.uint8)
+    out[where] = pixels.view(np.uint32)[:, 0]
+
+
 def compose(
     hu2d: NDArray[np.int16],
     lesion2d: NDArray[np.uint8],
@@ -66,6 +77,7 @@ def compose(
     outline_rgba: tuple[float, float, float, float],
     out: NDArray[np.uint32],
     margin: tuple[int, int, int, int] = (0, 0, 0, 0),
+    lesion_outlines: tuple[tuple[int, tuple[float, float, float, float]], ...] = (),
 ) -> None:
     """Write the packed-RGBA composite of one slice region into ``out`` (h, w) uint32.
 
@@ -73,6 +85,8 @@ def compose(
     left, right) around the region, used only to find the lung outline correctly at the region
     border; ``out`` has the region's size. The inputs may be strided views (coronal and
     sagittal slices of a (z, y, x) volume): nothing here needs them contiguous.
+    ``lesion_outlines``: (label value, RGBA) of lesion labels drawn as outlines (their fill in
+    ``table`` is then usually transparent).
     """
     t, b, l, r = margin
     h, w = hu2d.shape
@@ -84,10 +98,7 @@ def compose(
     # buffer (every index is in range by construction: label <= 2, 16-bit HU).
     np.take(table, index, out=out, mode="wrap")
     if lung2d is not None and outline_rgba[3] > 0:
-        edge = outline_of(lung2d)[core]
-        if edge.any():
-            rgba = out[edge].view(np.uint8).reshape(-1, 4)
-            colour = np.array(outline_rgba[:3], np.float32) * 255.0
-            a = outline_rgba[3]
-            rgba[:, :3] = np.clip(rgba[:, :3] * (1.0 - a) + colour * a, 0, 255).astype(np.uint8)
-            out[edge] = rgba.view(np.uint32)[:, 0]
+        _blend(out, outline_of(lung2d)[core], outline_rgba)
+    for value, rgba in lesion_outlines:
+        if rgba[3] > 0:
+            _blend(out, outline_of(lesion2d == value)[core], rgba)

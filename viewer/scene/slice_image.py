@@ -50,6 +50,7 @@ from vtkmodules.vtkRenderingCore import (
     vtkTexturedActor2D,
 )
 
+from quant.labels import GGO, SOLID
 from viewer.scene.image_data import Box
 from viewer.scene.layers import ViewerLayers
 from viewer.scene.orientation import ViewAxes
@@ -85,6 +86,7 @@ class SliceImage:
         self._table: NDArray[np.uint32] | None = None  # (label, HU) -> RGBA, see compose
         self._style_version = -1
         self._outline_rgba = (0.0, 0.0, 0.0, 0.0)
+        self._lesion_outlines: tuple[tuple[int, tuple[float, float, float, float]], ...] = ()
         self._pending: list[Region] | None = None
         self._cache: dict[int, tuple[NDArray[np.uint32], list[Region] | None]] = {}
         self._step = 1  # direction of the last slice change: prefetch that way first
@@ -181,8 +183,10 @@ class SliceImage:
         if self.layers.style_version != self._style_version or self._table is None:
             self._style_version = self.layers.style_version
             self._table = rgba_table(self._level, self._width, [
-                (0.0, 0.0, 0.0, 0.0), self.layers.rgba("ggo"), self.layers.rgba("solid")])
-            self._outline_rgba = self.layers.rgba("lung")
+                (0.0, 0.0, 0.0, 0.0), self.layers.fill_rgba("ggo"), self.layers.fill_rgba("solid")])
+            self._outline_rgba = self.layers.outline_rgba("lung")
+            self._lesion_outlines = tuple((value, self.layers.outline_rgba(name))  # type: ignore[arg-type]
+                                          for value, name in ((GGO, "ggo"), (SOLID, "solid")))
             self._cache.clear()
             self.invalidate()
 
@@ -236,7 +240,7 @@ class SliceImage:
             R0, R1, C0, C1 = max(r0 - 1, 0), min(r1 + 1, rows), max(c0 - 1, 0), min(c1 + 1, cols)
             margin = (r0 - R0, R1 - r1, c0 - C0, C1 - c1)
             compose(hu[R0:R1, C0:C1], lesion[R0:R1, C0:C1], lung[R0:R1, C0:C1], self._table,
-                    self._outline_rgba, out[r0:r1, c0:c1], margin)
+                    self._outline_rgba, out[r0:r1, c0:c1], margin, self._lesion_outlines)
 
     def compose_pending(self) -> bool:
         """Recompose what is marked on the shown slice; True if the texture changed."""

@@ -13,7 +13,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.support.desktop import double_click_row, wait_laid_out, wait_workers_idle
+from tests.support.desktop import double_click_row, login_reader1, wait_laid_out, wait_workers_idle
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -21,50 +21,6 @@ from tests.support.desktop import restore_app_theme  # noqa: E402,F401  (autouse
 from tests.support.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
-
-
-@pytest.fixture
-def demo_trial(qapp, tmp_path_factory):
-    """A fresh 1 subject x 2 visits demo trial per test (about 2 s): a shared one let tests see the
-    drafts that earlier tests left behind, so results depended on the order."""
-    from db import services
-    from desktop.app.application import create_application
-    from desktop.app.session import DEMO_PASSWORD, AppContext
-    from desktop.demo.first_run import create_demo, demo_url
-
-    old = os.environ.get("LUNGREAD_NO_3D")
-    os.environ["LUNGREAD_NO_3D"] = "1"
-    create_application()
-    root = tmp_path_factory.mktemp("recovery") / "demo"
-    create_demo(root, subjects=1, visits=2, seed=11)
-    context = AppContext(url=demo_url(root), demo_root=root)
-    actor = services.authenticate(context.database(), "reader1", DEMO_PASSWORD)
-    tasks = [t.task_id for t in services.worklist(context.database(), actor)]
-    yield context, tasks
-    if old is None:
-        os.environ.pop("LUNGREAD_NO_3D", None)
-    else:
-        os.environ["LUNGREAD_NO_3D"] = old
-
-
-@pytest.fixture
-def demo(demo_trial, monkeypatch):
-    monkeypatch.setenv("LUNGREAD_NO_3D", "1")
-    return demo_trial
-
-
-def _login_reader1(qtbot, context):
-    from db import services
-    from desktop.app.session import DEMO_PASSWORD
-    from desktop.shell.main_window import MainWindow
-
-    context.actor = services.authenticate(context.database(), "reader1", DEMO_PASSWORD)
-    window = MainWindow(context)
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
 
 
 def test_killed_during_a_draft_edit_the_draft_is_restored_and_the_user_told(demo, qtbot):
@@ -91,7 +47,7 @@ def test_killed_during_a_draft_edit_the_draft_is_restored_and_the_user_told(demo
             child.wait()
     assert child.returncode == -signal.SIGKILL
 
-    window = _login_reader1(qtbot, context)
+    window = login_reader1(qtbot, context)
     screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
     row = screen.worklist.row_of_task(task_id)
@@ -112,7 +68,7 @@ def test_cancel_during_segmentation_opens_the_case_with_empty_masks(demo, qtbot)
     from PySide6.QtWidgets import QProgressDialog
 
     context, tasks = demo
-    window = _login_reader1(qtbot, context)
+    window = login_reader1(qtbot, context)
     screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
     screen.open_task(tasks[1])
@@ -133,7 +89,7 @@ def test_gui_thread_keeps_processing_events_during_automatic_segmentation(demo, 
     from PySide6.QtCore import QTimer
 
     context, tasks = demo
-    window = _login_reader1(qtbot, context)
+    window = login_reader1(qtbot, context)
     screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
     ticks: list[float] = []
@@ -172,7 +128,7 @@ def test_keyboard_shortcuts_of_the_workspace_and_help_list(demo, qtbot):
     from tests.support.desktop import drag, when_dialog
 
     context, tasks = demo
-    window = _login_reader1(qtbot, context)
+    window = login_reader1(qtbot, context)
     screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
     screen.open_task(tasks[1])
@@ -236,7 +192,7 @@ def test_not_evaluable_is_signed_with_its_reason(demo, qtbot):
     from tests.support.desktop import when_dialog
 
     context, tasks = demo
-    window = _login_reader1(qtbot, context)
+    window = login_reader1(qtbot, context)
     screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
     screen.open_task(tasks[1])
@@ -282,7 +238,7 @@ def test_lock_during_an_edit_the_reader_is_told_and_can_always_leave(demo, qtbot
     from tests.support.desktop import drag
 
     context, tasks = demo
-    window = _login_reader1(qtbot, context)
+    window = login_reader1(qtbot, context)
     screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
     double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(tasks[0]))

@@ -109,3 +109,45 @@ def test_the_window_on_screen_shows_the_rendered_frame(qtbot, case):
 
         qtbot.waitUntil(matches, timeout=3000)
     assert np.abs(frames[1] - frames[0]).mean() > 15.0
+
+
+def test_label_display_controls_change_the_composed_pixels(case):
+    """Fill vs outline, per-label opacity and visibility, and the CT alone: what each does to the
+    composed slice (a solid square painted on the shown slice)."""
+    from quant.labels import SOLID
+    from viewer.scene.layers import ViewerLayers
+    from viewer.scene.slice_composite import outline_of
+    from viewer.scene.slice_scene import SliceScene
+
+    layers = ViewerLayers(case.volume, case.lungs, case.lesions)
+    scene = SliceScene(layers, "axial")
+    k = scene.slice_index
+    case.lesions.labels[k] = 0
+    _paint_square(case, "axial", k, half=6)
+    layers.mark_changed("lesion", ((k, 0, 0), (k + 1, *case.volume.shape[1:])))
+    square = case.lesions.labels[k] == SOLID
+    edge, inside = outline_of(square.astype(np.uint8)), square & ~outline_of(square.astype(np.uint8))
+    colour = np.array(layers.style("solid").color) * 255
+
+    def rgb():
+        scene.compose_pending()
+        return scene.slice_rgb().astype(float).copy()
+
+    filled = rgb()
+    layers.set_label_visible("solid", False)
+    layers.set_label_visible("lung", False)
+    ct_only = rgb()
+    assert not np.allclose(filled[square], ct_only[square])  # the fill tints the square
+    layers.set_label_visible("solid", True)
+    layers.set_label_opacity("solid", 1.0)
+    opaque = rgb()
+    np.testing.assert_allclose(opaque[square], np.broadcast_to(colour, opaque[square].shape), atol=1)
+    layers.set_lesion_outline(True)
+    outlined = rgb()
+    np.testing.assert_allclose(outlined[edge], np.broadcast_to(colour, outlined[edge].shape), atol=1)
+    np.testing.assert_array_equal(outlined[inside], ct_only[inside])  # the parenchyma inside shows
+    layers.set_overlays_hidden(True)  # the CT alone, label settings kept
+    np.testing.assert_array_equal(rgb(), ct_only)
+    assert layers.is_visible("solid") and layers.lesion_outline
+    layers.set_overlays_hidden(False)
+    np.testing.assert_array_equal(rgb(), outlined)

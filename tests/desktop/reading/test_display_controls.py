@@ -1,0 +1,88 @@
+"""The reader's display controls in the real workspace: each changes the rendered pixels of the
+image views as a radiologist expects, by checkbox, slider and key, and carries to the next case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.support.desktop import double_click_row, login_reader1, wait_laid_out, wait_workers_idle
+from tests.support.slice_views import pixels
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+from tests.support.desktop import restore_app_theme  # noqa: E402,F401  (autouse fixture)
+
+
+def _open(qtbot, screen, task_id):
+    double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(task_id))
+    workspace = screen.workspace
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
+    wait_laid_out(qtbot, workspace.views)
+    return workspace
+
+
+def test_label_visibility_opacity_outline_and_ct_alone(demo, qtbot):
+    from quant.labels import SOLID
+
+    context, tasks = demo
+    window = login_reader1(qtbot, context)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    workspace = _open(qtbot, screen, tasks[0])
+    views, panel = workspace.views, workspace.display
+    axial = views.views["axial"]
+    # A solid block in the middle of the shown slice, so the overlay has something to show.
+    z = axial.scene.slice_index
+    ys, xs = np.nonzero(views.lungs.labels[z] > 0)
+    cy, cx = int(np.median(ys)), int(np.median(xs))
+    views.lesions.labels[z, cy - 12:cy + 12, cx - 12:cx + 12] = SOLID
+    views.layers.mark_changed("lesion", ((z, cy - 12, cx - 12), (z + 1, cy + 12, cx + 12)))
+
+    def frame():
+        axial.render()
+        qtbot.wait(30)
+        return pixels(axial).astype(int)
+
+    def centre(img):  # well inside the block on screen, clear of the crosshair through the view centre
+        p = axial.widget_point(np.array([z, cy + 6, cx + 6], float))
+        x, y = int(p.x()), int(p.y())
+        return img[y - 3:y + 4, x - 3:x + 4]
+
+    filled = frame()
+    panel.visible["solid"].setChecked(False)  # hide the label
+    hidden = frame()
+    assert np.abs(centre(filled) - centre(hidden)).mean() > 10
+    panel.visible["solid"].setChecked(True)
+    assert np.array_equal(frame(), filled)
+    panel.opacity["solid"].setValue(100)  # opaque: the block is the label colour
+    opaque = frame()
+    colour = np.array(views.layers.style("solid").color) * 255
+    assert np.abs(np.median(centre(opaque).reshape(-1, 3), axis=0) - colour).max() < 3  # (a crosshair may cross)
+    qtbot.keyClick(axial.vtk_widget, Qt.Key.Key_BracketLeft)  # [ : fainter
+    assert panel.opacity["solid"].value() == 90 and views.layers.opacity("solid") == pytest.approx(0.9)
+    qtbot.keyClick(axial.vtk_widget, Qt.Key.Key_O)  # O: outlines only, the inside shows the CT
+    assert panel.outline.isChecked()
+    outlined = frame()
+    assert np.abs(centre(outlined) - centre(hidden)).max() <= 2
+    assert np.abs(outlined - hidden).sum() > 0  # the outline itself is drawn
+    # X held: the CT alone (lung outline gone too); released: back as it was.
+    qtbot.keyPress(axial.vtk_widget, Qt.Key.Key_X)
+    alone = frame()
+    panel.lung.setChecked(False)
+    no_lung = frame()
+    qtbot.keyRelease(axial.vtk_widget, Qt.Key.Key_X)
+    assert np.array_equal(alone, no_lung)  # nothing but the CT while X is down
+    assert not np.array_equal(frame(), alone)
+    qtbot.keyClick(axial.vtk_widget, Qt.Key.Key_L)  # L: lung outline back
+    assert panel.lung.isChecked()
+    qtbot.keyClick(axial.vtk_widget, Qt.Key.Key_V)  # V: both lesion labels off
+    assert not panel.visible["ggo"].isChecked() and not panel.visible["solid"].isChecked()
+
+    # The reader's choice carries to the next case.
+    workspace = _open(qtbot, screen, tasks[1])
+    layers = workspace.views.layers
+    assert layers.lesion_outline and not layers.is_visible("solid") and layers.opacity("solid") == pytest.approx(0.9)
+    window.close()
+    wait_workers_idle(qtbot)
