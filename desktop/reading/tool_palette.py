@@ -39,7 +39,7 @@ __all__ = ["ToolPalette", "WindowLevelBar", "TOOLS", "WL_PRESETS"]
 TOOLS: tuple[tuple[str, str, str, str], ...] = (
     ("navigate", "Navigate", "Esc", "Scroll, pan and window without editing (Esc)"),
     ("paint", "Brush", "B", "Paint the selected lesion label (B)"),
-    ("erase", "Erase", "E", "Erase lesion labels (E)"),
+    ("erase", "Erase", "E", "Erase every lesion label under the brush (E); Shift+drag: only the selected label"),
     ("grow", "Grow", "G", "Grow a lesion from a click within the label's HU band (G)"),
     ("island", "Island", "I", "Remove the clicked lesion island (I)"),
     ("lung_paint", "Lung +", "", "Add to the lung mask, e.g. a missed subpleural consolidation"),

@@ -36,12 +36,12 @@ from desktop.app.workers import run_with_progress
 from desktop.reading.autosave import Autosaver
 from desktop.reading.case_loader import load_case
 from desktop.reading.case_views import build_case_views
-from desktop.reading.display_panel import OPACITY_STEP, DisplayPanel
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
 from desktop.reading.segment_process import prewarm
 from desktop.reading.shortcuts import install_shortcuts
 from desktop.reading.sign_dialog import MEANING_READ, collect_signature
-from desktop.reading.tool_palette import ToolPalette, WindowLevelBar
+from desktop.reading.tool_palette import WindowLevelBar
+from desktop.reading.tool_panel import ToolPanel
 
 if TYPE_CHECKING:
     from db.services import CaseView, ReadView
@@ -110,11 +110,9 @@ class ReadingWorkspace(QWidget):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.view_layout.addWidget(self.placeholder)
 
-        self.palette = ToolPalette()
-        self.palette.bind(lambda: self.views)  # disabled while read-only
-        self.display = DisplayPanel()
-        self.display.bind(lambda: self.views.layers if self.views is not None else None,
-                          lambda: self.views.render_all() if self.views is not None else None)
+        self.tool_panel = ToolPanel(lambda: self.views)  # editing disabled while read-only
+        self.palette, self.options, self.display = self.tool_panel.palette, self.tool_panel.options, \
+            self.tool_panel.display
         self.metrics = MetricsPanel()
         self.form = ReadForm()
         self.form.changed.connect(self.autosaver.mark_dirty)
@@ -133,8 +131,7 @@ class ReadingWorkspace(QWidget):
         side = QFrame()
         side.setObjectName("sidePanel")
         side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.palette)
-        side_layout.addWidget(self.display)
+        side_layout.addWidget(self.tool_panel)
         side_layout.addWidget(self.metrics)
         side_layout.addWidget(self.form)
         side_layout.addStretch(1)
@@ -163,24 +160,16 @@ class ReadingWorkspace(QWidget):
         self._set_enabled(False)
 
     def _shortcuts(self) -> None:
-        def tool(name: str) -> Callable[[], None]:
-            return lambda: None if self.read_only else self.palette.select_tool(name)
-
         handlers: dict[str, Callable[[], object]] = {f"wl:{n}": (lambda n=n: self.apply_preset(n))
                                                      for n in ("lung", "mediastinum", "bone")}
-        handlers.update({f"tool:{t}": tool(t) for t in ("paint", "erase", "grow", "island")})
-        handlers.update({"tool:navigate": lambda: self.palette.select_tool("navigate"),
-                         "undo": self.undo, "redo": self.redo,
-                         "save": lambda: self.save_draft_now(), "sign": lambda: self.sign(),
-                         "display:lesions": self.display.toggle_lesions, "display:outline": self.display.toggle_outline,
-                         "display:lung": self.display.toggle_lung,
-                         "display:fainter": lambda: self.display.step_opacity(-OPACITY_STEP),
-                         "display:stronger": lambda: self.display.step_opacity(OPACITY_STEP)})
+        handlers.update(self.tool_panel.handlers(lambda: self.read_only))
+        handlers.update({"undo": self.undo, "redo": self.redo,
+                         "save": lambda: self.save_draft_now(), "sign": lambda: self.sign()})
         install_shortcuts(self, handlers)
 
     def _set_enabled(self, on: bool) -> None:
         editable = on and not self.read_only
-        self.palette.setEditable(editable)
+        self.tool_panel.setEditable(editable)
         self.form.setEditable(editable)
         self.save_button.setEnabled(editable)
         self.sign_button.setEnabled(editable)
@@ -200,6 +189,7 @@ class ReadingWorkspace(QWidget):
         self.case_opened.emit(self.case.case_code)
         self.banner.hide()
         self._set_enabled(False)
+        self.tool_panel.reset_for_new_case()
         source = list(self.case.series_files) or self.case.series_dir
         draft = self.case.draft
 
@@ -227,15 +217,12 @@ class ReadingWorkspace(QWidget):
         self.placeholder.hide()
         self.views = build_case_views(loaded.volume, loaded.lungs, loaded.lesions,
                                       editable=not self.read_only, parent=self.view_area)
-        self.display.apply_to(self.views.layers)
-        for view in self.views.views.values():
-            self.display.watch(view.vtk_widget)
         self.view_layout.addWidget(self.views.widget)
         if self.views.tools is not None:
             self.views.tools.metricsChanged.connect(self.metrics.show_metrics)
             self.views.tools.stepRecorded.connect(self._step_recorded)
             self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
-            self.palette.apply_to(self.views)
+        self.tool_panel.apply_to(self.views)
         self.metrics.show_metrics(self.views.tracker.metrics)
         self.metrics.show_qc(loaded.qc_flags)
         self._update_history()

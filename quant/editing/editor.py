@@ -76,7 +76,8 @@ _TOOLS = ("paint", "erase", "lung_paint", "lung_erase")
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    """A size or HU for an undo label: at most one decimal ("8.1 mm", not "8.05255 mm")."""
+    return f"{round(float(x), 1):g}"
 
 
 @dataclass
@@ -338,7 +339,7 @@ class MaskEditor:
         if not min_ml >= 0:
             raise EditingError(f"minimum lesion size must be >= 0 mL, got {min_ml!r}")
         flat = components_smaller_than(self.lesions.labels, min_ml / self.volume.voxel_volume_ml)
-        return self._commit(f"Remove lesions < {_fmt(min_ml)} mL", [self._clear("lesion", flat)])
+        return self._commit(f"Remove lesions < {min_ml:g} mL", [self._clear("lesion", flat)])
 
     def fill_between_slices(self, axis: int = 0, *, max_gap: int | None = None) -> HistoryStep | None:
         """Fill the empty slices (along ``axis``) between slices holding the current label, by

@@ -239,7 +239,8 @@ class SliceView(QWidget):
         if ev.button() == Qt.MouseButton.LeftButton:
             idx = self.index_at(pos)
             if self._tool_active():
-                self.tools.press(self, idx)  # type: ignore[union-attr]
+                shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+                self.tools.press(self, idx, only_selected=shift)  # type: ignore[union-attr]
                 self.scene.set_cursor(idx)
                 self.render()
             else:

@@ -8,10 +8,12 @@ mode         left button
 ===========  ==========================================================================
 navigate     move the shared crosshair (handled by the view)
 paint        drag paints the editor's label (GGO/solid) with the brush (one undo step)
-erase        drag erases lesion voxels
+erase        drag erases every lesion label under the brush (Shift held at the press: only the
+             editor's current label)
 lung_paint   drag adds voxels to the lung mask
 lung_erase   drag removes voxels from the lung mask (and lesions there)
-grow         click: add the connected region within ``grow_hu_range`` around the voxel
+grow         click: add the connected region within ``grow_hu_range`` around the voxel, as a
+             preview: :meth:`EditTools.discard_grow` takes it back, anything else keeps it
 island       click: remove the lesion component under the voxel
 ===========  ==========================================================================
 
@@ -68,11 +70,13 @@ class EditTools(QObject):
         modeChanged(str), brushRadiusChanged(float) (mm),
         stepRecorded(object): a :class:`quant.editing.editor.HistoryStep` after a stroke/click/undo/redo,
         metricsChanged(object): ``tracker.metrics`` after each step (only with a tracker).
+        growPreview(object): the grow step now shown as a preview (None: kept or discarded).
     """
 
     modeChanged = Signal(str)
     brushRadiusChanged = Signal(float)
     stepRecorded = Signal(object)
+    growPreview = Signal(object)
     metricsChanged = Signal(object)
 
     def __init__(
@@ -97,6 +101,7 @@ class EditTools(QObject):
         #: HU range (inclusive) and maximum radius (mm) of the grow tool.
         self.grow_hu_range: tuple[float, float] = (-750.0, 50.0)
         self.grow_max_radius_mm: float = 40.0
+        self.pending_grow: HistoryStep | None = None  # the newest grow, still a preview
 
     # ------------------------------------------------------------------ wiring
     def attach(self, view: ToolView) -> None:
@@ -113,6 +118,7 @@ class EditTools(QObject):
         if mode not in MODES:
             raise ValueError(f"tool mode must be one of {MODES}, got {mode!r}")
         self.cancel()
+        self.keep_grow()
         self._mode = mode
         for view in self._views:
             self._sync_brush(view)
@@ -137,15 +143,23 @@ class EditTools(QObject):
         self.set_brush_radius(r + steps * inc)
 
     # ------------------------------------------------------------------ mouse
-    def press(self, view: ToolView, point_zyx: np.ndarray) -> None:
-        """Left press at fractional (z, y, x) ``point_zyx`` in ``view``."""
+    def press(self, view: ToolView, point_zyx: np.ndarray, *, only_selected: bool = False) -> None:
+        """Left press at fractional (z, y, x) ``point_zyx`` in ``view``; ``only_selected`` (Shift
+        held): the eraser clears only the editor's current label."""
+        self.keep_grow()
+        if self._mode == "erase":
+            self.editor.erase_any_lesion = not only_selected
         if self._mode in BRUSH_MODES:
             self.editor.begin_stroke(self._mode, point_zyx, axis=view.scene.axes.slice_axis)  # type: ignore[arg-type]
             self._stroke_view = view
         elif self._mode == "grow":
             seed = view.scene.voxel_at(point_zyx)
             if seed is not None:
-                self._recorded(self.editor.grow(seed, self.grow_hu_range, self.grow_max_radius_mm))
+                step = self.editor.grow(seed, self.grow_hu_range, self.grow_max_radius_mm)
+                self._recorded(step)
+                if step is not None:
+                    self.pending_grow = step
+                    self.growPreview.emit(step)
         elif self._mode == "island":
             seed = view.scene.voxel_at(point_zyx)
             if seed is not None:
@@ -167,15 +181,41 @@ class EditTools(QObject):
             self._stroke_view = None
             self.editor.cancel_stroke()
 
+    def keep_grow(self) -> None:
+        """Keep the previewed grow (it already is in the masks and the undo history)."""
+        if self.pending_grow is not None:
+            self.pending_grow = None
+            self.growPreview.emit(None)
+
+    def discard_grow(self) -> bool:
+        """Take the previewed grow back; True when there was one."""
+        step, self.pending_grow = self.pending_grow, None
+        if step is None:
+            return False
+        self.growPreview.emit(None)
+        self._recorded(self.editor.undo())
+        return True
+
+    def fill_between_slices(self, axis: int = 0) -> HistoryStep | None:
+        """Interpolate the current label across the empty slices between drawn ones (along
+        ``axis``, 0 = axial) as one undo step."""
+        self.cancel()
+        self.keep_grow()
+        step = self.editor.fill_between_slices(axis)
+        self._recorded(step)
+        return step
+
     # ------------------------------------------------------------------ history
     def undo(self) -> HistoryStep | None:
         self.cancel()
+        self.keep_grow()
         step = self.editor.undo()
         self._recorded(step)
         return step
 
     def redo(self) -> HistoryStep | None:
         self.cancel()
+        self.keep_grow()
         step = self.editor.redo()
         self._recorded(step)
         return step

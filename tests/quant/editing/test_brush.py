@@ -144,3 +144,9 @@ def test_bad_tool_and_continue_without_begin_raise():
         editor.continue_stroke((10, 20, 10))
     with pytest.raises(EditingError, match="non-finite|finite"):
         editor.begin_stroke("paint", (np.nan, 1, 1))
+
+
+def test_undo_labels_round_the_brush_size_to_a_tenth_of_a_mm():
+    editor = make_editor(lungs_everywhere=True, label=SOLID, radius_mm=8.05255)
+    editor.begin_stroke("paint", (10, 20, 24), axis=0)
+    assert editor.end_stroke().label == "Paint solid, 8.1 mm"
