@@ -99,12 +99,14 @@ class WorklistReport:
 
 @dataclass(frozen=True)
 class TaskView:
-    """A reader's task as the reader sees it: case code, state, position in their own order."""
+    """A reader's task as the reader sees it: case code, state, position in their own order;
+    ``not_evaluable``: signed as not evaluable (the reason, else None)."""
 
     task_id: int
     case_code: str
     status: str  # new | draft | signed
     order_index: int
+    not_evaluable: str | None = None
 
 
 @dataclass(frozen=True)

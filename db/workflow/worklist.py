@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database
 from db.errors import PermissionDenied, WorkflowError
-from db.models import AdjudicationTask, ReadTask, Scan, User
+from db.models import AdjudicationTask, Read, ReadTask, Scan, User
 from db.records import Actor, CaseView, TaskView, WorklistReport
 from db.security.access import current_trial, refuse_if_locked, require_role
 from db.security.audit import append_event, utc_now
@@ -124,8 +124,9 @@ def generate_worklist(
     return db.write(work)
 
 
-def _task_view(t: ReadTask) -> TaskView:
-    return TaskView(task_id=t.id, case_code=t.case_code, status=t.status, order_index=t.order_index)
+def _task_view(t: ReadTask, not_evaluable: str | None = None) -> TaskView:
+    return TaskView(task_id=t.id, case_code=t.case_code, status=t.status, order_index=t.order_index,
+                    not_evaluable=not_evaluable if t.status == "signed" else None)
 
 
 _READER_RULE = "only a reader or adjudicator with assigned reading tasks has a worklist"
@@ -137,7 +138,15 @@ def worklist(db: Database, actor: Actor) -> list[TaskView]:
     def work(s: Session) -> list[TaskView]:
         user = require_role(s, actor, READ_ROLES, _READER_RULE)
         q = select(ReadTask).where(ReadTask.reader_id == user.id).order_by(ReadTask.order_index)
-        return [_task_view(t) for t in s.scalars(q)]
+        tasks = list(s.scalars(q))
+        reasons: dict[int, tuple[int, str | None]] = {}  # task -> (revision, reason) of its newest signed read
+        for task_id, revision, reason in s.execute(
+                select(Read.task_id, Read.revision, Read.not_evaluable_reason)
+                .join(ReadTask, Read.task_id == ReadTask.id)
+                .where(ReadTask.reader_id == user.id, Read.status == "signed")):
+            if task_id not in reasons or revision > reasons[task_id][0]:
+                reasons[task_id] = (revision, reason)
+        return [_task_view(t, reasons.get(t.id, (0, None))[1]) for t in tasks]
 
     return db.read(work)
 

@@ -23,6 +23,10 @@ from quant.errors import LungReadError
 __all__ = [
     "APP_NAME",
     "create_application",
+    "fit_to_screen",
+    "set_text_scale",
+    "step_text_scale",
+    "text_scale",
     "delete_all_windows",
     "apply_dark_theme",
     "settings",
@@ -81,8 +85,67 @@ def apply_dark_theme(app: QApplication) -> None:
     pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
     pal.setColor(QPalette.ColorRole.PlaceholderText, QColor("#6b6e75"))
     app.setPalette(pal)
+    app.setStyleSheet(_scaled_stylesheet(text_scale()))
+
+
+TEXT_SCALES = (0.85, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
+
+
+def text_scale() -> float:
+    """The reader's text size, a factor of the stylesheet's point sizes (settings ``ui/text_scale``)."""
+    try:
+        value = float(settings().value("ui/text_scale", 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+    return value if TEXT_SCALES[0] <= value <= TEXT_SCALES[-1] else 1.0
+
+
+def _scaled_stylesheet(scale: float) -> str:
+    import re
+
     qss = resources.files("resources").joinpath("dark.qss").read_text(encoding="utf-8")
-    app.setStyleSheet(qss)
+    return re.sub(r"(\d+(?:\.\d+)?)pt", lambda m: f"{float(m.group(1)) * scale:.1f}pt", qss)
+
+
+def set_text_scale(scale: float) -> float:
+    """Change every text's size to ``scale`` (clamped to :data:`TEXT_SCALES`), remembered for the
+    next start; returns the scale in effect."""
+    scale = min(max(float(scale), TEXT_SCALES[0]), TEXT_SCALES[-1])
+    s = settings()
+    s.setValue("ui/text_scale", scale)
+    s.sync()
+    app = QApplication.instance()
+    if app is not None:
+        app.setStyleSheet(_scaled_stylesheet(scale))  # type: ignore[union-attr]
+    return scale
+
+
+def step_text_scale(steps: int) -> float:
+    """One step larger (+1) or smaller (-1) along :data:`TEXT_SCALES`; 0 resets to 1.0."""
+    if steps == 0:
+        return set_text_scale(1.0)
+    now = text_scale()
+    index = min(range(len(TEXT_SCALES)), key=lambda i: abs(TEXT_SCALES[i] - now))
+    return set_text_scale(TEXT_SCALES[min(max(index + steps, 0), len(TEXT_SCALES) - 1)])
+
+
+def fit_to_screen(window: QWidget) -> None:
+    """Keep a top-level window inside its screen's available area (any scale factor): a stored or
+    default size larger than the screen shrinks to fit, and the window moves fully on screen."""
+    screen = window.screen() or QApplication.primaryScreen()
+    if screen is None:
+        return
+    area = screen.availableGeometry()
+    frame = window.frameGeometry()
+    extra_w, extra_h = frame.width() - window.width(), frame.height() - window.height()
+    width = min(window.width(), area.width() - extra_w)
+    height = min(window.height(), area.height() - extra_h)
+    if (width, height) != (window.width(), window.height()):
+        window.resize(width, height)
+    x = min(max(window.x(), area.left()), area.right() - width - extra_w + 1)
+    y = min(max(window.y(), area.top()), area.bottom() - height - extra_h + 1)
+    if (x, y) != (window.x(), window.y()):
+        window.move(x, y)
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:

@@ -126,6 +126,8 @@ class ReadForm(QGroupBox):
         self.normal_yes.setObjectName("normalYes")
         self.normal_no = QRadioButton("No")
         self.normal_no.setObjectName("normalNo")
+        for radio in (self.normal_yes, self.normal_no):  # never squeezed to "Nc" in a narrow panel
+            radio.setMinimumWidth(radio.sizeHint().width())
         self._normal_group = QButtonGroup(self)
         self._normal_group.addButton(self.normal_yes)
         self._normal_group.addButton(self.normal_no)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -35,6 +36,7 @@ from desktop.app.session import AppContext
 from desktop.app.workers import run_with_progress
 from desktop.reading.autosave import Autosaver
 from desktop.reading.case_loader import load_case
+from desktop.reading.case_messages import ask_leave_unsaved, opening_messages, refusal_text
 from desktop.reading.case_views import build_case_views
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
 from desktop.reading.segment_process import prewarm
@@ -44,7 +46,7 @@ from desktop.reading.tool_palette import WindowLevelBar
 from desktop.reading.tool_panel import ToolPanel
 
 if TYPE_CHECKING:
-    from db.services import CaseView, ReadView
+    from db.services import CaseView
     from desktop.app.workers import Worker
     from desktop.reading.case_loader import LoadedCase
     from desktop.reading.case_views import CaseViews
@@ -95,6 +97,14 @@ class ReadingWorkspace(QWidget):
         top.addWidget(self.case_title)
         top.addSpacing(24)
         top.addWidget(self.wl_bar, 1)
+        self.layout_choice = QComboBox()
+        self.layout_choice.setObjectName("viewLayout")
+        for name, text in (("2x2", "2 × 2 views"), ("1x3", "3 views in a row"), ("1x1", "one view")):
+            self.layout_choice.addItem(text, name)
+        self.layout_choice.setToolTip("View layout (double-click or F in a view: that view alone, and back)")
+        self.layout_choice.currentIndexChanged.connect(
+            lambda _i: self.views is not None and self.views.widget.set_layout(self.layout_choice.currentData()))
+        top.addWidget(self.layout_choice)
 
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
@@ -223,6 +233,8 @@ class ReadingWorkspace(QWidget):
             self.views.tools.stepRecorded.connect(self._step_recorded)
             self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
         self.tool_panel.apply_to(self.views)
+        self.views.widget.set_layout(self.layout_choice.currentData())  # the reader's layout carries over
+        self.views.widget.layoutChanged.connect(self._layout_shown)
         self.metrics.show_metrics(self.views.tracker.metrics)
         self.metrics.show_qc(loaded.qc_flags)
         self._update_history()
@@ -232,20 +244,7 @@ class ReadingWorkspace(QWidget):
             comment=getattr(draft, "comment", "") or "",
             not_evaluable_reason=getattr(draft, "not_evaluable_reason", None)) if draft else FormState())
         self._set_enabled(True)
-        messages = []
-        if self.refusal is not None:
-            messages.append(f"Read-only: {self.refusal}; nothing can be changed or signed.")
-        elif self.read_only:
-            messages.append(f"This read is signed{self._when(draft, 'signed_at')} and locked (read-only).")
-        elif loaded.restored_draft:
-            messages.append(f"Your draft{self._when(draft, 'saved_at')} (revision {draft.revision}) was "
-                            "restored: you continue where you left off.")
-        if loaded.segmentation_cancelled:
-            messages.append("Automatic segmentation was cancelled: the masks are empty. Paint by hand, "
-                            "or mark the scan Not evaluable.")
-        if loaded.segmentation_refused:
-            messages.append(f"Automatic segmentation refused this scan ({loaded.segmentation_refused}): "
-                            "the masks are empty. Mark the scan Not evaluable, or paint by hand.")
+        messages = opening_messages(loaded, draft, self.read_only, self.refusal)
         if messages:
             self.banner.setText(" ".join(messages))
             self.banner.show()
@@ -257,13 +256,10 @@ class ReadingWorkspace(QWidget):
         self.views.views["axial"].vtk_widget.setFocus()
         self.case_ready.emit()
 
-    @staticmethod
-    def _when(read: ReadView | None, attr: str) -> str:
-        value = getattr(read, attr, None) if read is not None else None
-        if not value:
-            return ""
-        text = str(value).replace("T", " ")[:19]
-        return f" from {text} UTC"
+    def _layout_shown(self, name: str) -> None:
+        self.layout_choice.blockSignals(True)
+        self.layout_choice.setCurrentIndex(self.layout_choice.findData(name))
+        self.layout_choice.blockSignals(False)
 
     def _clear_views(self) -> None:
         if self.views is not None:
@@ -277,7 +273,8 @@ class ReadingWorkspace(QWidget):
             self.load_worker.abandon()  # finishes in the background; its result is dropped
         if self.case is not None and not self.read_only and self.views is not None:
             # A refusal turns the case read-only (_autosave_failed): leaving is then always possible.
-            if not self.autosaver.flush("switch") and not self.read_only and not self._leave_unsaved():
+            if not self.autosaver.flush("switch") and not self.read_only \
+                    and not ask_leave_unsaved(self, self._save_error or "unknown error"):
                 return False
         self.autosaver.stop()
         self._clear_views()
@@ -372,27 +369,9 @@ class ReadingWorkspace(QWidget):
         self.palette.select_tool("navigate")
         self.read_only = True
         self._set_enabled(True)
-        saved = self.autosaver.last_revision
-        kept = f"your draft revision {saved} is kept" if saved else "your last saved draft is kept"
-        self.banner.setText(f"Read-only: {why[:1].upper() + why[1:]} The edits since the last save cannot be "
-                            f"stored; {kept}. Use ◀ Worklist, Sign out or Quit to leave.")
+        self.banner.setText(refusal_text(why, self.autosaver.last_revision))
         self.banner.show()
         self.status_message.emit(f"Read-only: {why}")
-
-    def _leave_unsaved(self) -> bool:
-        """Saving failed for a reason that may pass (disk, network): ask before dropping edits."""
-        from PySide6.QtWidgets import QMessageBox
-
-        box = QMessageBox(QMessageBox.Icon.Warning, "Draft not saved",
-                          f"The draft could not be saved: {self._save_error or 'unknown error'}",
-                          QMessageBox.StandardButton.NoButton, self)
-        box.setInformativeText("Stay to try again (Save draft), or leave and lose the edits since the last "
-                               "saved draft.")
-        stay = box.addButton("Stay", QMessageBox.ButtonRole.RejectRole)
-        leave = box.addButton("Leave without saving", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(stay)
-        box.exec()
-        return box.clickedButton() is leave
 
     def sign(self, password: str | None = None) -> bool:
         """Sign with the e-signature dialog (or ``password`` directly, for scripted use)."""

@@ -131,7 +131,9 @@ class WorklistWidget(QWidget):
             order = QTableWidgetItem(str(row + 1))
             order.setData(Qt.ItemDataRole.UserRole, int(task.task_id))
             code = QTableWidgetItem(str(task.case_code))
-            state = QTableWidgetItem(STATUS_TEXT.get(status, status.title()))
+            reason = getattr(task, "not_evaluable", None)
+            state = QTableWidgetItem(f"Signed: not evaluable ({reason})" if reason else
+                                     STATUS_TEXT.get(status, status.title()))
             state.setForeground(QColor(STATUS_COLOUR.get(status, "#d8dade")))
             for col, item in enumerate((order, code, state)):
                 self.table.setItem(row, col, item)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
-from desktop.app.application import restore_geometry, save_geometry
+from desktop.app.application import fit_to_screen, restore_geometry, save_geometry, step_text_scale
 from desktop.app.session import AppContext
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
             self.edit_menu.addAction(action)
         self.edit_menu.menuAction().setVisible(not self.edit_menu.isEmpty())
         restore_geometry(self, f"main/{role}")
+        fit_to_screen(self)  # a stored or default size may not fit this screen or scale factor
         self.statusBar().showMessage(f"Signed in as {actor.username}.", 5000)
 
     def _set_subtitle(self, subtitle: str) -> None:
@@ -111,6 +112,14 @@ class MainWindow(QMainWindow):
 
         self.edit_menu = self.menuBar().addMenu("&Edit")
 
+        view_menu = self.menuBar().addMenu("&View")
+        for text, keys, steps in (("Larger text", ("Ctrl++", "Ctrl+="), 1), ("Smaller text", ("Ctrl+-",), -1),
+                                  ("Normal text size", ("Ctrl+0",), 0)):
+            action = QAction(text, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.triggered.connect(lambda _=False, n=steps: self._text_size(n))
+            view_menu.addAction(action)
+
         help_menu = self.menuBar().addMenu("&Help")
         keys = QAction("Keyboard shortcuts", self)
         keys.setShortcut(QKeySequence("F1"))
@@ -119,6 +128,10 @@ class MainWindow(QMainWindow):
         about = QAction("About LungRead", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
+
+    def _text_size(self, steps: int) -> None:
+        scale = step_text_scale(steps)
+        self.statusBar().showMessage(f"Text size {round(scale * 100)} %", 4000)
 
     def show_shortcuts(self) -> None:
         from desktop.reading.shortcuts import ShortcutsDialog

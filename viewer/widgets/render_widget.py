@@ -51,6 +51,12 @@ class ForwardingInteractor(QVTKRenderWindowInteractor):
         if view is not None:
             view.handle_mouse_press(ev)
 
+    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
+        view = self._view()
+        handler = getattr(view, "handle_double_click", None)
+        if handler is not None:
+            handler(ev)
+
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
         view = self._view()
         if view is not None:

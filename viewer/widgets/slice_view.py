@@ -61,7 +61,9 @@ class SliceView(QWidget):
         sliceChanged(int): the shown slice index changed (by wheel/keys/set_slice).
         crosshairRequested(object): a navigate click/drag asks to move the shared crosshair to
             this fractional (z, y, x) index.
-        windowLevelChanged(float, float): new (level, width) in HU.
+        windowLevelChanged(float, float): new (level, width) in HU; ``wl_alone`` says whether
+            the drag that changed it asked to leave the other views alone (Shift held).
+        maximiseRequested(): a double-click (or F) asks to show this view alone, or to go back.
         cursorMoved(object): (z, y, x) fractional index under the mouse, or None.
         rendered(): emitted after each render of this view.
     """
@@ -69,6 +71,7 @@ class SliceView(QWidget):
     sliceChanged = Signal(int)
     crosshairRequested = Signal(object)
     windowLevelChanged = Signal(float, float)
+    maximiseRequested = Signal()
     cursorMoved = Signal(object)
     rendered = Signal()
 
@@ -107,6 +110,7 @@ class SliceView(QWidget):
         self._drag_start = QPointF()
         self._drag_last = QPointF()
         self._drag_wl = (0.0, 1.0)
+        self.wl_alone = False  # the last window/level drag held Shift: this view only
         self._user_zoomed = False
         self._initialized = False
         self.tools: "EditTools | None" = None
@@ -183,6 +187,7 @@ class SliceView(QWidget):
         self.request_render()
 
     def set_window_level(self, level: float, width: float) -> None:
+        self.wl_alone = False
         self.scene.set_window_level(level, width)
         self.windowLevelChanged.emit(*self.scene.window_level)
         self.request_render()
@@ -247,6 +252,7 @@ class SliceView(QWidget):
                 self.crosshairRequested.emit(idx)
         elif ev.button() == Qt.MouseButton.RightButton:
             self._drag_wl = self.scene.window_level
+            self.wl_alone = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
 
     def handle_mouse_move(self, ev: QMouseEvent) -> None:
         pos = ev.position()
@@ -276,6 +282,10 @@ class SliceView(QWidget):
             self._user_zoomed = True
         self._drag_last = pos
         self.render()
+
+    def handle_double_click(self, ev: QMouseEvent) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and not self._tool_active():
+            self.maximiseRequested.emit()
 
     def handle_mouse_release(self, ev: QMouseEvent) -> None:
         if ev.button() == Qt.MouseButton.LeftButton and self._tool_active():
@@ -336,6 +346,8 @@ class SliceView(QWidget):
             self.render_if_dirty()
         elif key == Qt.Key.Key_R and not ctrl:
             self.reset_view()
+        elif key == Qt.Key.Key_F and not ctrl:
+            self.maximiseRequested.emit()
         else:
             preset = self.layers.settings.preset_for_key(ev.text())
             if preset is not None:

@@ -222,6 +222,13 @@ def test_not_evaluable_is_signed_with_its_reason(demo, qtbot):
     assert statuses[tasks[1]] == "signed"
     # the other (draft) case opens next, by itself
     qtbot.waitUntil(lambda: workspace.views is not None and workspace.case.task_id == tasks[0], timeout=120000)
+    # the worklist says it was signed as not evaluable, and why (not a plain "Signed")
+    screen.worklist.refresh()
+    row_text = screen.worklist.table.item(screen.worklist.row_of_task(tasks[1]), 2).text()
+    assert row_text == f"Signed: not evaluable ({NOT_EVALUABLE_REASONS[2]})"
+    assert screen.worklist.table.item(screen.worklist.row_of_task(tasks[0]), 2).text() == "New"
+    # a form in a narrow side panel still shows its whole labels
+    assert form.normal_no.width() >= form.normal_no.sizeHint().width()
     window.close()
     wait_workers_idle(qtbot)
 

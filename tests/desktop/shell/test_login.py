@@ -96,9 +96,26 @@ def test_successful_login_opens_the_role_screen_in_a_dark_theme(app, qtbot, data
     qtbot.waitUntil(lambda: window.role_screen.worklist.done_label.text() == "0 of 0 done")
     assert "reader1" in window.windowTitle()
     menus = [a.text() for a in window.menuBar().actions() if a.isVisible()]
-    assert menus == ["&File", "&Help"]
+    assert menus == ["&File", "&View", "&Help"]
     file_menu = window.menuBar().actions()[0].menu()
     assert "Open DICOM folder…" in [a.text() for a in file_menu.actions()]
+    # View > Larger text scales every text and is remembered; the window always fits the screen.
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app.application import fit_to_screen, set_text_scale, text_scale
+
+    view_menu = [a.menu() for a in window.menuBar().actions() if a.text() == "&View"][0]
+    larger = [a for a in view_menu.actions() if a.text() == "Larger text"][0]
+    font_before = window.user_label.fontInfo().pointSizeF()
+    larger.trigger()
+    assert text_scale() == 1.15 and "11.5pt" in QApplication.instance().styleSheet()
+    qtbot.waitUntil(lambda: window.user_label.fontInfo().pointSizeF() > font_before)
+    set_text_scale(1.0)
+    area = window.screen().availableGeometry()
+    window.resize(area.width() * 2, area.height() * 2)  # e.g. a size stored at another scale factor
+    fit_to_screen(window)
+    assert window.width() <= area.width() and window.height() <= area.height()
+    assert area.contains(window.geometry().topLeft()) and area.contains(window.geometry().bottomRight())
     # Dark theme: the window background pixels are dark.
     image = window.grab().toImage()
     colour = image.pixelColor(image.width() // 2, image.height() - 40)

@@ -96,3 +96,52 @@ def test_3d_surfaces_update_in_background_after_edit(qtbot, case):
     with qtbot.waitSignal(view3d.surfacesUpdated, timeout=20000):
         pass
     assert view3d.scene.lesion_actor.GetMapper().GetInput().GetNumberOfPoints() == 0
+
+
+def test_window_level_drag_applies_to_every_view_unless_shift(qtbot, case):
+    from PySide6.QtCore import QPointF, Qt
+
+    from tests.support.slice_views import send_mouse
+
+    mpr, _, _ = make_mpr(qtbot, case)
+    axial, coronal, sagittal = (mpr.views[o] for o in ("axial", "coronal", "sagittal"))
+    right = Qt.MouseButton.RightButton
+
+    def wl_drag(view, modifiers=None):
+        w = view.vtk_widget
+        start, end = QPointF(100, 100), QPointF(160, 130)
+        send_mouse(w, "press", start, right, right, modifiers)
+        send_mouse(w, "move", end, Qt.MouseButton.NoButton, right, modifiers)
+        send_mouse(w, "release", end, right, Qt.MouseButton.NoButton, modifiers)
+        return view.scene.window_level
+
+    before = coronal.scene.window_level
+    after = wl_drag(axial)
+    assert after != before and coronal.scene.window_level == after == sagittal.scene.window_level
+    alone = wl_drag(coronal, Qt.KeyboardModifier.ShiftModifier)  # Shift: this view only
+    assert alone != after and axial.scene.window_level == after == sagittal.scene.window_level
+    qtbot.waitUntil(lambda: not axial._dirty and not sagittal._dirty, timeout=2000)
+
+
+def test_maximise_and_layouts(qtbot, case):
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    mpr, _, _ = make_mpr(qtbot, case)
+    axial, coronal, sagittal = (mpr.views[o] for o in ("axial", "coronal", "sagittal"))
+    w = coronal.vtk_widget
+    at = QPointF(80, 80)
+    double = QMouseEvent(QMouseEvent.Type.MouseButtonDblClick, at, w.mapToGlobal(at), Qt.MouseButton.LeftButton,
+                         Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(w, double)  # double-click: the coronal view alone, filling the viewer
+    assert mpr.layout_name == "1x1" and coronal.isVisible() and not axial.isVisible()
+    qtbot.waitUntil(lambda: coronal.width() > 0.9 * mpr.width())
+    qtbot.keyClick(w, Qt.Key.Key_F)  # F: back to the layout before
+    assert mpr.layout_name == "2x2" and axial.isVisible() and sagittal.isVisible()
+    qtbot.waitUntil(lambda: coronal.width() < 0.6 * mpr.width())
+    mpr.set_layout("1x3")
+    qtbot.waitUntil(lambda: abs(axial.height() - mpr.height()) < 10 and axial.width() < 0.4 * mpr.width())
+    assert all(v.isVisible() for v in (axial, coronal, sagittal))
+    with pytest.raises(ValueError, match="layout must be one of"):
+        mpr.set_layout("3x3")
