@@ -29,8 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from db import services
-from db.errors import AuthenticationError, PermissionDenied, WorkflowError
-from db.services import ReadInput
+from db.services import AuthenticationError, PermissionDenied, ReadInput, WorkflowError
 from desktop.app.application import describe_exception, remember_splitter, show_error
 from desktop.app.session import AppContext
 from desktop.app.workers import run_with_progress
