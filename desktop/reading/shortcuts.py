@@ -18,7 +18,7 @@ __all__ = ["SHORTCUTS", "ACTION_KEYS", "ShortcutsDialog", "install_shortcuts"]
 ACTION_KEYS: dict[str, tuple[str, ...]] = {
     "wl:lung": ("1",), "wl:mediastinum": ("2",), "wl:bone": ("3",),
     "tool:paint": ("B",), "tool:erase": ("E",), "tool:grow": ("G",), "tool:island": ("I",),
-    "tool:navigate": ("Esc",),
+    "tool:navigate": ("Esc",), "tool:ruler": ("M",), "tool:roi": ("C",),
     "undo": ("Ctrl+Z",), "redo": ("Ctrl+Shift+Z",),
     "save": ("Ctrl+S",), "sign": ("Ctrl+Return", "Ctrl+Enter"),
     "display:lesions": ("V",), "display:outline": ("O",), "display:lung": ("L",),
@@ -34,6 +34,8 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("E", "Erase lesion (any label; Shift+drag: the selected label only)"),
     ("G", "Grow region from a click (a preview: Esc takes it back)"),
     ("I", "Remove the clicked island"),
+    ("M", "Ruler: drag a distance (mm)"),
+    ("C", "ROI: drag a circle from its centre (HU mean, SD, min, max, area)"),
     ("V", "Show / hide the lesion labels"),
     ("O", "Lesions filled / as outlines"),
     ("L", "Show / hide the lung outline"),

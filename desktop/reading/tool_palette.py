@@ -44,6 +44,8 @@ TOOLS: tuple[tuple[str, str, str, str], ...] = (
     ("island", "Island", "I", "Remove the clicked lesion island (I)"),
     ("lung_paint", "Lung +", "", "Add to the lung mask, e.g. a missed subpleural consolidation"),
     ("lung_erase", "Lung −", "", "Remove from the lung mask"),
+    ("ruler", "Ruler", "M", "Measure a distance in mm: drag on a slice (M)"),
+    ("roi", "ROI", "C", "HU statistics of a circle: drag from its centre (C)"),
 )
 
 # (preset name in resources/display.toml, button text, key)

@@ -114,7 +114,7 @@ class ToolPanel(QWidget):
             if not self.discard_grow():
                 self.palette.select_tool("navigate")
 
-        out: dict[str, Callable[[], object]] = {f"tool:{t}": tool(t) for t in ("paint", "erase", "grow", "island")}
+        out: dict[str, Callable[[], object]] = {f"tool:{t}": tool(t) for t in ("paint", "erase", "grow", "island", "ruler", "roi")}
         out.update({
             "tool:navigate": escape,
             "display:lesions": self.display.toggle_lesions, "display:outline": self.display.toggle_outline,

@@ -37,6 +37,7 @@ from desktop.reading.autosave import Autosaver
 from desktop.reading.case_loader import load_case
 from desktop.reading.case_messages import ask_leave_unsaved, opening_messages, refusal_text
 from desktop.reading.case_views import build_case_views
+from desktop.reading.findings_panel import FindingsPanel
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
 from desktop.reading.segment_process import prewarm
 from desktop.reading.shortcuts import install_shortcuts
@@ -122,6 +123,7 @@ class ReadingWorkspace(QWidget):
         self.tool_panel = ToolPanel(lambda: self.views)  # editing disabled while read-only
         self.palette, self.options, self.display = self.tool_panel.palette, self.tool_panel.options, \
             self.tool_panel.display
+        self.findings = FindingsPanel(lambda: self.views)
         self.metrics = MetricsPanel()
         self.form = ReadForm()
         self.form.changed.connect(self.autosaver.mark_dirty)
@@ -141,6 +143,7 @@ class ReadingWorkspace(QWidget):
         side.setObjectName("sidePanel")
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.tool_panel)
+        side_layout.addWidget(self.findings)
         side_layout.addWidget(self.metrics)
         side_layout.addWidget(self.form)
         side_layout.addStretch(1)
@@ -232,6 +235,8 @@ class ReadingWorkspace(QWidget):
             self.views.tools.stepRecorded.connect(self._step_recorded)
             self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
         self.tool_panel.apply_to(self.views)
+        draft = self.case.draft if self.case is not None else None
+        self.findings.attach(self.views, draft.metrics if draft is not None else None, self.autosaver.mark_dirty)
         self.views.widget.set_layout(self.layout_choice.currentData())  # the reader's layout carries over
         self.views.widget.layoutChanged.connect(self._layout_shown)
         self.metrics.show_metrics(self.views.tracker.metrics)
@@ -305,6 +310,7 @@ class ReadingWorkspace(QWidget):
 
     def _step_recorded(self, step: HistoryStep) -> None:
         self.autosaver.mark_dirty()
+        self.findings.mark_out_of_date()
         self._update_history()
         self.status_message.emit(str(getattr(step, "label", "")))
 
@@ -325,6 +331,8 @@ class ReadingWorkspace(QWidget):
             from quant.segment.qc import to_metrics  # lazy: quant.segment otherwise runs only in the helper
 
             metrics.update(to_metrics(self.loaded.qc_flags))
+        if self.views is not None:
+            metrics.update(self.findings.metric(self.views))
         return ReadInput(
             metrics=metrics,
             normal_ct=state.normal_ct,

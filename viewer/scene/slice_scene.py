@@ -29,6 +29,7 @@ from vtkmodules.vtkRenderingCore import vtkRenderer
 from viewer.scene.annotations import ViewText, line_actor
 from viewer.scene.image_data import Box
 from viewer.scene.layers import ViewerLayers
+from viewer.scene.measure_overlay import MeasureOverlay
 from viewer.scene.orientation import Orientation, screen_letters, view_axes
 from viewer.scene.slice_image import SliceImage
 
@@ -100,6 +101,7 @@ class SliceScene:
         self._unit_ring = np.cos(t) * self.axes.right + np.sin(t) * self.axes.up
         self.renderer.AddViewProp(self.crosshair_actor)
         self.renderer.AddViewProp(self.brush_actor)
+        self.measure_overlay = MeasureOverlay(self.renderer, self.axes, self.spacing_xyz)
 
         # --- text -----------------------------------------------------------------------
         self.annotation = ViewText(self.renderer, layers.settings.text, font_size=text_size)
@@ -144,6 +146,7 @@ class SliceScene:
         self._update_crosshair()
         self._update_brush()
         self._update_slice_text()
+        self.measure_overlay.update(self.measure_overlay.measurements, index)
         return True
 
     def slice_world(self) -> float:
@@ -258,6 +261,11 @@ class SliceScene:
             xyz[2 * i + 1, a] = (self.shape_xyz[a] - 0.5) * self.spacing_xyz[a]
         self._crosshair_points.Modified()
         self.crosshair_actor.SetVisibility(self.crosshair_visible)
+
+    def set_measurements(self, measurements) -> int:
+        """The reader's measurements (:class:`quant.measure.Measurement`); those made in this
+        orientation on the shown slice are drawn. Returns how many are drawn."""
+        return self.measure_overlay.update(measurements, self.slice_index)
 
     def set_cursor(self, point_zyx) -> None:
         """Cursor position (fractional z/y/x) or None; updates the HU/LPS text and brush."""

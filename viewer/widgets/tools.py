@@ -15,7 +15,12 @@ lung_erase   drag removes voxels from the lung mask (and lesions there)
 grow         click: add the connected region within ``grow_hu_range`` around the voxel, as a
              preview: :meth:`EditTools.discard_grow` takes it back, anything else keeps it
 island       click: remove the lesion component under the voxel
+ruler        drag: a distance in mm on the slice (:func:`quant.measure.ruler`)
+roi          drag from the centre: a circle's HU statistics (:func:`quant.measure.circle_roi`)
 ===========  ==========================================================================
+
+Measurements are kept in :attr:`EditTools.measurements` (drawn by every view of their
+orientation on their slice) and reported through ``measurementsChanged``.
 
 The editor's listener feeds :meth:`viewer.scene.layers.ViewerLayers.apply_change`, which marks the
 zero-copy label image modified and asks only the views whose slice crosses the change to
@@ -25,19 +30,21 @@ the other views on the next event-loop turn.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from quant.editing.editor import HistoryStep, MaskEditor
+from quant.measure import Measurement
 from viewer.scene.layers import ViewerLayers
 from viewer.scene.slice_scene import SliceScene
 
 if TYPE_CHECKING:
     from quant.metrics import MetricsTracker
 
-__all__ = ["EditTools", "ToolView", "ToolMode", "MODES", "BRUSH_MODES"]
+__all__ = ["EditTools", "ToolView", "ToolMode", "MODES", "BRUSH_MODES", "MEASURE_MODES"]
 
 
 class ToolView(Protocol):
@@ -49,8 +56,10 @@ class ToolView(Protocol):
     def request_render(self) -> None: ...
     def set_brush_radius(self, radius_mm: float) -> None: ...
 
-ToolMode = Literal["navigate", "paint", "erase", "grow", "island", "lung_paint", "lung_erase"]
-MODES: tuple[ToolMode, ...] = ("navigate", "paint", "erase", "grow", "island", "lung_paint", "lung_erase")
+ToolMode = Literal["navigate", "paint", "erase", "grow", "island", "lung_paint", "lung_erase", "ruler", "roi"]
+MODES: tuple[ToolMode, ...] = ("navigate", "paint", "erase", "grow", "island", "lung_paint", "lung_erase",
+                               "ruler", "roi")
+MEASURE_MODES = ("ruler", "roi")
 BRUSH_MODES = ("paint", "erase", "lung_paint", "lung_erase")
 
 _MIN_RADIUS_MM = 0.5
@@ -77,6 +86,7 @@ class EditTools(QObject):
     brushRadiusChanged = Signal(float)
     stepRecorded = Signal(object)
     growPreview = Signal(object)
+    measurementsChanged = Signal(object)
     metricsChanged = Signal(object)
 
     def __init__(
@@ -102,6 +112,8 @@ class EditTools(QObject):
         self.grow_hu_range: tuple[float, float] = (-750.0, 50.0)
         self.grow_max_radius_mm: float = 40.0
         self.pending_grow: HistoryStep | None = None  # the newest grow, still a preview
+        self.measurements: list[Measurement] = []
+        self._measuring: tuple[ToolView, np.ndarray] | None = None  # (view, start point) of a drag
 
     # ------------------------------------------------------------------ wiring
     def attach(self, view: ToolView) -> None:
@@ -119,6 +131,9 @@ class EditTools(QObject):
             raise ValueError(f"tool mode must be one of {MODES}, got {mode!r}")
         self.cancel()
         self.keep_grow()
+        if self._measuring is not None:
+            self._measuring = None
+            self._show_measurements()
         self._mode = mode
         for view in self._views:
             self._sync_brush(view)
@@ -149,6 +164,10 @@ class EditTools(QObject):
         self.keep_grow()
         if self._mode == "erase":
             self.editor.erase_any_lesion = not only_selected
+        if self._mode in MEASURE_MODES:
+            self._measuring = (view, np.asarray(point_zyx, dtype=float).copy())
+            self._show_measurements(self._measure_to(point_zyx))
+            return
         if self._mode in BRUSH_MODES:
             self.editor.begin_stroke(self._mode, point_zyx, axis=view.scene.axes.slice_axis)  # type: ignore[arg-type]
             self._stroke_view = view
@@ -167,10 +186,21 @@ class EditTools(QObject):
 
     def move(self, view: ToolView, point_zyx: np.ndarray) -> None:
         """Left-drag to ``point_zyx``; extends the open stroke (interpolated: no gaps)."""
+        if self._measuring is not None and self._measuring[0] is view:
+            self._show_measurements(self._measure_to(point_zyx))
+            return
         if self._stroke_view is view and self.editor.stroke_in_progress:
             self.editor.continue_stroke(point_zyx)
 
     def release(self, view: ToolView) -> None:
+        if self._measuring is not None and self._measuring[0] is view:
+            done = self._measure_to(self._last_point)
+            self._measuring = None
+            if done.kind == "roi" and not done.n_voxels or done.kind == "ruler" and not done.length_mm:
+                self._show_measurements()  # a click without a drag measures nothing
+                return
+            self.set_measurements([*self.measurements, done])
+            return
         if self._stroke_view is view:
             self._stroke_view = None
             self._recorded(self.editor.end_stroke())
@@ -180,6 +210,34 @@ class EditTools(QObject):
         if self._stroke_view is not None:
             self._stroke_view = None
             self.editor.cancel_stroke()
+
+    # ------------------------------------------------------------------ measurements
+    def _measure_to(self, point_zyx) -> Measurement:
+        """The measurement the open drag would make if released at ``point_zyx``."""
+        from quant.measure import circle_roi, ruler
+
+        assert self._measuring is not None
+        view, start = self._measuring
+        axis = view.scene.axes.slice_axis
+        end = np.asarray(point_zyx, dtype=float).copy()
+        end[axis] = start[axis]  # in the slice the drag began in
+        self._last_point = end
+        spacing = self.editor.volume.spacing
+        if self._mode == "ruler":
+            return dataclasses.replace(ruler(start, end, spacing), axis=axis)
+        return circle_roi(self.editor.volume.hu, start, end, axis, spacing)
+
+    def _show_measurements(self, live: Measurement | None = None) -> None:
+        shown = self.measurements + ([live] if live is not None else [])
+        for view in self._views:
+            view.scene.set_measurements(shown)
+            view.request_render()
+
+    def set_measurements(self, measurements: list[Measurement]) -> None:
+        """Replace the measurement list (e.g. a draft's, or after a deletion) and show it."""
+        self.measurements = list(measurements)
+        self._show_measurements()
+        self.measurementsChanged.emit(list(self.measurements))
 
     def keep_grow(self) -> None:
         """Keep the previewed grow (it already is in the masks and the undo history)."""

@@ -163,3 +163,42 @@ def test_erase_clears_any_lesion_label_and_shift_only_the_selected_one(workspace
     workspace.undo()
     workspace.undo()
     assert (views.lesions.labels[z, y, x0:xm] == GGO).all() and (views.lesions.labels[z, y, xm:x1] == SOLID).all()
+
+
+def test_measurements_and_lesion_list_are_kept_with_the_read(workspace, demo, qtbot):
+    from db import services
+    from quant.measure import from_json
+
+    context, tasks = demo
+    views, findings = workspace.views, workspace.findings
+    # The lesion list adds up to the lesion volume the metrics report, and a click jumps there.
+    assert findings.lesions, "the demo case has lesions"
+    total = sum(c.volume_ml for c in findings.lesions)
+    assert total == pytest.approx(views.tracker.metrics.lesion_ml, rel=1e-9)
+    assert findings.table.rowCount() == len(findings.lesions)
+    findings.table.cellClicked.emit(0, 0)
+    assert np.allclose(views.widget.position_zyx, np.clip(findings.lesions[0].centroid, 0, None), atol=1e-9)
+    # Ruler (M) and ROI (C) by keys and drags; both listed, then saved with the draft.
+    axial = views.views["axial"]
+    z = axial.scene.slice_index
+    y, x0, x1 = _lung_row(views, z)
+    qtbot.keyClick(axial.vtk_widget, Qt.Key.Key_M)
+    drag(axial, [np.array([z, y, x0], float), np.array([z, y, x1], float)])
+    qtbot.keyClick(axial.vtk_widget, Qt.Key.Key_C)
+    drag(axial, [np.array([z, y, (x0 + x1) / 2], float), np.array([z, y, (x0 + x1) / 2 + 4], float)])
+    assert findings.measure_list.count() == 2 and findings.measure_list.item(0).text().startswith("Ruler")
+    assert workspace.autosaver.dirty
+    workspace.save_draft_now()
+    draft = services.open_task(context.database(), context.actor, tasks[0]).draft
+    saved = from_json(draft.metrics["measurements"])
+    assert [m.kind for m in saved] == ["ruler", "roi"] and saved == views.tools.measurements
+    # Delete one: the draft changes again; reopening the case shows what was saved.
+    findings.measure_list.setCurrentRow(0)
+    qtbot.mouseClick(findings.delete, Qt.MouseButton.LeftButton)
+    assert [m.kind for m in views.tools.measurements] == ["roi"] and workspace.autosaver.dirty
+    workspace.save_draft_now()
+    assert workspace.close_case()
+    workspace.open_task(tasks[0])
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
+    assert [m.kind for m in workspace.views.tools.measurements] == ["roi"]
+    assert findings.measure_list.count() == 1 and not workspace.autosaver.dirty
