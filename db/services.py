@@ -48,6 +48,7 @@ from db.security.accounts import (
 )
 from db.security.audit import AuditVerification, audit_anchor, read_anchor, verify_audit_trail, write_anchor
 from db.workflow.adjudication import (
+    ADJUDICATION_REASONS,
     adjudication_queue,
     assign_adjudicator,
     decide_adjudication,
@@ -72,7 +73,7 @@ def schema_revision(database: Database) -> str | None:
 __all__ = [
     "Database", "connect", "database_url", "default_data_dir", "schema_revision",
     "MAX_FAILED_LOGINS", "authenticate", "create_user", "list_users", "reauthenticate", "unlock_user", "user_count",
-    "adjudication_queue", "assign_adjudicator", "decide_adjudication", "discordance", "open_adjudication",
+    "ADJUDICATION_REASONS", "adjudication_queue", "assign_adjudicator", "decide_adjudication", "discordance", "open_adjudication",
     "AuditVerification", "verify_audit_trail", "Charter", "endpoint_table", "endpoint_value",
     "AuthenticationError", "PermissionDenied", "WorkflowError", "analysis_dataset", "export_analysis", "export_reads",
     "export_reads_csv", "lock_database",

@@ -188,6 +188,8 @@ class AdjudicationTask(Base):
     signed_at: Mapped[Optional[str]] = mapped_column(String(40), nullable=True)
     sign_meaning: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     created_at: Mapped[str] = mapped_column(String(40))
+    rationale_reason: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)  # ADJUDICATION_REASONS
+    rationale: Mapped[Optional[str]] = mapped_column(Text, nullable=True)  # the adjudicator's own words
 
 
 class AuditEvent(Base):

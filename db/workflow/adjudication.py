@@ -21,6 +21,7 @@ from db.workflow.read_store import encode_read_masks, latest_read, new_read_row,
 from db.workflow.worklist import new_case_code, taken_case_codes
 
 __all__ = [
+    "ADJUDICATION_REASONS",
     "discordance",
     "on_read_signed",
     "adjudication_queue",
@@ -145,13 +146,30 @@ def open_adjudication(db: Database, actor: Actor, adj_id: int, *, with_masks: bo
     return db.write(work)
 
 
+#: Why an adjudicator decided as they did; one is required with every decision, with free text.
+ADJUDICATION_REASONS = (
+    "lesion extent", "ground glass vs solid", "missed lesion", "false lesion (vessel, atelectasis, artefact)",
+    "lung mask", "normal-CT call", "image quality", "other",
+)
+_MAX_RATIONALE = 2000  # characters
+
+
 def decide_adjudication(
     db: Database, actor: Actor, adj_id: int, choice: str, password: str, meaning: str,
-    own: ReadInput | None = None,
+    own: ReadInput | None = None, *, reason: str | None = None, rationale: str | None = None,
 ) -> AdjudicationDecision:
-    """Sign the decision: ``"A"`` or ``"B"`` selects that read, ``"own"`` signs ``own`` as the result."""
+    """Sign the decision: ``"A"`` or ``"B"`` selects that read, ``"own"`` signs ``own`` as the result.
+    ``reason`` (one of :data:`ADJUDICATION_REASONS`) and ``rationale`` (free text) are required and
+    kept with the decision and in the audit trail."""
     if choice not in ("A", "B", "own"):
         raise WorkflowError("choose 'A', 'B' or 'own'")
+    if reason not in ADJUDICATION_REASONS:
+        raise WorkflowError("an adjudication needs its reason, one of: " + "; ".join(ADJUDICATION_REASONS))
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise WorkflowError("an adjudication needs a rationale: say in a few words why this read is the result")
+    if len(rationale) > _MAX_RATIONALE:
+        raise WorkflowError(f"the rationale is limited to {_MAX_RATIONALE} characters")
     if choice == "own":
         if own is None:
             raise WorkflowError("choosing your own read needs the read itself (metrics, masks...)")
@@ -185,10 +203,11 @@ def decide_adjudication(
             chosen = adj.read_a_id if choice == "A" else adj.read_b_id
         adj.status, adj.choice, adj.chosen_read_id = "decided", choice, chosen
         adj.signed_at, adj.sign_meaning = now, meaning.strip()
+        adj.rationale_reason, adj.rationale = reason, rationale
         append_event(s, user_id=user.id, username=user.username, action="sign", entity="adjudication",
                      entity_id=adj.id, old={"status": "open"},
                      new={"status": "decided", "choice": choice, "chosen_read_id": chosen, "signed_at": now,
-                          "meaning": adj.sign_meaning})
+                          "meaning": adj.sign_meaning, "reason": reason, "rationale": rationale})
         return AdjudicationDecision(adj.id, adj.case_code, choice, user.username, now, adj.sign_meaning)
 
     return db.write(work)

@@ -184,5 +184,6 @@ def simulate_adjudicator(db: Database, actor: Actor, truth_of: dict[str, float])
             return abs(float(v) - truth) if read.not_evaluable_reason is None and v is not None else float("inf")
 
         choice = "A" if error(view.read_a) <= error(view.read_b) else "B"
-        decide_adjudication(db, actor, item.adjudication_id, choice, DEMO_PASSWORD, ADJ_MEANING)
+        decide_adjudication(db, actor, item.adjudication_id, choice, DEMO_PASSWORD, ADJ_MEANING,
+                            reason="lesion extent", rationale="simulated reading: the read closer to the phantom truth")
     return len(queue)

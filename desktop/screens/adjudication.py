@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -182,8 +183,24 @@ class AdjudicationScreen(QWidget):
         self.pages.addWidget(compare)
         self.pages.addWidget(self.own_page)
 
+        # Why: required with every decision (the service refuses one without), on both pages.
+        self.reason = QComboBox()
+        self.reason.setObjectName("adjudicationReason")
+        self.reason.addItem("— reason —", None)
+        for text in services.ADJUDICATION_REASONS:
+            self.reason.addItem(text, text)
+        self.rationale = QLineEdit()
+        self.rationale.setObjectName("adjudicationRationale")
+        self.rationale.setPlaceholderText("Rationale (required): why this read is the result")
+        self.rationale.setMaxLength(2000)
+        why = QHBoxLayout()
+        why.addWidget(QLabel("Why"))
+        why.addWidget(self.reason)
+        why.addWidget(self.rationale, 1)
+
         right = QVBoxLayout()
         right.addLayout(top)
+        right.addLayout(why)
         right.addWidget(self.pages, 1)
         layout = QHBoxLayout(self)
         layout.addLayout(queue_box)
@@ -211,7 +228,8 @@ class AdjudicationScreen(QWidget):
             self.own = None
 
     def _enable(self, on: bool) -> None:
-        for w in (self.select_a, self.select_b, self.read_myself, self.wl_bar, self.orientation):
+        for w in (self.select_a, self.select_b, self.read_myself, self.wl_bar, self.orientation, self.reason,
+                  self.rationale):
             w.setEnabled(on)
 
     def refresh(self) -> None:
@@ -312,16 +330,24 @@ class AdjudicationScreen(QWidget):
                             lung_labels=self.own.lungs.labels, lesion_labels=self.own.lesions.labels,
                             algorithm_version=v.read_a.algorithm_version, protocol_hash=v.read_a.protocol_hash,
                             not_evaluable_reason=s.not_evaluable_reason)
+        reason, rationale = self.reason.currentData(), self.rationale.text().strip()
+        if reason is None or not rationale:
+            show_error(self, "Give the reason and the rationale of your decision.",
+                       "Both are kept with the decision and in the audit trail.")
+            return None
         what = {"A": "Select Read A", "B": "Select Read B", "own": "Sign my own read"}[choice]
         database, actor = self.context.database(), self.context.actor
         decision = collect_signature(
             self, actor.username, f"Case {v.case_code}: {what} as the result.", MEANING_ADJUDICATION,
             lambda pw, meaning: services.decide_adjudication(database, actor, v.adjudication_id, choice,
-                                                             pw, meaning, own=own),
+                                                             pw, meaning, own=own, reason=reason,
+                                                             rationale=rationale),
             password=password)
         if decision is None:
             return None
         self.status_message.emit(f"Case {v.case_code}: decision signed ({what}).")
+        self.reason.setCurrentIndex(0)
+        self.rationale.clear()
         self._enable(False)
         self.pages.setCurrentIndex(0)
         self.refresh()

@@ -58,7 +58,7 @@ def _trial(tmp_path: Path, charter: Charter):  # type: ignore[no-untyped-def]
     with database.session() as s:
         adj2 = s.scalars(select(AdjudicationTask).where(AdjudicationTask.scan_id == 2)).one()
         assert adj2.adjudicator_id == a["adj"].user_id
-    decide_adjudication(database, a["adj"], adj2.id, "A", PASSWORD, "I adjudicated")
+    decide_adjudication(database, a["adj"], adj2.id, "A", PASSWORD, "I adjudicated", reason="other", rationale="test")
     return database, a
 
 

@@ -75,7 +75,8 @@ def test_reader1_rule_and_not_evaluable(tmp_path):
         adj = s.scalars(select(AdjudicationTask).where(AdjudicationTask.scan_id == 2)).one()
         assert adj.trigger == "one read is not evaluable and the other is"
     decide_adjudication(database, a["adj"], adj.id, "own", PASSWORD, "I adjudicated",
-                        ReadInput(not_evaluable_reason="wrong series confirmed"))
+                        ReadInput(not_evaluable_reason="wrong series confirmed"), reason="image quality",
+                        rationale="both series are the wrong one")
     resolved = endpoint_value(database, 2)
     assert resolved.status == "missing" and "wrong series confirmed" in resolved.missing_reason
     # a decided adjudication cannot be undone by reopening one of its reads

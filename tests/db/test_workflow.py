@@ -7,6 +7,7 @@ of the discordant pairs -> lock -> unblind, asserting each rule and each forbidd
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -249,10 +250,24 @@ def run_workflow(database: db.Database, manifest: Path, randomization: Path, arm
             choice = choices[(len(decided)) % 3]
             own = read_input(33.0, 3.0, normal=False) if choice == "own" else None
             with pytest.raises(AuthenticationError):
-                decide_adjudication(database, actor, item.adjudication_id, choice, "bad-password", "I adjudicated", own)
-            decide_adjudication(database, actor, item.adjudication_id, choice, PASSWORD, "I adjudicated this case", own)
+                decide_adjudication(database, actor, item.adjudication_id, choice, "bad-password", "I adjudicated", own,
+                                    reason="lesion extent", rationale="test")
+            with pytest.raises(WorkflowError, match="needs its reason"):
+                decide_adjudication(database, actor, item.adjudication_id, choice, PASSWORD, "I adjudicated", own,
+                                    reason="gut feeling", rationale="test")
+            with pytest.raises(WorkflowError, match="needs a rationale"):
+                decide_adjudication(database, actor, item.adjudication_id, choice, PASSWORD, "I adjudicated", own,
+                                    reason="lesion extent", rationale="  ")
+            decide_adjudication(database, actor, item.adjudication_id, choice, PASSWORD, "I adjudicated this case", own,
+                                reason="lesion extent", rationale="read B missed the left lower lobe GGO")
             decided[item.adjudication_id] = (choice, actor.user_id)
     assert len(decided) == len(expected)
+    with database.session() as s:  # the rationale is kept with each decision and in the audit trail
+        assert {(a.rationale_reason, a.rationale) for a in s.scalars(select(AdjudicationTask))} == {
+            ("lesion extent", "read B missed the left lower lobe GGO")}
+        signs = [json.loads(e.new_json) for e in s.scalars(select(AuditEvent).where(
+            AuditEvent.entity == "adjudication", AuditEvent.action == "sign"))]
+        assert len(signs) == len(decided) and all(e["reason"] == "lesion extent" for e in signs)
 
     # --- endpoints under the charter, traced to their reads -----------------------------------
     with database.session() as s:

@@ -141,7 +141,7 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     from desktop.app.session import AppContext
     from desktop.demo.first_run import create_demo, demo_root, demo_url
 
-    monkeypatch.setenv("LUNGREAD_NO_3D", "1")
+    monkeypatch.delenv("LUNGREAD_NO_3D", raising=False)  # the 3D view on, as users run it
     create_application()
     root = demo_root()
     planted = {}
@@ -255,9 +255,18 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     a_view, b_view = screen.panel_a.view, screen.panel_b.view
     qtbot.keyClick(a_view.vtk_widget, Qt.Key.Key_PageUp)
     assert b_view.scene.slice_index == a_view.scene.slice_index
+    # the decision needs its reason and rationale: refused without them (nothing signed)
+    from PySide6.QtWidgets import QMessageBox
+
+    refused = when_dialog(QMessageBox, lambda box: box.accept())
+    qtbot.mouseClick(screen.select_b, Qt.MouseButton.LeftButton)
+    assert refused["done"] and database.read(lambda s: s.query(AdjudicationTask).one()).status == "open"
+    screen.reason.setCurrentIndex(screen.reason.findData("lesion extent"))
+    qtbot.keyClicks(screen.rationale, "Read A counts the basal atelectasis as lesion")
     sign_with_dialog(qtbot, lambda: qtbot.mouseClick(screen.select_b, Qt.MouseButton.LeftButton), forbidden)
     adj = database.read(lambda s: s.query(AdjudicationTask).one())
     assert adj.status == "decided" and adj.choice == "B"
+    assert (adj.rationale_reason, adj.rationale) == ("lesion extent", "Read A counts the basal atelectasis as lesion")
     expected_b = r2_id if database.read(lambda s: s.get(AdjudicationTask, adj.id).read_b_id) == r2_id else r1_id
     assert adj.chosen_read_id == expected_b
     value = services.endpoint_value(database, scan_id)
