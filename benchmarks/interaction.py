@@ -23,7 +23,8 @@ Idle-time work (the views compose neighbour slices ahead after a frame) runs in 
 between measured events, as it runs between input events in the application.
 
 Goals (issue 5): brush p95 <= 20 ms, three views p95 <= 50 ms, scroll p95 <= 16 ms, history
-<= 50 MB.
+<= 50 MB; issue 15: the same with ``--outlines`` (lesions drawn as outlines) and ``--threshold``
+(the threshold-limited brush).
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200, help="brush events per measurement")
     parser.add_argument("--scrolls", type=int, default=150)
     parser.add_argument("--view", type=int, default=700, help="slice view edge in pixels")
+    parser.add_argument("--outlines", action="store_true", help="lesions drawn as outlines (display control)")
+    parser.add_argument("--threshold", action="store_true",
+                        help="threshold-limited brush (HU -1000..+50: the lung and lesion bands)")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
@@ -171,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     mpr.render_all()
     settle()
     editor.radius_mm = 3.0
+    if args.outlines:
+        layers.set_lesion_outline(True)
+    if args.threshold:
+        editor.hu_range = (-1000.0, 50.0)
+    print(f"lesions as outlines: {args.outlines}; threshold brush: {editor.hu_range}", flush=True)
     tools.set_mode("paint")
     settle()
     mpr.render_all()

@@ -35,7 +35,13 @@ from desktop.app.session import AppContext
 from desktop.app.workers import run_with_progress
 from desktop.reading.autosave import Autosaver
 from desktop.reading.case_loader import load_case
-from desktop.reading.case_messages import ask_leave_unsaved, opening_messages, refusal_text
+from desktop.reading.case_messages import (
+    ask_leave_unsaved,
+    opening_messages,
+    refusal_text,
+    remember_view,
+    remembered_view,
+)
 from desktop.reading.case_views import build_case_views
 from desktop.reading.findings_panel import FindingsPanel
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
@@ -238,6 +244,9 @@ class ReadingWorkspace(QWidget):
         draft = self.case.draft if self.case is not None else None
         self.findings.attach(self.views, draft.metrics if draft is not None else None, self.autosaver.mark_dirty)
         self.views.widget.set_layout(self.layout_choice.currentData())  # the reader's layout carries over
+        saved_view = remembered_view(self.context, self.case.task_id) if self.case is not None else None
+        if saved_view is not None:  # a case opened again comes back at its slice and zoom
+            self.views.widget.restore_view_state(saved_view)
         self.views.widget.layoutChanged.connect(self._layout_shown)
         self.metrics.show_metrics(self.views.tracker.metrics)
         self.metrics.show_qc(loaded.qc_flags)
@@ -260,6 +269,10 @@ class ReadingWorkspace(QWidget):
         self.views.views["axial"].vtk_widget.setFocus()
         self.case_ready.emit()
 
+    def _remember_view(self) -> None:
+        if self.case is not None and self.views is not None:
+            remember_view(self.context, self.case.task_id, self.views.widget.view_state())
+
     def _layout_shown(self, name: str) -> None:
         self.layout_choice.blockSignals(True)
         self.layout_choice.setCurrentIndex(self.layout_choice.findData(name))
@@ -281,6 +294,7 @@ class ReadingWorkspace(QWidget):
                     and not ask_leave_unsaved(self, self._save_error or "unknown error"):
                 return False
         self.autosaver.stop()
+        self._remember_view()
         self._clear_views()
         self.placeholder.show()
         self.case = None

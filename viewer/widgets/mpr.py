@@ -126,6 +126,20 @@ class MprViewer(QWidget):
         self.solo = view
         self.set_layout("1x1")
 
+    def view_state(self) -> dict:
+        """Crosshair, each slice view's slice and camera, and the layout (JSON-able), to come back to."""
+        return {"position": [float(v) for v in self.position_zyx], "layout": self.layout_name,
+                "views": {name: view.view_state() for name, view in self.views.items()}}
+
+    def restore_view_state(self, state: dict) -> None:
+        """Back to a :meth:`view_state` (parts that do not fit this case are ignored)."""
+        position = state.get("position")
+        if isinstance(position, list) and len(position) == 3:
+            self.set_position(position)
+        for name, view_state in (state.get("views") or {}).items():
+            if name in self.views and isinstance(view_state, dict):
+                self.views[name].restore_view_state(view_state)
+
     def _window_changed(self, source: SliceView, level: float, width: float) -> None:
         if source.wl_alone:
             return

@@ -205,6 +205,29 @@ class SliceView(QWidget):
         self._fit()
         self.request_render()
 
+    def view_state(self) -> dict:
+        """This view's slice and, when the reader zoomed or panned, its camera (JSON-able)."""
+        state: dict = {"slice": int(self.scene.slice_index), "zoomed": self._user_zoomed}
+        if self._user_zoomed:
+            camera = self.scene.renderer.GetActiveCamera()
+            state.update(scale=camera.GetParallelScale(), focal=list(camera.GetFocalPoint()),
+                         position=list(camera.GetPosition()))
+        return state
+
+    def restore_view_state(self, state: dict) -> None:
+        """Back to a :meth:`view_state` (an unknown or broken one is ignored)."""
+        try:
+            self.scene.set_slice(int(state["slice"]))
+            if state.get("zoomed"):
+                camera = self.scene.renderer.GetActiveCamera()
+                camera.SetParallelScale(float(state["scale"]))
+                camera.SetFocalPoint(*map(float, state["focal"]))
+                camera.SetPosition(*map(float, state["position"]))
+                self._user_zoomed = True
+        except (KeyError, TypeError, ValueError):
+            return
+        self.request_render()
+
     def _fit(self) -> None:
         w, h = self.render_window.GetSize()
         self.scene.fit(w / max(h, 1))

@@ -86,3 +86,30 @@ def test_label_visibility_opacity_outline_and_ct_alone(demo, qtbot):
     assert layers.lesion_outline and not layers.is_visible("solid") and layers.opacity("solid") == pytest.approx(0.9)
     window.close()
     wait_workers_idle(qtbot)
+
+
+def test_a_case_opened_again_comes_back_at_its_slice_and_zoom(demo, qtbot):
+    from tests.support.slice_views import wheel
+
+    context, tasks = demo
+    window = login_reader1(qtbot, context)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    workspace = _open(qtbot, screen, tasks[0])
+    axial = workspace.views.views["axial"]
+    start = axial.scene.slice_index
+    wheel(axial, 5)  # 5 slices on
+    wheel(axial, 3, modifiers=Qt.KeyboardModifier.ControlModifier)  # zoom in
+    left_at = axial.scene.slice_index
+    scale = axial.scene.renderer.GetActiveCamera().GetParallelScale()
+    assert left_at != start
+    screen.show_worklist()  # leave the case, open the other one, then this one again
+    _open(qtbot, screen, tasks[1])
+    assert workspace.views.views["axial"].scene.slice_index == workspace.views.views["axial"].scene.n_slices // 2
+    screen.show_worklist()
+    workspace = _open(qtbot, screen, tasks[0])
+    axial = workspace.views.views["axial"]
+    assert axial.scene.slice_index == left_at
+    assert axial.scene.renderer.GetActiveCamera().GetParallelScale() == pytest.approx(scale)
+    window.close()
+    wait_workers_idle(qtbot)
