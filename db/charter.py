@@ -10,7 +10,7 @@ from db.errors import WorkflowError
 from quant.analysis.multiplicity import MULTIPLICITY
 from quant.analysis.population import DEFAULT_MITT_RULE, MITT_RULES
 
-__all__ = ["Charter", "CONCORDANT_RULES"]
+__all__ = ["Charter", "CONCORDANT_RULES", "visit_order"]
 
 CONCORDANT_RULES = ("mean", "reader1")
 
@@ -32,6 +32,9 @@ class Charter:
     p values, ``holm``, ``hierarchy`` or ``none`` (:mod:`quant.analysis.multiplicity`).
     ``mitt_rule``: who is in the analysis population, a key of
     :data:`quant.analysis.population.MITT_RULES` (default: evaluable baseline and post-baseline).
+    ``sequential_reading``: a reader of a follow-up scan sees the same subject's baseline scan
+    read-only beside it, with their own signed baseline read's lesion mask (still under random
+    case codes, no visit names); off by default (independent, fully blinded reads).
     """
 
     visits: tuple[str, ...] = ()
@@ -44,6 +47,7 @@ class Charter:
     primary_visit: str | None = None
     multiplicity: str = "holm"
     mitt_rule: str = DEFAULT_MITT_RULE
+    sequential_reading: bool = False
 
     def __post_init__(self) -> None:
         if self.readers_per_scan != 2:
@@ -74,3 +78,22 @@ class Charter:
         data: dict[str, Any] = json.loads(text)
         data["visits"] = tuple(data.get("visits", ()))
         return cls(**data)
+
+
+def visit_order(charter: Charter, visits: set[tuple[str, int | None]]) -> dict[str, tuple[float, int | None]]:
+    """visit name -> (1-based visit number, nominal day). Charter schedule first, then by day, name.
+
+    A visit name seen with different days in different subjects keeps its smallest day for sorting.
+    """
+    day_of: dict[str, int | None] = {}
+    for name, day in visits:
+        old = day_of.get(name)
+        if name not in day_of or (day is not None and (old is None or day < old)):
+            day_of[name] = day
+    schedule = {name: i for i, name in enumerate(charter.visits)}
+    big = 10**9
+    ordered = sorted(
+        day_of,
+        key=lambda n: (schedule.get(n, len(schedule)), day_of[n] if day_of[n] is not None else big, n),
+    )
+    return {name: (float(i + 1), day_of[name]) for i, name in enumerate(ordered)}

@@ -151,8 +151,21 @@ class ReadView:
 
 
 @dataclass(frozen=True)
+class ReferenceCase:
+    """Under sequential reading, the same subject's baseline scan shown beside a follow-up: the
+    reader's own case code for it, its (blinded) images, and the lesion mask of the reader's own
+    signed read of it (None while that read is not signed). No visit, date or subject."""
+
+    case_code: str
+    series_dir: Path
+    series_files: tuple[Path, ...]
+    lesion_labels: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class CaseView:
-    """An opened reading task: where the (blinded) images are and the reader's own latest read."""
+    """An opened reading task: where the (blinded) images are and the reader's own latest read;
+    ``reference``: the baseline beside it under sequential reading (None otherwise)."""
 
     task_id: int
     case_code: str
@@ -161,6 +174,7 @@ class CaseView:
     series_files: tuple[Path, ...]
     display: dict[str, Any]  # rows, columns, n_slices, modality: de-identified only
     draft: ReadView | None
+    reference: ReferenceCase | None = None
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,36 @@ def _paint(views, radius_mm: float, n: int, seed: int) -> None:
     views.tools.metricsChanged.emit(views.tracker.metrics)
 
 
+def _measure_and_outline(app, window, ws, path: Path) -> None:
+    """The display controls and measurements: lesions as outlines at a lower opacity, a ruler and
+    an ROI on the axial slice, the lesion list filled in; then back to the defaults."""
+    import numpy as np
+
+    from quant.measure import circle_roi, ruler
+
+    views = ws.views
+    axial = views.views["axial"]
+    z = axial.scene.slice_index
+    ys, xs = np.nonzero(views.lungs.labels[z] > 0)
+    y0, y1 = int(np.percentile(ys, 30)), int(np.percentile(ys, 70))
+    x0 = int(np.percentile(xs, 20))
+    volume = views.volume
+    line = ruler((z, y0, x0), (z, y1, x0 + 25), volume.spacing)
+    line = type(line)(**{**line.__dict__, "axis": 0})
+    roi = circle_roi(volume.hu, (z, (y0 + y1) // 2, int(np.percentile(xs, 80))),
+                     (z, (y0 + y1) // 2, int(np.percentile(xs, 80)) + 8), 0, volume.spacing)
+    views.tools.set_measurements([line, roi])
+    ws.display.outline.setChecked(True)
+    ws.display.opacity["ggo"].setValue(25)
+    ws.findings.refresh_lesions()
+    ws.palette.select_tool("ruler")
+    _grab(app, window, path)
+    ws.display.outline.setChecked(False)
+    ws.display.opacity["ggo"].setValue(45)
+    views.tools.set_measurements([])
+    ws.palette.select_tool("paint")
+
+
 def _read_all(app, context, username: str, out: Path | None) -> None:
     """Sign every case of ``username``'s worklist through the reading workspace.
 
@@ -90,14 +120,21 @@ def _read_all(app, context, username: str, out: Path | None) -> None:
     screen.open_task(screen.worklist.tasks[0].task_id)
     ws = screen.workspace
     n = 0
+    plain = sequential = False
     while True:
         _wait(app, lambda: (ws.views is not None and ws.sign_button.isEnabled())
               or screen.currentWidget() is screen.worklist)
         if screen.currentWidget() is screen.worklist:
             break
-        if out is not None and n == 0:
+        if out is not None and not plain and ws.reference is None:
+            plain = True
             ws.palette.select_tool("paint")
             _grab(app, window, out / "workspace.png")
+            _measure_and_outline(app, window, ws, out / "workspace_outlines.png")
+        if out is not None and not sequential and ws.reference is not None and "signed" in ws.reference.title.text() \
+                and "not signed" not in ws.reference.title.text():
+            sequential = True
+            _grab(app, window, out / "workspace_sequential.png")
         if username == "reader2":
             _paint(ws.views, 35.0 if n == 0 else 8.0, 5 if n == 0 else 2, seed=n)
         ws.form.normal_no.setChecked(True)
@@ -121,6 +158,15 @@ def run(out: Path, subjects: int, visits: int) -> None:
     print("creating the demo trial…", flush=True)
     create_demo(root, subjects=subjects, visits=visits, seed=5)
     context = AppContext(url=demo_url(root), demo_root=root)
+    # Sequential reading on, so a follow-up shows its baseline beside it (workspace_sequential.png).
+    from dataclasses import replace
+
+    from db import services
+
+    database = context.database()
+    manager = services.authenticate(database, "manager", DEMO_PASSWORD)
+    services.set_charter(database, manager, replace(services.get_trial(database).charter, sequential_reading=True),
+                         "screenshots: sequential reading")
 
     login = LoginDialog(context)
     login.username.setText("reader1")
@@ -140,6 +186,8 @@ def run(out: Path, subjects: int, visits: int) -> None:
     while adj.queue.count() and "open" in adj.queue.item(0).text():
         adj.open_adjudication(adj.queue.item(0).data(256))
         _wait(app, lambda: adj.select_b.isEnabled())
+        adj.reason.setCurrentIndex(adj.reason.findData("lesion extent"))
+        adj.rationale.setText("Read A misses the posterior basal ground glass")
         if first:
             _grab(app, window, out / "adjudication.png")
             first = False
@@ -163,6 +211,9 @@ def run(out: Path, subjects: int, visits: int) -> None:
     _grab(app, window, out / "statistician_figure.png")
     window.close()
     QApplication.processEvents()
+    from desktop.app.application import delete_all_windows
+
+    delete_all_windows()  # as the application does at exit: no crash in interpreter shutdown
 
 
 def main() -> None:

@@ -60,14 +60,6 @@ def pytest_unconfigure(config):
     import sys
 
     if "PySide6.QtWidgets" in sys.modules:
-        import gc
-
         from desktop.app.application import delete_all_windows
 
-        delete_all_windows()
-        # What is still reachable now are the tests' own leftovers: Python wrappers of widgets Qt
-        # has already deleted, held by closures (a workspace's signal lambdas). PySide's dealloc of
-        # such wrappers during the interpreter's final garbage collection aborted the run
-        # ("bool_dealloc"). Freeze them: the final collection leaves them alone, and every other
-        # exit step (atexit, flushing, the exit code) still runs and still fails loudly.
-        gc.freeze()
+        delete_all_windows()  # also freezes the tests' leftover wrappers for the final GC

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.charter import Charter
+from db.charter import visit_order
 from db.endpoints.rule import Adjudication, Resolution, SignedRead, resolve
 from db.engine import Database
 from db.models import AdjudicationTask, RandomisedSubject, Randomization, Read, ReadTask, Scan, Subject, User, Visit
@@ -68,25 +68,6 @@ class AnalysisDataset:
     multiplicity: str = "holm"
     mitt_rule: str = DEFAULT_MITT_RULE
     randomised: tuple[tuple[str, str], ...] | None = None  # (subject, arm) of the whole list; None while blinded
-
-
-def visit_order(charter: Charter, visits: set[tuple[str, int | None]]) -> dict[str, tuple[float, int | None]]:
-    """visit name -> (1-based visit number, nominal day). Charter schedule first, then by day, name.
-
-    A visit name seen with different days in different subjects keeps its smallest day for sorting.
-    """
-    day_of: dict[str, int | None] = {}
-    for name, day in visits:
-        old = day_of.get(name)
-        if name not in day_of or (day is not None and (old is None or day < old)):
-            day_of[name] = day
-    schedule = {name: i for i, name in enumerate(charter.visits)}
-    big = 10**9
-    ordered = sorted(
-        day_of,
-        key=lambda n: (schedule.get(n, len(schedule)), day_of[n] if day_of[n] is not None else big, n),
-    )
-    return {name: (float(i + 1), day_of[name]) for i, name in enumerate(ordered)}
 
 
 def _record(base: dict, res: Resolution) -> EndpointRecord:

@@ -11,14 +11,15 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from db.charter import Charter, visit_order
 from db.engine import Database
 from db.errors import PermissionDenied, WorkflowError
-from db.models import AdjudicationTask, Read, ReadTask, Scan, User
-from db.records import Actor, CaseView, TaskView, WorklistReport
-from db.security.access import current_trial, refuse_if_locked, require_role
+from db.models import AdjudicationTask, Read, ReadTask, Scan, User, Visit
+from db.records import Actor, CaseView, ReferenceCase, TaskView, WorklistReport
+from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
 from db.security.audit import append_event, utc_now
 from db.workflow.imagelinks import blinded_series
-from db.workflow.read_store import latest_read, read_view
+from db.workflow.read_store import latest_read, load_mask, read_view
 
 __all__ = [
     "generate_worklist",
@@ -175,6 +176,27 @@ def owned_task(s: Session, actor: Actor, task_id: int) -> tuple[User, ReadTask]:
     return user, task
 
 
+def _reference_case(s: Session, user: User, scan: Scan, charter: Charter, with_masks: bool) -> ReferenceCase | None:
+    """The subject's baseline scan (first visit in the charter's order) when ``scan`` is a
+    follow-up and the reader has a task on the baseline; with the reader's own signed read's
+    lesion mask. Nothing of other readers, and no visit names."""
+    visit = s.get(Visit, scan.visit_id)
+    assert visit is not None
+    rows = s.execute(select(Scan, Visit.name, Visit.visit_day).join(Visit, Scan.visit_id == Visit.id)
+                     .where(Visit.subject_id == visit.subject_id)).all()
+    order = visit_order(charter, {(name, day) for _, name, day in rows})
+    baseline = min(rows, key=lambda r: order[r[1]][0])[0]
+    if baseline.id == scan.id:
+        return None
+    task = s.scalars(select(ReadTask).where(ReadTask.scan_id == baseline.id, ReadTask.reader_id == user.id)).first()
+    if task is None:
+        return None
+    series_dir, files = blinded_series(baseline, task.case_code)
+    signed = latest_read(s, task.id, signed=True)
+    lesions = load_mask(s, signed.lesion_mask_sha) if signed is not None and with_masks else None
+    return ReferenceCase(task.case_code, series_dir, files, lesions)
+
+
 def open_task(db: Database, actor: Actor, task_id: int, *, with_masks: bool = True) -> CaseView:
     """Open one of the caller's tasks: blinded image links and the caller's own latest read."""
 
@@ -185,8 +207,10 @@ def open_task(db: Database, actor: Actor, task_id: int, *, with_masks: bool = Tr
         series_dir, files = blinded_series(scan, task.case_code)
         latest = latest_read(s, task.id)
         draft = read_view(s, latest, "own", with_masks=with_masks) if latest is not None else None
+        charter = charter_of(current_trial(s))
+        reference = _reference_case(s, user, scan, charter, with_masks) if charter.sequential_reading else None
         append_event(s, user_id=user.id, username=user.username, action="open", entity="read_task", entity_id=task.id)
         return CaseView(task_id=task.id, case_code=task.case_code, status=task.status, series_dir=series_dir,
-                        series_files=files, display=json.loads(scan.display_json), draft=draft)
+                        series_files=files, display=json.loads(scan.display_json), draft=draft, reference=reference)
 
     return db.write(work)

@@ -165,7 +165,8 @@ def delete_all_windows() -> None:
     """Delete every window while the application object still exists, in Qt's order (children
     with their parents), so nothing is left for the interpreter's shutdown to destroy in its own
     order: that left PySide deleting objects Qt still referenced ("shared QObject was deleted
-    directly", then a segmentation fault on every exit). Called when the event loop has ended."""
+    directly", then a segmentation fault on every exit). Called when the event loop has ended and
+    the process is about to exit."""
     import gc
 
     from PySide6.QtCore import QCoreApplication, QEvent
@@ -178,6 +179,11 @@ def delete_all_windows() -> None:
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
+    # What is still reachable are Python wrappers of widgets Qt has now deleted, held by closures
+    # (signal lambdas). PySide's dealloc of such wrappers in the interpreter's final garbage
+    # collection aborted with "bool_dealloc" (a refcount bug in the bindings). The process is
+    # about to end: freeze them so that collection leaves them alone.
+    gc.freeze()
 
 
 # --- remembered geometry / layout -------------------------------------------------------------

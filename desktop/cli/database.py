@@ -85,7 +85,8 @@ def _describe_charter(charter: Charter) -> str:
             f"control arm: {charter.control_arm or '(named at analysis, or recognised by name)'}\n"
             f"primary endpoint: change from baseline in lesion % at "
             f"{charter.primary_visit or 'the first visit after baseline'}; secondary p values: "
-            f"{charter.multiplicity}\nmITT population: {charter.mitt_rule} ({MITT_RULES[charter.mitt_rule]})")
+            f"{charter.multiplicity}\nmITT population: {charter.mitt_rule} ({MITT_RULES[charter.mitt_rule]})\n"
+            f"sequential reading (the baseline beside a follow-up): {'yes' if charter.sequential_reading else 'no'}")
 
 
 def _trial_charter(args: argparse.Namespace) -> int:
@@ -110,6 +111,8 @@ def _trial_charter(args: argparse.Namespace) -> int:
         changes["multiplicity"] = args.multiplicity
     if args.mitt_rule is not None:
         changes["mitt_rule"] = args.mitt_rule
+    if args.sequential_reading is not None:
+        changes["sequential_reading"] = args.sequential_reading == "yes"
     if args.treatment_arm is not None:
         changes["treatment_arm"] = args.treatment_arm or None
     if args.control_arm is not None:
@@ -243,6 +246,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "baseline in lesion %% (empty string: the first visit after baseline)")
     p.add_argument("--multiplicity", choices=("holm", "hierarchy", "none"),
                    help="adjustment of the secondary p values (default holm)")
+    p.add_argument("--sequential-reading", choices=("yes", "no"),
+                   help="show a follow-up's reader the same subject's baseline scan, read-only, beside it")
     p.add_argument("--mitt-rule", choices=tuple(MITT_RULES), help="who is in the mITT analysis population: "
                    + "; ".join(f"{k}: {v}" for k, v in MITT_RULES.items()) + f" (default {DEFAULT_MITT_RULE})")
     p.add_argument("--reason", metavar="TEXT", help="why the charter changes (audited)")

@@ -44,6 +44,23 @@ class CaseViews:
     view3d: VolumeView3D | None
     widget: MprViewer
     _extra: list[object] = field(default_factory=list)
+    container: QWidget | None = None  # what the workspace shows: the viewer, or a splitter with it
+
+    def __post_init__(self) -> None:
+        if self.container is None:
+            self.container = self.widget
+
+    def add_beside(self, widget: QWidget) -> None:
+        """Put ``widget`` to the left of the viewer, in a splitter (sequential reading's baseline)."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QSplitter
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self.widget.parentWidget())
+        splitter.setObjectName("referenceSplitter")
+        splitter.addWidget(widget)
+        splitter.addWidget(self.widget)
+        splitter.setSizes([1, 2])
+        self.container = splitter
 
     def set_window_level(self, level: float, width: float) -> None:
         for view in self.views.values():
@@ -63,8 +80,9 @@ class CaseViews:
     def close(self) -> None:
         """Finalise VTK windows and schedule the widgets for deletion."""
         self.widget.close_vtk()
-        self.widget.hide()
-        self.widget.deleteLater()  # stays a hidden child until then: never a stray top-level
+        container = self.container if self.container is not None else self.widget
+        container.hide()
+        container.deleteLater()  # stays a hidden child until then: never a stray top-level
         self.views = {}
         self.view3d = None
 

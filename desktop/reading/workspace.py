@@ -45,6 +45,7 @@ from desktop.reading.case_messages import (
 from desktop.reading.case_views import build_case_views
 from desktop.reading.findings_panel import FindingsPanel
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
+from desktop.reading.reference_view import ReferenceView, load_reference
 from desktop.reading.segment_process import prewarm
 from desktop.reading.shortcuts import install_shortcuts
 from desktop.reading.sign_dialog import MEANING_READ, collect_signature
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from desktop.reading.case_loader import LoadedCase
     from desktop.reading.case_views import CaseViews
     from quant.editing.history import HistoryStep
+    from quant.volume import Volume
 
 __all__ = ["ReadingWorkspace"]
 
@@ -76,6 +78,7 @@ class ReadingWorkspace(QWidget):
         self.case: CaseView | None = None
         self.loaded: LoadedCase | None = None
         self.views: CaseViews | None = None
+        self.reference: ReferenceView | None = None  # sequential reading's baseline view
         self.read_only = False
         self.refusal: str | None = None  # why the service refuses changes to the open case (lock, ...)
         self._save_error = ""
@@ -209,17 +212,18 @@ class ReadingWorkspace(QWidget):
         self._set_enabled(False)
         self.tool_panel.reset_for_new_case()
         source = list(self.case.series_files) or self.case.series_dir
-        draft = self.case.draft
+        draft, reference = self.case.draft, self.case.reference
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
-            return load_case(source, draft, progress, cancelled)
+            case = load_case(source, draft, progress, cancelled)
+            return case, (load_reference(reference, progress) if reference is not None else None)
 
         self._load_token += 1
         token = self._load_token
 
-        def loaded(result: LoadedCase) -> None:
+        def loaded(result: tuple[LoadedCase, Volume | None]) -> None:
             if token == self._load_token and self.case is not None:  # not a case closed meanwhile
-                self._loaded(result)
+                self._loaded(*result)
 
         def cancelled() -> None:
             if token == self._load_token:
@@ -229,13 +233,17 @@ class ReadingWorkspace(QWidget):
             self, f"Case {self.case.case_code}", "Loading images…", work,
             on_success=loaded, on_cancel=cancelled)
 
-    def _loaded(self, loaded: LoadedCase) -> None:
+    def _loaded(self, loaded: LoadedCase, reference_volume: Volume | None = None) -> None:
         self.loaded = loaded
         self._clear_views()
         self.placeholder.hide()
         self.views = build_case_views(loaded.volume, loaded.lungs, loaded.lesions,
                                       editable=not self.read_only, parent=self.view_area)
-        self.view_layout.addWidget(self.views.widget)
+        if self.case is not None and self.case.reference is not None and reference_volume is not None:
+            self.reference = ReferenceView(self.case.reference, reference_volume)
+            self.views.add_beside(self.reference)  # sequential reading: the baseline on the left
+            self.reference.follow(self.views.views["axial"])
+        self.view_layout.addWidget(self.views.container)
         if self.views.tools is not None:
             self.views.tools.metricsChanged.connect(self.metrics.show_metrics)
             self.views.tools.stepRecorded.connect(self._step_recorded)
@@ -279,6 +287,9 @@ class ReadingWorkspace(QWidget):
         self.layout_choice.blockSignals(False)
 
     def _clear_views(self) -> None:
+        if self.reference is not None:
+            self.reference.close_vtk()
+            self.reference = None
         if self.views is not None:
             self.views.close()
             self.views = None

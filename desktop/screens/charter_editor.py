@@ -69,6 +69,10 @@ class CharterEditor(QGroupBox):
         for key, meaning in MITT_RULES.items():
             self.mitt_rule.addItem(meaning, key)
         self.mitt_rule.setToolTip("Who is in the mITT analysis population")
+        self.sequential = QCheckBox("Sequential reading: the baseline beside each follow-up")
+        self.sequential.setObjectName("sequentialReading")
+        self.sequential.setToolTip("A follow-up's reader sees the same subject's baseline read-only beside it "
+                                   "(off: every scan read independently)")
         self.reason = QLineEdit()
         self.reason.setObjectName("charterReason")
         self.reason.setPlaceholderText("why the charter changes (recorded in the audit trail)")
@@ -87,6 +91,7 @@ class CharterEditor(QGroupBox):
         form.addRow("Primary visit", self.primary_visit)
         form.addRow("Secondary p values", self.multiplicity)
         form.addRow("mITT population", self.mitt_rule)
+        form.addRow("", self.sequential)
         form.addRow("Reason", self.reason)
         form.addRow(self.save_button, self.message)
 
@@ -115,6 +120,7 @@ class CharterEditor(QGroupBox):
         self.primary_visit.setText(trial.charter.primary_visit or "")
         self.multiplicity.setCurrentText(trial.charter.multiplicity)
         self.mitt_rule.setCurrentIndex(self.mitt_rule.findData(trial.charter.mitt_rule))
+        self.sequential.setChecked(bool(trial.charter.sequential_reading))
         self._say("Fixed once the first read is signed.")
 
     def edited(self) -> Charter:
@@ -126,7 +132,8 @@ class CharterEditor(QGroupBox):
                        treatment_arm=self.treatment.text().strip() or None,
                        control_arm=self.control.text().strip() or None,
                        primary_visit=self.primary_visit.text().strip() or None,
-                       multiplicity=self.multiplicity.currentText(), mitt_rule=self.mitt_rule.currentData())
+                       multiplicity=self.multiplicity.currentText(), mitt_rule=self.mitt_rule.currentData(),
+                       sequential_reading=self.sequential.isChecked())
 
     def save(self) -> bool:
         """Change the charter through the service; returns True when it changed."""

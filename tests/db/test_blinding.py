@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -123,4 +124,55 @@ def test_reader_and_adjudicator_results_carry_no_identifying_string(tmp_path: Pa
         if user == "r1":
             codes = {t.case_code for t in worklist(database, r1)}
             assert all(code in out.out for code in codes) and codes
+    database.dispose()
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_sequential_reading_shows_the_baseline_and_nothing_more(tmp_path, sequential):
+    """Charter option off (default): a follow-up opens alone. On: it comes with the same subject's
+    baseline under the reader's own random case code, with the reader's own signed baseline mask
+    (never another reader's), and still without subject, visit or date."""
+    from dataclasses import replace
+
+    from db.models import Scan, Subject, Visit
+    from db.services import get_trial, set_charter
+
+    visits = ["BASEPLANTVISIT", "FOLLOWPLANTVISIT"]
+    trial = write_mini_trial(tmp_path / "data", ["SUBJPLANT01"], visits)
+    database = db.connect(tmp_path / "seq.sqlite")
+    a = make_accounts(database)
+    assert import_manifest(database, a["boss"], trial.manifest).ok
+    if sequential:
+        set_charter(database, a["boss"], replace(get_trial(database).charter, sequential_reading=True,
+                                                 visits=tuple(visits)), "SAP: sequential reading")
+    generate_worklist(database, a["boss"], seed=3)
+    with database.session() as s:
+        visit_of = {t.id: s.get(Visit, s.get(Scan, t.scan_id).visit_id).name
+                    for t in s.scalars(select(ReadTask).where(ReadTask.reader_id == a["r1"].user_id))}
+        code_of = {t.id: t.case_code for t in s.scalars(select(ReadTask))}
+    base_task = next(t for t, v in visit_of.items() if v == visits[0])
+    follow_task = next(t for t, v in visit_of.items() if v == visits[1])
+    follow = open_task(database, a["r1"], follow_task)
+    assert open_task(database, a["r1"], base_task).reference is None  # the baseline itself: nothing beside it
+    if not sequential:
+        assert follow.reference is None
+        return
+    ref = follow.reference
+    assert ref is not None and ref.case_code == code_of[base_task] and ref.lesion_labels is None  # not signed yet
+    # r2 signs their baseline read first: r1 must never see r2's mask.
+    r2_base = next(t for t in code_of if t != base_task and t != follow_task and
+                   database.read(lambda s, t=t: s.get(ReadTask, t).reader_id) == a["r2"].user_id
+                   and database.read(lambda s, t=t: s.get(Visit, s.get(Scan, s.get(ReadTask, t).scan_id).visit_id).name)
+                   == visits[0])
+    sign_read(database, a["r2"], r2_base, read_input(30.0, 5.0, shape=trial.shape, seed=2), PASSWORD, "I read it")
+    assert open_task(database, a["r1"], follow_task).reference.lesion_labels is None
+    mine = read_input(10.0, 2.0, shape=trial.shape, seed=1)
+    sign_read(database, a["r1"], base_task, mine, PASSWORD, "I read it")
+    ref = open_task(database, a["r1"], follow_task).reference
+    assert np.array_equal(ref.lesion_labels, mine.lesion_labels)
+    text = repr(ref) + " ".join(str(p) for p in ref.series_files) + str(ref.series_dir)
+    for word in (*visits, "SUBJPLANT01", "20200101", "20200102"):
+        assert word not in text
+    with database.session() as s:
+        assert s.scalars(select(Subject)).one().code == "SUBJPLANT01"
     database.dispose()

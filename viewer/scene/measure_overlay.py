@@ -21,7 +21,7 @@ from viewer.scene.orientation import ViewAxes
 __all__ = ["MeasureOverlay"]
 
 _RING = 48
-_COLOUR = (0.35, 0.95, 0.95)
+_COLOUR = (1.0, 0.5, 0.9)  # pink: apart from the cyan lung outline and the lesion colours
 
 
 class MeasureOverlay:

@@ -113,3 +113,46 @@ def test_a_case_opened_again_comes_back_at_its_slice_and_zoom(demo, qtbot):
     assert axial.scene.renderer.GetActiveCamera().GetParallelScale() == pytest.approx(scale)
     window.close()
     wait_workers_idle(qtbot)
+
+
+def test_sequential_reading_shows_the_signed_baseline_beside_the_follow_up(demo, qtbot):
+    from dataclasses import replace
+
+    from db import services
+    from desktop.app.session import DEMO_PASSWORD
+    from tests.support.slice_views import wheel
+
+    context, tasks = demo
+    database = context.database()
+    manager = services.authenticate(database, "manager", DEMO_PASSWORD)
+    charter = services.get_trial(database).charter
+    services.set_charter(database, manager, replace(charter, sequential_reading=True), "SAP: sequential reading")
+    window = login_reader1(qtbot, context)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    cases = {t: services.open_task(database, context.actor, t, with_masks=False) for t in tasks}
+    follow = next(t for t in tasks if cases[t].reference is not None)
+    base = next(t for t in tasks if t != follow)
+    assert cases[follow].reference.case_code == cases[base].case_code
+    workspace = _open(qtbot, screen, base)  # the baseline: no reference beside it
+    assert workspace.reference is None
+    workspace.form.normal_no.setChecked(True)
+    workspace.form.confidence.setCurrentIndex(3)
+    signed_mask = workspace.views.lesions.labels.copy()
+    assert workspace.sign(password=DEMO_PASSWORD)  # the follow-up opens next, by itself
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.case.task_id == follow
+                    and workspace.sign_button.isEnabled(), timeout=120000)
+    ref = workspace.reference
+    assert ref is not None and ref.isVisible()
+    assert f"case {cases[base].case_code}" in ref.title.text() and "signed baseline read" in ref.title.text()
+    assert np.array_equal(ref.layers.lesions.labels, signed_mask)
+    with database.session() as s:  # no visit name anywhere on the reference
+        from db.models import Visit
+
+        names = [v.name for v in s.query(Visit)]
+    assert not any(n in ref.title.text() for n in names)
+    axial = workspace.views.views["axial"]
+    wheel(axial, 4)
+    qtbot.waitUntil(lambda: ref.view.scene.slice_index == axial.scene.slice_index)  # same patient z
+    window.close()
+    wait_workers_idle(qtbot)
