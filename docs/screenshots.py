@@ -97,7 +97,12 @@ def _measure_and_outline(app, window, ws, path: Path) -> None:
     ws.display.opacity["ggo"].setValue(25)
     ws.findings.refresh_lesions()
     ws.palette.select_tool("ruler")
+    from PySide6.QtWidgets import QScrollArea
+
+    side = ws.findChild(QScrollArea)
+    side.ensureWidgetVisible(ws.findings.table)  # the lesion list in view, below the tools
     _grab(app, window, path)
+    side.ensureWidgetVisible(ws.palette)
     ws.display.outline.setChecked(False)
     ws.display.opacity["ggo"].setValue(45)
     views.tools.set_measurements([])

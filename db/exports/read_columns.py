@@ -35,6 +35,9 @@ DATA_DICTIONARY: dict[str, tuple[str, str, str]] = {
                  "empty when none"),
     "protocol_hash": ("text", "", "SHA-256 of the quantification protocol parameters"),
     "comment": ("text", "", "reader's free-text comment"),
+    "measurements": ("text", "mm, mm², HU", "the reader's measurements joined by '; ': 'Ruler 23.4 mm' or "
+                     "'ROI 51 mm², -812 ± 35 HU (-890..-701)' (mean ± SD, min..max); the exact values are in "
+                     "the signed metrics JSON"),
     "endpoint_status": ("text", "", "concordant / adjudicated / missing / pending for the scan"),
     "endpoint_source": ("boolean", "", "true when this read is a source of the scan's endpoint value"),
 }

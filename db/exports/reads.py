@@ -66,6 +66,8 @@ def _read_rows(s: Session, with_arms: bool, status_of: dict[int, tuple[str, tupl
          .join(Scan, Read.scan_id == Scan.id).join(Visit, Scan.visit_id == Visit.id)
          .join(Subject, Visit.subject_id == Subject.id)
          .order_by(Subject.code, Visit.visit_day, Visit.name, Read.id))
+    from quant.measure import from_json  # here: scipy loads only when reads are exported
+
     rows = []
     for (rid, task_id, revision, status, author, saved_at, signed_at, meaning, lesion, solid, normal, confidence,
          not_evaluable, metrics_json, algo, phash, comment, scan_id, series_uid, visit, day, subject_id,
@@ -88,6 +90,7 @@ def _read_rows(s: Session, with_arms: bool, status_of: dict[int, tuple[str, tupl
             **{c: metrics.get(c) for c in METRIC_COLUMNS},
             "algorithm_version": algo or "", "qc_flags": metrics.get("qc_flags") or "",
             "protocol_hash": phash or "", "comment": comment,
+            "measurements": "; ".join(m.describe() for m in from_json(metrics.get("measurements"))),
             "endpoint_status": ep_status, "endpoint_source": "true" if rid in sources else "false",
         }
         # repr keeps every digit of a float, so the CSV round-trips exactly (as in adqct.csv).

@@ -33,6 +33,10 @@ __all__ = [
 _ADJ_RULE = "only the adjudicator assigned to this case may open or decide it, before the database lock"
 
 
+#: Decimals (percentage points) at which |Δ lesion %| is compared with the charter's threshold.
+THRESHOLD_DECIMALS = 2
+
+
 def discordance(charter: Charter, a: Read, b: Read) -> str | None:
     """Why two signed reads need adjudication under the charter, or None when they are concordant."""
     a_ne, b_ne = a.not_evaluable_reason is not None, b.not_evaluable_reason is not None
@@ -42,8 +46,10 @@ def discordance(charter: Charter, a: Read, b: Read) -> str | None:
         return "one read is not evaluable and the other is"
     reasons = []
     if a.lesion_pct is not None and b.lesion_pct is not None:
-        delta = abs(a.lesion_pct - b.lesion_pct)
-        if delta > charter.adjudication_threshold_pct:
+        # At the charter's precision (0.01 points, as reported): float noise must not decide, e.g.
+        # 10.3 - 5.3 = 5.000000000000001 is exactly the threshold 5, like 12.7 - 7.7.
+        delta = round(abs(a.lesion_pct - b.lesion_pct), THRESHOLD_DECIMALS)
+        if delta > round(charter.adjudication_threshold_pct, THRESHOLD_DECIMALS):
             reasons.append(f"|Δ lesion %| = {delta:.2f} points > {charter.adjudication_threshold_pct:g}")
     if (charter.adjudicate_normal_disagreement and a.normal_ct is not None and b.normal_ct is not None
             and a.normal_ct != b.normal_ct):

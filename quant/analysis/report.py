@@ -129,7 +129,7 @@ def visit_figure(result: AnalysisResult, paramcd: str = "LESPCT", variable: str 
     else:
         ax.set_ylabel(f"{what} (% of lung volume)")
         ax.set_title(f"{what}: median (IQR) by arm", y=_TITLE_Y)
-    if arms:
+    if ax.get_legend_handles_labels()[0]:  # no arm with a value at any visit: nothing to explain
         ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     fig.subplots_adjust(left=0.14, right=0.97, bottom=0.19 + 0.035 * len(arms), top=0.93)  # fixed: tight_layout is slow

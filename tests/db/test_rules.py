@@ -155,3 +155,18 @@ def test_roles_are_checked_in_the_services(tmp_path):
     with pytest.raises(WorkflowError, match="locked"):
         sign_read(database, a["r1"], t.id, read_input(1.0, 1.0), PASSWORD, "I am the author")
     database.dispose()
+
+
+@pytest.mark.parametrize(("a", "b", "adjudicate"), [
+    (10.3, 5.3, False), (12.7, 7.7, False), (5.3, 10.3, False),  # exactly the 5-point threshold
+    (10.31, 5.3, True), (10.304, 5.3, False), (10.306, 5.3, True),  # compared at 0.01 points
+])
+def test_adjudication_threshold_is_compared_at_the_charters_precision(a, b, adjudicate):
+    from db.charter import Charter
+    from db.models import Read
+    from db.workflow.adjudication import discordance
+
+    reads = [Read(lesion_pct=v, normal_ct=False, not_evaluable_reason=None) for v in (a, b)]
+    if (a, b) == (10.3, 5.3):
+        assert abs(a - b) > 5.0  # in floating point the difference really lies above the threshold
+    assert (discordance(Charter(adjudication_threshold_pct=5.0), *reads) is not None) == adjudicate

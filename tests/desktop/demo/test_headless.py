@@ -373,10 +373,15 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
         r1, r2, stat = (authenticate(db, n, PASSWORD) for n in ("r1", "r2", "stat"))
         assert import_manifest(db, manager, small).ok
         generate_worklist(db, manager, seed=1)
+        from quant.measure import ruler
+        from quant.measure import to_json as measurements_json
+
+        measured = measurements_json([ruler((0, 0, 0), (0, 3, 4), (1.0, 1.0, 1.0))])  # 5 mm
         for reader in (r1, r2):
             for task in worklist(db, reader):
                 sign_read(db, reader, task.task_id, ReadInput(metrics={"lesion_pct": 10.0 + task.task_id % 3,
-                                                                       "solid_pct": 2.0}, normal_ct=False),
+                                                                       "solid_pct": 2.0, "measurements": measured},
+                                                              normal_ct=False),
                           PASSWORD, "I am the author of this read")
         # before the lock: no analysis for anyone; a reader may never export reads
         with pytest.raises(WorkflowError, match="not locked"):
@@ -396,6 +401,7 @@ def test_access_rules(demo, manifest, tmp_path, monkeypatch, capsys):
         with pytest.raises(PermissionDenied, match="not unblinded"):
             export_reads(db, stat, tmp_path / "r.csv")
         rows = _csv(export_reads(db, manager, tmp_path / "r_manager.csv"))
+        assert {r["measurements"] for r in rows} == {"Ruler 5.0 mm"}  # the signed reads' measurements
         assert len(rows) == 2 * 3 * VISITS and all(r["arm"] == "" for r in rows)
         unblind(db, stat, trial / "randomization.csv")
         # unblinded: the manager may not run the (now unblinded) statistics; the statistician may
