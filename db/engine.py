@@ -67,6 +67,10 @@ def database_url(url: str | os.PathLike[str] | None) -> str:
     return text
 
 
+#: Unique constraints on a number a transaction computes from the rows before it (retry = renumber).
+_RENUMBERED = frozenset({"uq_read_task_revision"})
+
+
 def _is_locked_error(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.OperationalError):  # raised unwrapped from the connect hook's PRAGMAs
         return "locked" in str(exc).lower() or "busy" in str(exc).lower()
@@ -78,6 +82,11 @@ def _is_locked_error(exc: BaseException) -> bool:
         # PostgreSQL: serialization failure (40001) and deadlock (40P01) are safe to retry.
         code = getattr(exc.orig, "sqlstate", None)
         if code in ("40001", "40P01"):
+            return True
+        # Two sessions numbering the next revision of the same task (max + 1) at once: the later
+        # insert hits the unique revision; run again, it takes the next number. (SQLite serialises
+        # writers, so it never gets here.)
+        if code == "23505" and getattr(getattr(exc.orig, "diag", None), "constraint_name", None) in _RENUMBERED:
             return True
     return False
 
