@@ -49,16 +49,12 @@ def _writer(url: str, username: str, task_ids: list[int], start, result_queue) -
         result_queue.put((username, "error", traceback.format_exc()))
 
 
-@pytest.mark.slow
-def test_two_processes_write_concurrently_without_loss(tmp_path: Path):
-    url = str(tmp_path / "concurrent.sqlite")
-    database = db.connect(url)
-    make_accounts(database, {"boss": "manager", "r1": "reader", "r2": "reader"})
-    tasks = seed_tasks(database, ["r1", "r2"], N_SIGNED)
-    database.dispose()
+def _run_together(target, arg_lists: list[tuple]) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """Start one spawned process per argument tuple (``target(*args, start, results)``), release
+    them together, and return what each put on the results queue."""
     ctx = mp.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(url, name, tasks[name], start, results)) for name in ("r1", "r2")]
+    procs = [ctx.Process(target=target, args=(*args, start, results)) for args in arg_lists]
     for p in procs:
         p.start()
     time.sleep(0.5)
@@ -66,6 +62,17 @@ def test_two_processes_write_concurrently_without_loss(tmp_path: Path):
     outcomes = [results.get(timeout=300) for _ in procs]
     for p in procs:
         p.join(timeout=30)
+    return outcomes
+
+
+@pytest.mark.slow
+def test_two_processes_write_concurrently_without_loss(tmp_path: Path):
+    url = str(tmp_path / "concurrent.sqlite")
+    database = db.connect(url)
+    make_accounts(database, {"boss": "manager", "r1": "reader", "r2": "reader"})
+    tasks = seed_tasks(database, ["r1", "r2"], N_SIGNED)
+    database.dispose()
+    outcomes = _run_together(_writer, [(url, name, tasks[name]) for name in ("r1", "r2")])
     for name, status, detail in outcomes:
         assert status == "ok", f"{name}: {detail}"
     database = db.connect(url)
@@ -194,16 +201,7 @@ def test_two_processes_autosaving_one_task_lose_nothing(tmp_path: Path, request,
     make_accounts(database, {"boss": "manager", "r1": "reader"})
     (task_id,) = seed_tasks(database, ["r1"], 1)["r1"]
     database.dispose()
-    ctx = mp.get_context("spawn")
-    start, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_same_task_writer, args=(url, task_id, start, results)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    time.sleep(0.5)
-    start.set()
-    outcomes = [results.get(timeout=300) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    outcomes = _run_together(_same_task_writer, [(url, task_id)] * 2)
     for status, detail in outcomes:
         assert status == "ok", detail  # no UniqueViolation (or anything else) reached the caller
     returned = sorted(r for _, revs in outcomes for r in revs)

@@ -167,3 +167,14 @@ def login_reader1(qtbot, context):
     window.show()
     qtbot.waitExposed(window)
     return window
+
+
+def open_case(qtbot, screen, task_id: int, *, laid_out: bool = True):
+    """Open ``task_id`` from the reader screen's worklist by a double click (as a reader does)
+    and wait until the workspace can be edited (and, with ``laid_out``, its views are laid out)."""
+    double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(task_id))
+    workspace = screen.workspace
+    qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
+    if laid_out:
+        wait_laid_out(qtbot, workspace.views)
+    return workspace

@@ -35,3 +35,18 @@ def demo_trial(qapp, tmp_path_factory):
 def demo(demo_trial, monkeypatch):
     monkeypatch.setenv("LUNGREAD_NO_3D", "1")
     return demo_trial
+
+
+@pytest.fixture
+def reader_screen(demo, qtbot):
+    """reader1's real main window on the fresh demo trial, worklist loaded: (context, task ids,
+    window, reader screen); closed, with its workers finished, after the test."""
+    from tests.support.desktop import login_reader1, wait_workers_idle
+
+    context, tasks = demo
+    window = login_reader1(qtbot, context)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == len(tasks))
+    yield context, tasks, window, screen
+    window.close()
+    wait_workers_idle(qtbot)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.support.desktop import double_click_row, drag, login_reader1, wait_laid_out, wait_workers_idle
+from tests.support.desktop import drag, open_case
 from tests.support.slice_views import send_mouse
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -16,18 +16,9 @@ from tests.support.desktop import restore_app_theme  # noqa: E402,F401  (autouse
 
 
 @pytest.fixture
-def workspace(demo, qtbot):
-    context, tasks = demo
-    window = login_reader1(qtbot, context)
-    screen = window.role_screen
-    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
-    double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(tasks[0]))
-    ws = screen.workspace
-    qtbot.waitUntil(lambda: ws.views is not None and ws.sign_button.isEnabled(), timeout=120000)
-    wait_laid_out(qtbot, ws.views)
-    yield ws
-    window.close()
-    wait_workers_idle(qtbot)
+def workspace(reader_screen, qtbot):
+    _context, tasks, _window, screen = reader_screen
+    return open_case(qtbot, screen, tasks[0])
 
 
 def _lung_row(views, z, band=None):

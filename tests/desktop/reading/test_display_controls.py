@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.support.desktop import double_click_row, login_reader1, wait_laid_out, wait_workers_idle
+from tests.support.desktop import login_reader1, open_case, wait_workers_idle
 from tests.support.slice_views import pixels
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -15,22 +15,11 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 from tests.support.desktop import restore_app_theme  # noqa: E402,F401  (autouse fixture)
 
 
-def _open(qtbot, screen, task_id):
-    double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(task_id))
-    workspace = screen.workspace
-    qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
-    wait_laid_out(qtbot, workspace.views)
-    return workspace
-
-
-def test_label_visibility_opacity_outline_and_ct_alone(demo, qtbot):
+def test_label_visibility_opacity_outline_and_ct_alone(reader_screen, qtbot):
     from quant.labels import SOLID
 
-    context, tasks = demo
-    window = login_reader1(qtbot, context)
-    screen = window.role_screen
-    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
-    workspace = _open(qtbot, screen, tasks[0])
+    context, tasks, window, screen = reader_screen
+    workspace = open_case(qtbot, screen, tasks[0])
     views, panel = workspace.views, workspace.display
     axial = views.views["axial"]
     # A solid block in the middle of the shown slice, so the overlay has something to show.
@@ -81,21 +70,16 @@ def test_label_visibility_opacity_outline_and_ct_alone(demo, qtbot):
     assert not panel.visible["ggo"].isChecked() and not panel.visible["solid"].isChecked()
 
     # The reader's choice carries to the next case.
-    workspace = _open(qtbot, screen, tasks[1])
+    workspace = open_case(qtbot, screen, tasks[1])
     layers = workspace.views.layers
     assert layers.lesion_outline and not layers.is_visible("solid") and layers.opacity("solid") == pytest.approx(0.9)
-    window.close()
-    wait_workers_idle(qtbot)
 
 
-def test_a_case_opened_again_comes_back_at_its_slice_and_zoom(demo, qtbot):
+def test_a_case_opened_again_comes_back_at_its_slice_and_zoom(reader_screen, qtbot):
     from tests.support.slice_views import wheel
 
-    context, tasks = demo
-    window = login_reader1(qtbot, context)
-    screen = window.role_screen
-    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
-    workspace = _open(qtbot, screen, tasks[0])
+    context, tasks, window, screen = reader_screen
+    workspace = open_case(qtbot, screen, tasks[0])
     axial = workspace.views.views["axial"]
     start = axial.scene.slice_index
     wheel(axial, 5)  # 5 slices on
@@ -104,15 +88,13 @@ def test_a_case_opened_again_comes_back_at_its_slice_and_zoom(demo, qtbot):
     scale = axial.scene.renderer.GetActiveCamera().GetParallelScale()
     assert left_at != start
     screen.show_worklist()  # leave the case, open the other one, then this one again
-    _open(qtbot, screen, tasks[1])
+    open_case(qtbot, screen, tasks[1])
     assert workspace.views.views["axial"].scene.slice_index == workspace.views.views["axial"].scene.n_slices // 2
     screen.show_worklist()
-    workspace = _open(qtbot, screen, tasks[0])
+    workspace = open_case(qtbot, screen, tasks[0])
     axial = workspace.views.views["axial"]
     assert axial.scene.slice_index == left_at
     assert axial.scene.renderer.GetActiveCamera().GetParallelScale() == pytest.approx(scale)
-    window.close()
-    wait_workers_idle(qtbot)
 
 
 def test_sequential_reading_shows_the_signed_baseline_beside_the_follow_up(demo, qtbot):
@@ -134,7 +116,7 @@ def test_sequential_reading_shows_the_signed_baseline_beside_the_follow_up(demo,
     follow = next(t for t in tasks if cases[t].reference is not None)
     base = next(t for t in tasks if t != follow)
     assert cases[follow].reference.case_code == cases[base].case_code
-    workspace = _open(qtbot, screen, base)  # the baseline: no reference beside it
+    workspace = open_case(qtbot, screen, base)  # the baseline: no reference beside it
     assert workspace.reference is None
     workspace.form.normal_no.setChecked(True)
     workspace.form.confidence.setCurrentIndex(3)

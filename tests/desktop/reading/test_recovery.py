@@ -13,7 +13,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.support.desktop import double_click_row, login_reader1, wait_laid_out, wait_workers_idle
+from tests.support.desktop import double_click_row, login_reader1, open_case, wait_laid_out, wait_workers_idle
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -248,13 +248,10 @@ def test_lock_during_an_edit_the_reader_is_told_and_can_always_leave(demo, qtbot
     window = login_reader1(qtbot, context)
     screen = window.role_screen
     qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
-    double_click_row(qtbot, screen.worklist.table, screen.worklist.row_of_task(tasks[0]))
-    workspace = screen.workspace
-    qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
+    workspace = open_case(qtbot, screen, tasks[0])
     database = context.database()
     assert services.open_task(database, context.actor, tasks[0]).draft is None, "opening alone makes no draft"
     views = workspace.views
-    wait_laid_out(qtbot, views)
 
     def stroke(offset: int) -> None:
         z = views.views["axial"].scene.slice_index
