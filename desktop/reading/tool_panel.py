@@ -78,17 +78,38 @@ class ToolPanel(QWidget):
         self.options.show_preview(None)
 
     def apply_to(self, views: CaseViews) -> None:
-        """Give a newly opened case's views the panel's settings and watch its grow previews."""
+        """Give a newly opened case's views the panel's settings, and follow them: grow previews,
+        the brush size set in a view (Shift+wheel), the undo/redo history."""
         self.display.apply_to(views.layers)
         for view in views.views.values():
             self.display.watch(view.vtk_widget)
+        self.show_history()
         if views.tools is None:
             return
         self.palette.apply_to(views)
+        views.tools.brushRadiusChanged.connect(self._radius_from_view)
+        views.tools.stepRecorded.connect(lambda _step: self.show_history())
         self._set_brush_range(self.options.brush_range())
         self._set_grow()
         voxel_ml = views.volume.voxel_volume_ml
         views.tools.growPreview.connect(lambda step: self.options.show_preview(_added_ml(step, voxel_ml)))
+
+    def _radius_from_view(self, radius: float) -> None:
+        radius_box = self.palette.radius
+        if abs(radius_box.value() - radius) > 1e-6:
+            radius_box.blockSignals(True)
+            radius_box.setValue(radius)
+            radius_box.blockSignals(False)
+
+    def show_history(self) -> None:
+        """What Undo/Redo would do in the open case (nothing without an editable case)."""
+        views = self._current()
+        editor = views.editor if views is not None else None
+        if editor is None:
+            self.palette.set_history(None, None)
+        else:
+            self.palette.set_history(editor.undo_label if editor.can_undo else None,
+                                     editor.redo_label if editor.can_redo else None)
 
     def discard_grow(self) -> bool:
         """Take back a previewed grow; True when there was one (Esc does this first)."""

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -51,6 +50,7 @@ from desktop.reading.shortcuts import install_shortcuts
 from desktop.reading.sign_dialog import MEANING_READ, collect_signature
 from desktop.reading.tool_palette import WindowLevelBar
 from desktop.reading.tool_panel import ToolPanel
+from desktop.reading.view_area import CaseViewArea
 
 if TYPE_CHECKING:
     from db.services import CaseView
@@ -78,7 +78,6 @@ class ReadingWorkspace(QWidget):
         self.case: CaseView | None = None
         self.loaded: LoadedCase | None = None
         self.views: CaseViews | None = None
-        self.reference: ReferenceView | None = None  # sequential reading's baseline view
         self.read_only = False
         self.refusal: str | None = None  # why the service refuses changes to the open case (lock, ...)
         self._save_error = ""
@@ -106,28 +105,13 @@ class ReadingWorkspace(QWidget):
         top.addWidget(self.case_title)
         top.addSpacing(24)
         top.addWidget(self.wl_bar, 1)
-        self.layout_choice = QComboBox()
-        self.layout_choice.setObjectName("viewLayout")
-        for name, text in (("2x2", "2 × 2 views"), ("1x3", "3 views in a row"), ("1x1", "one view")):
-            self.layout_choice.addItem(text, name)
-        self.layout_choice.setToolTip("View layout (double-click or F in a view: that view alone, and back)")
-        self.layout_choice.currentIndexChanged.connect(
-            lambda _i: self.views is not None and self.views.widget.set_layout(self.layout_choice.currentData()))
-        top.addWidget(self.layout_choice)
+        self.view_area = CaseViewArea()
+        top.addWidget(self.view_area.layout_choice)
 
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.hide()
-
-        self.view_area = QFrame()
-        self.view_area.setObjectName("viewArea")
-        self.view_area.setStyleSheet("QFrame#viewArea { background-color: #000000; }")
-        self.view_layout = QVBoxLayout(self.view_area)
-        self.view_layout.setContentsMargins(0, 0, 0, 0)
-        self.placeholder = QLabel("No case open")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.view_layout.addWidget(self.placeholder)
 
         self.tool_panel = ToolPanel(lambda: self.views)  # editing disabled while read-only
         self.palette, self.options, self.display = self.tool_panel.palette, self.tool_panel.options, \
@@ -234,32 +218,20 @@ class ReadingWorkspace(QWidget):
             on_success=loaded, on_cancel=cancelled)
 
     def _loaded(self, loaded: LoadedCase, reference_volume: Volume | None = None) -> None:
+        assert self.case is not None
         self.loaded = loaded
-        self._clear_views()
-        self.placeholder.hide()
         self.views = build_case_views(loaded.volume, loaded.lungs, loaded.lesions,
                                       editable=not self.read_only, parent=self.view_area)
-        if self.case is not None and self.case.reference is not None and reference_volume is not None:
-            self.reference = ReferenceView(self.case.reference, reference_volume)
-            self.views.add_beside(self.reference)  # sequential reading: the baseline on the left
-            self.reference.follow(self.views.views["axial"])
-        self.view_layout.addWidget(self.views.container)
+        self.view_area.show_views(self.views, self.case.reference, reference_volume,
+                                  remembered_view(self.context, self.case.task_id))
         if self.views.tools is not None:
             self.views.tools.metricsChanged.connect(self.metrics.show_metrics)
             self.views.tools.stepRecorded.connect(self._step_recorded)
-            self.views.tools.brushRadiusChanged.connect(self._radius_from_view)
         self.tool_panel.apply_to(self.views)
-        draft = self.case.draft if self.case is not None else None
+        draft = self.case.draft
         self.findings.attach(self.views, draft.metrics if draft is not None else None, self.autosaver.mark_dirty)
-        self.views.widget.set_layout(self.layout_choice.currentData())  # the reader's layout carries over
-        saved_view = remembered_view(self.context, self.case.task_id) if self.case is not None else None
-        if saved_view is not None:  # a case opened again comes back at its slice and zoom
-            self.views.widget.restore_view_state(saved_view)
-        self.views.widget.layoutChanged.connect(self._layout_shown)
         self.metrics.show_metrics(self.views.tracker.metrics)
         self.metrics.show_qc(loaded.qc_flags)
-        self._update_history()
-        draft = self.case.draft
         self.form.set_state(FormState(
             normal_ct=getattr(draft, "normal_ct", None), confidence=getattr(draft, "confidence", None),
             comment=getattr(draft, "comment", "") or "",
@@ -277,22 +249,10 @@ class ReadingWorkspace(QWidget):
         self.views.views["axial"].vtk_widget.setFocus()
         self.case_ready.emit()
 
-    def _remember_view(self) -> None:
-        if self.case is not None and self.views is not None:
-            remember_view(self.context, self.case.task_id, self.views.widget.view_state())
-
-    def _layout_shown(self, name: str) -> None:
-        self.layout_choice.blockSignals(True)
-        self.layout_choice.setCurrentIndex(self.layout_choice.findData(name))
-        self.layout_choice.blockSignals(False)
-
-    def _clear_views(self) -> None:
-        if self.reference is not None:
-            self.reference.close_vtk()
-            self.reference = None
-        if self.views is not None:
-            self.views.close()
-            self.views = None
+    @property
+    def reference(self) -> ReferenceView | None:
+        """Sequential reading's baseline view beside the case, or None."""
+        return self.view_area.reference
 
     def close_case(self) -> bool:
         """Save the draft (case switch), drop the views; False if saving failed and the user stays."""
@@ -305,21 +265,17 @@ class ReadingWorkspace(QWidget):
                     and not ask_leave_unsaved(self, self._save_error or "unknown error"):
                 return False
         self.autosaver.stop()
-        self._remember_view()
-        self._clear_views()
-        self.placeholder.show()
+        state = self.view_area.view_state()
+        if self.case is not None and state is not None:  # to come back to this slice and zoom
+            remember_view(self.context, self.case.task_id, state)
+        self.view_area.clear()
+        self.views = None
         self.case = None
         self.loaded = None
         self._set_enabled(False)
         return True
 
     # ------------------------------------------------------------------ tools
-    def _radius_from_view(self, radius: float) -> None:
-        if abs(self.palette.radius.value() - radius) > 1e-6:
-            self.palette.radius.blockSignals(True)
-            self.palette.radius.setValue(radius)
-            self.palette.radius.blockSignals(False)
-
     def apply_preset(self, name: str) -> None:
         if self.views is not None:
             self.views.apply_preset(name)
@@ -336,16 +292,7 @@ class ReadingWorkspace(QWidget):
     def _step_recorded(self, step: HistoryStep) -> None:
         self.autosaver.mark_dirty()
         self.findings.mark_out_of_date()
-        self._update_history()
         self.status_message.emit(str(getattr(step, "label", "")))
-
-    def _update_history(self) -> None:
-        editor = self.views.editor if self.views is not None else None
-        if editor is None:
-            self.palette.set_history(None, None)
-        else:
-            self.palette.set_history(editor.undo_label if editor.can_undo else None,
-                                     editor.redo_label if editor.can_redo else None)
 
     # ------------------------------------------------------------------ save / sign
     def read_input(self) -> ReadInput:
