@@ -88,14 +88,12 @@ def _measure_and_outline(app, window, ws, path: Path) -> None:
     y0, y1 = int(np.percentile(ys, 30)), int(np.percentile(ys, 70))
     x0 = int(np.percentile(xs, 20))
     volume = views.volume
-    line = ruler((z, y0, x0), (z, y1, x0 + 25), volume.spacing)
-    line = type(line)(**{**line.__dict__, "axis": 0})
+    line = ruler((z, y0, x0), (z, y1, x0 + 25), volume.spacing, axis=0)
     roi = circle_roi(volume.hu, (z, (y0 + y1) // 2, int(np.percentile(xs, 80))),
                      (z, (y0 + y1) // 2, int(np.percentile(xs, 80)) + 8), 0, volume.spacing)
     views.tools.set_measurements([line, roi])
     ws.display.outline.setChecked(True)
     ws.display.opacity["ggo"].setValue(25)
-    ws.findings.refresh_lesions()
     ws.palette.select_tool("ruler")
     from PySide6.QtWidgets import QScrollArea
 

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage
 
 from quant.labels import GGO, LEFT_LUNG, RIGHT_LUNG, SOLID
 
@@ -72,11 +71,12 @@ def _point(p: ArrayLike) -> NDArray[np.float64]:
     return np.asarray(p, dtype=np.float64).reshape(3)
 
 
-def ruler(p0: ArrayLike, p1: ArrayLike, spacing: Sequence[float]) -> Measurement:
-    """The distance (mm) between two (z, y, x) points."""
+def ruler(p0: ArrayLike, p1: ArrayLike, spacing: Sequence[float], axis: int = -1) -> Measurement:
+    """The distance (mm) between two (z, y, x) points; ``axis``: the array axis normal to the
+    slice it was drawn on (-1: none; only then is it drawn by no view)."""
     a, b = _point(p0), _point(p1)
     length = float(np.sqrt((((b - a) * np.asarray(spacing, dtype=np.float64)) ** 2).sum()))
-    return Measurement("ruler", (tuple(a.tolist()), tuple(b.tolist())), -1, length_mm=length)
+    return Measurement("ruler", (tuple(a.tolist()), tuple(b.tolist())), axis, length_mm=length)
 
 
 def circle_roi(hu: NDArray, centre: ArrayLike, edge: ArrayLike, axis: int, spacing: Sequence[float]) -> Measurement:
@@ -105,28 +105,33 @@ def circle_roi(hu: NDArray, centre: ArrayLike, edge: ArrayLike, axis: int, spaci
 
 
 def lesion_list(lesions: NDArray[np.uint8], lungs: NDArray[np.uint8], spacing: Sequence[float]) -> list[LesionComponent]:
-    """The connected lesions of a label map, largest first (see the module docstring)."""
-    voxel_ml = float(np.prod(np.asarray(spacing, dtype=np.float64))) / 1000.0
-    components, n = ndimage.label(lesions > 0, structure=np.ones((3, 3, 3), bool))
-    if n == 0:
+    """The connected lesions of a label map, largest first (see the module docstring); the
+    components are those of the editor's island tools (:func:`quant.editing.regions.lesion_components`)."""
+    from quant.editing.regions import lesion_components
+
+    comps = lesion_components(lesions)
+    if comps is None:
         return []
-    flat = components.ravel()
-    order = flat > 0
-    ids = flat[order]
-    size = np.bincount(ids, minlength=n + 1)
-    ggo = np.bincount(ids, weights=(lesions.ravel()[order] == GGO), minlength=n + 1)
-    solid = np.bincount(ids, weights=(lesions.ravel()[order] == SOLID), minlength=n + 1)
-    right = np.bincount(ids, weights=(lungs.ravel()[order] == RIGHT_LUNG), minlength=n + 1)
-    left = np.bincount(ids, weights=(lungs.ravel()[order] == LEFT_LUNG), minlength=n + 1)
-    centroids = ndimage.center_of_mass(np.ones_like(components, dtype=np.uint8), components, range(1, n + 1))
+    lab, n, lo = comps
+    box = tuple(slice(o, o + size) for o, size in zip(lo, lab.shape))
+    coords = np.nonzero(lab)  # C order, as the ravelled selections below
+    ids = lab[coords]
+    values, sides = lesions[box][coords], lungs[box][coords]
+
+    def per_component(weights: NDArray | None = None) -> NDArray[np.float64]:
+        return np.bincount(ids, weights=weights, minlength=n + 1).astype(np.float64)
+
+    size = per_component()
+    ggo, solid = per_component(values == GGO), per_component(values == SOLID)
+    right, left = per_component(sides == RIGHT_LUNG), per_component(sides == LEFT_LUNG)
+    centroid = np.stack([per_component(c.astype(np.float64)) / np.maximum(size, 1) + o for c, o in zip(coords, lo)], 1)
+    voxel_ml = float(np.prod(np.asarray(spacing, dtype=np.float64))) / 1000.0
     out = []
-    for k in range(1, n + 1):
+    for rank, k in enumerate(sorted(range(1, n + 1), key=lambda k: -size[k]), start=1):
         side = "both" if right[k] and left[k] else ("left" if left[k] > right[k] else "right")
-        out.append(LesionComponent(0, int(size[k]), size[k] * voxel_ml, ggo[k] / size[k], solid[k] / size[k], side,
-                                   tuple(float(v) for v in centroids[k - 1])))
-    out.sort(key=lambda c: -c.n_voxels)
-    return [LesionComponent(i + 1, *(getattr(c, f) for f in ("n_voxels", "volume_ml", "ggo_share", "solid_share",
-                                                             "side", "centroid"))) for i, c in enumerate(out)]
+        out.append(LesionComponent(rank, int(size[k]), size[k] * voxel_ml, ggo[k] / size[k], solid[k] / size[k],
+                                   side, tuple(float(v) for v in centroid[k])))
+    return out
 
 
 def to_json(measurements: Sequence[Measurement]) -> str:

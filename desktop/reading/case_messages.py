@@ -1,7 +1,6 @@
-"""What the reading workspace tells the reader about the open case, and remembers of it: the
-banner when a case opens (read-only and why, a restored draft, a cancelled or refused
-segmentation), the banner when the service refuses every change, the question when a draft could
-not be saved, and where the reader left each case (slice, zoom) to come back to it."""
+"""What the reading workspace tells the reader about the open case: the banner when a case opens
+(read-only and why, a restored draft, a cancelled or refused segmentation), the banner when the
+service refuses every change, and the question when a draft could not be saved."""
 
 from __future__ import annotations
 
@@ -11,10 +10,9 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 if TYPE_CHECKING:
     from db.services import ReadView
-    from desktop.app.session import AppContext
     from desktop.reading.case_loader import LoadedCase
 
-__all__ = ["opening_messages", "refusal_text", "ask_leave_unsaved", "remember_view", "remembered_view"]
+__all__ = ["opening_messages", "refusal_text", "ask_leave_unsaved"]
 
 
 def _when(read: ReadView | None, attr: str) -> str:
@@ -63,34 +61,3 @@ def ask_leave_unsaved(parent: QWidget, error: str) -> bool:
     box.exec()
     return box.clickedButton() is leave
 
-
-def _view_key(context: AppContext, task_id: int) -> str:
-    import hashlib
-
-    database = hashlib.sha256(str(context.url).encode("utf-8")).hexdigest()[:16]
-    return f"case_view/{database}/{int(task_id)}"
-
-
-def remember_view(context: AppContext, task_id: int, state: dict) -> None:
-    """Keep where the reader left a case (the viewer's view state) in the user settings."""
-    import json
-
-    from desktop.app.application import settings
-
-    store = settings()
-    store.setValue(_view_key(context, task_id), json.dumps(state))
-    store.sync()
-
-
-def remembered_view(context: AppContext, task_id: int) -> dict | None:
-    """The view state :func:`remember_view` kept for this case of this database, or None."""
-    import json
-
-    from desktop.app.application import settings
-
-    text = settings().value(_view_key(context, task_id))
-    try:
-        state = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
-    return state if isinstance(state, dict) else None

@@ -3,8 +3,10 @@
 * Measurements (ruler, ROI: :mod:`quant.measure`) are listed as they are made; Delete removes the
   selected one. They are saved with the draft and the signed read (metric ``measurements``).
 * The lesion list: the connected lesions of the current lesion mask (volume mL, ground-glass and
-  solid share, lung side), largest first; a click moves the views' crosshair to the lesion. It
-  is recomputed on demand after edits (a whole-volume labelling) and says when it is out of date.
+  solid share, lung side), largest first; a click moves the views' crosshair to the lesion. A
+  labelling of the lesions' bounding box (up to ~0.7 s on a 512 x 512 x 300 scan), so it never runs
+  on the GUI thread: the load worker finds the lesions of a case as opened, and Update finds them
+  again in a worker, on a copy of the masks, after edits (the list says when it is out of date).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 from quant.measure import LesionComponent, Measurement, from_json, lesion_list, to_json
 
 if TYPE_CHECKING:
+    from desktop.app.workers import Worker
     from desktop.reading.case_views import CaseViews
 
 __all__ = ["FindingsPanel"]
@@ -78,9 +81,11 @@ class FindingsPanel(QGroupBox):
         layout.addLayout(row)
 
     # --- a case ---------------------------------------------------------------------------------
-    def attach(self, views: CaseViews, saved_metrics: dict | None, changed: Callable[[], None]) -> None:
+    def attach(self, views: CaseViews, saved_metrics: dict | None, changed: Callable[[], None],
+               lesions: list[LesionComponent]) -> None:
         """Show a newly opened case's saved measurements (metric ``measurements``) on its views and
-        in the list, call ``changed()`` when the reader changes them, and list its lesions."""
+        in the list, call ``changed()`` when the reader changes them, and list its ``lesions``
+        (found by the load worker: :func:`quant.measure.lesion_list`)."""
         saved = from_json((saved_metrics or {}).get("measurements"))
         if views.tools is not None:
             views.tools.set_measurements(saved)
@@ -89,7 +94,7 @@ class FindingsPanel(QGroupBox):
             for view in views.views.values():
                 view.scene.set_measurements(saved)
         self.show_measurements(saved)
-        self.refresh_lesions()
+        self.show_lesions(lesions)
 
     @staticmethod
     def metric(views: CaseViews) -> dict[str, str]:
@@ -114,11 +119,22 @@ class FindingsPanel(QGroupBox):
         views.tools.set_measurements(self.measurements[:row] + self.measurements[row + 1:])
 
     # --- lesions ----------------------------------------------------------------------------
-    def refresh_lesions(self) -> None:
-        """Recompute the lesion list from the current lesion mask."""
+    def refresh_lesions(self) -> Worker | None:
+        """Find the lesions of the current masks again, in a worker (on copies: the reader may go
+        on editing); the list shows them when done. Returns the worker."""
+        from desktop.app.workers import run_with_progress
+
         views = self._current()
-        self.lesions = [] if views is None else lesion_list(views.lesions.labels, views.lungs.labels,
-                                                            views.volume.spacing)
+        if views is None:
+            return None
+        lesions, lungs, spacing = views.lesions.labels.copy(), views.lungs.labels.copy(), views.volume.spacing
+        self.state.setText("finding lesions…")
+        return run_with_progress(self, "Lesion list", "Finding the connected lesions…",
+                                 lambda _progress, _cancelled: lesion_list(lesions, lungs, spacing),
+                                 on_success=self.show_lesions, cancellable=False)
+
+    def show_lesions(self, lesions: list[LesionComponent]) -> None:
+        self.lesions = list(lesions)
         self.table.setRowCount(len(self.lesions))
         for r, c in enumerate(self.lesions):
             cells = (str(c.number), f"{c.volume_ml:.2f}", f"{100 * c.ggo_share:.0f}", f"{100 * c.solid_share:.0f}",

@@ -3,7 +3,7 @@ choice, the sequential-reading reference beside them, and where the reader left 
 
 The workspace owns the case (:class:`desktop.reading.case_views.CaseViews`); this widget only
 places its viewer, keeps the reader's layout from case to case, and brings a case opened again
-back to its slice and zoom (:func:`desktop.reading.case_messages.remember_view`).
+back to its slice and zoom (:func:`remember_view`, kept in the user settings per database and task).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from desktop.reading.reference_view import ReferenceView
 
 if TYPE_CHECKING:
     from db.services import ReferenceCase
+    from desktop.app.session import AppContext
     from desktop.reading.case_views import CaseViews
     from quant.volume import Volume
 
-__all__ = ["CaseViewArea"]
+__all__ = ["CaseViewArea", "remember_view", "remembered_view"]
 
 _LAYOUTS = (("2x2", "2 × 2 views"), ("1x3", "3 views in a row"), ("1x1", "one view"))
 
@@ -82,3 +83,35 @@ class CaseViewArea(QFrame):
         self.layout_choice.blockSignals(True)
         self.layout_choice.setCurrentIndex(self.layout_choice.findData(name))
         self.layout_choice.blockSignals(False)
+
+
+def _view_key(context: AppContext, task_id: int) -> str:
+    import hashlib
+
+    database = hashlib.sha256(str(context.url).encode("utf-8")).hexdigest()[:16]
+    return f"case_view/{database}/{int(task_id)}"
+
+
+def remember_view(context: AppContext, task_id: int, state: dict) -> None:
+    """Keep where the reader left a case (the viewer's view state) in the user settings."""
+    import json
+
+    from desktop.app.application import settings
+
+    store = settings()
+    store.setValue(_view_key(context, task_id), json.dumps(state))
+    store.sync()
+
+
+def remembered_view(context: AppContext, task_id: int) -> dict | None:
+    """The view state :func:`remember_view` kept for this case of this database, or None."""
+    import json
+
+    from desktop.app.application import settings
+
+    text = settings().value(_view_key(context, task_id))
+    try:
+        state = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None

@@ -34,13 +34,7 @@ from desktop.app.session import AppContext
 from desktop.app.workers import run_with_progress
 from desktop.reading.autosave import Autosaver
 from desktop.reading.case_loader import load_case
-from desktop.reading.case_messages import (
-    ask_leave_unsaved,
-    opening_messages,
-    refusal_text,
-    remember_view,
-    remembered_view,
-)
+from desktop.reading.case_messages import ask_leave_unsaved, opening_messages, refusal_text
 from desktop.reading.case_views import build_case_views
 from desktop.reading.findings_panel import FindingsPanel
 from desktop.reading.read_form import FormState, MetricsPanel, ReadForm
@@ -50,7 +44,8 @@ from desktop.reading.shortcuts import install_shortcuts
 from desktop.reading.sign_dialog import MEANING_READ, collect_signature
 from desktop.reading.tool_palette import WindowLevelBar
 from desktop.reading.tool_panel import ToolPanel
-from desktop.reading.view_area import CaseViewArea
+from desktop.reading.view_area import CaseViewArea, remember_view, remembered_view
+from quant.measure import LesionComponent, lesion_list
 
 if TYPE_CHECKING:
     from db.services import CaseView
@@ -200,12 +195,13 @@ class ReadingWorkspace(QWidget):
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
             case = load_case(source, draft, progress, cancelled)
-            return case, (load_reference(reference, progress) if reference is not None else None)
+            found = lesion_list(case.lesions.labels, case.lungs.labels, case.volume.spacing)  # not on the GUI thread
+            return case, (load_reference(reference, progress) if reference is not None else None), found
 
         self._load_token += 1
         token = self._load_token
 
-        def loaded(result: tuple[LoadedCase, Volume | None]) -> None:
+        def loaded(result: tuple[LoadedCase, Volume | None, list[LesionComponent]]) -> None:
             if token == self._load_token and self.case is not None:  # not a case closed meanwhile
                 self._loaded(*result)
 
@@ -217,7 +213,8 @@ class ReadingWorkspace(QWidget):
             self, f"Case {self.case.case_code}", "Loading images…", work,
             on_success=loaded, on_cancel=cancelled)
 
-    def _loaded(self, loaded: LoadedCase, reference_volume: Volume | None = None) -> None:
+    def _loaded(self, loaded: LoadedCase, reference_volume: Volume | None = None,
+                lesions: list[LesionComponent] | None = None) -> None:
         assert self.case is not None
         self.loaded = loaded
         self.views = build_case_views(loaded.volume, loaded.lungs, loaded.lesions,
@@ -229,7 +226,8 @@ class ReadingWorkspace(QWidget):
             self.views.tools.stepRecorded.connect(self._step_recorded)
         self.tool_panel.apply_to(self.views)
         draft = self.case.draft
-        self.findings.attach(self.views, draft.metrics if draft is not None else None, self.autosaver.mark_dirty)
+        self.findings.attach(self.views, draft.metrics if draft is not None else None, self.autosaver.mark_dirty,
+                             lesions if lesions is not None else [])
         self.metrics.show_metrics(self.views.tracker.metrics)
         self.metrics.show_qc(loaded.qc_flags)
         self.form.set_state(FormState(

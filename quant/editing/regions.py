@@ -100,10 +100,12 @@ def grow_region(
     return flat_indices(lab == lab[local_seed], lo, hu.shape)
 
 
-def _lesion_components(
+def lesion_components(
     lesion_labels: NDArray[np.uint8],
 ) -> tuple[NDArray[np.int32], int, tuple[int, int, int]] | None:
-    """26-connected components of lesion > 0 inside the lesions' bounding box."""
+    """26-connected components of lesion > 0 (GGO and solid together) inside the lesions'
+    bounding box: (component labels of the box, number of components, the box's (z, y, x)
+    origin), or None without any lesion."""
     any_lesion = lesion_labels > 0
     box = nonzero_box(any_lesion)
     if box is None:
@@ -147,7 +149,7 @@ def all_but_largest_component(lesion_labels: NDArray[np.uint8]) -> NDArray[np.in
 
     With ties the component found first in (z, y, x) scan order is kept.
     """
-    comps = _lesion_components(lesion_labels)
+    comps = lesion_components(lesion_labels)
     if comps is None or comps[1] <= 1:
         return EMPTY_INDICES
     lab, _, lo = comps
@@ -159,7 +161,7 @@ def all_but_largest_component(lesion_labels: NDArray[np.uint8]) -> NDArray[np.in
 
 def components_smaller_than(lesion_labels: NDArray[np.uint8], min_voxels: float) -> NDArray[np.int64]:
     """Flat indices of every 26-connected lesion with fewer than ``min_voxels`` voxels."""
-    comps = _lesion_components(lesion_labels)
+    comps = lesion_components(lesion_labels)
     if comps is None:
         return EMPTY_INDICES
     lab, _, lo = comps

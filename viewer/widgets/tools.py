@@ -30,7 +30,6 @@ the other views on the next event-loop turn.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
@@ -224,7 +223,7 @@ class EditTools(QObject):
         self._last_point = end
         spacing = self.editor.volume.spacing
         if self._mode == "ruler":
-            return dataclasses.replace(ruler(start, end, spacing), axis=axis)
+            return ruler(start, end, spacing, axis)
         return circle_roi(self.editor.volume.hu, start, end, axis, spacing)
 
     def _show_measurements(self, live: Measurement | None = None) -> None:

@@ -193,3 +193,13 @@ def test_measurements_and_lesion_list_are_kept_with_the_read(workspace, demo, qt
     qtbot.waitUntil(lambda: workspace.views is not None and workspace.sign_button.isEnabled(), timeout=120000)
     assert [m.kind for m in workspace.views.tools.measurements] == ["roi"]
     assert findings.measure_list.count() == 1 and not workspace.autosaver.dirty
+    # After an edit the list says it is out of date; Update finds the lesions again (in a worker).
+    views, findings = workspace.views, workspace.findings
+    z0 = views.views["axial"].scene.slice_index
+    y0, a0, b0 = _lung_row(views, z0)
+    workspace.palette.select_tool("paint")
+    drag(views.views["axial"], [np.array([z0, y0, x], float) for x in np.linspace(a0, b0, 8)])
+    assert "out of date" in findings.state.text()
+    worker = findings.refresh_lesions()
+    qtbot.waitUntil(lambda: not worker.isRunning() and "lesion(s)" in findings.state.text(), timeout=60000)
+    assert sum(c.volume_ml for c in findings.lesions) == pytest.approx(views.tracker.metrics.lesion_ml, rel=1e-9)
