@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from db.charter import Charter
+from db.security.keys import SigningKey
 
 __all__ = [
     "Actor",
@@ -43,21 +44,31 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is calling: returned by ``authenticate``; services re-check the role in the database."""
+    """Who is calling: returned by ``authenticate``; services re-check the role in the database.
+
+    ``key``: the account's private signing key, unwrapped with the password at sign-in and held in
+    memory for the session only; every audited action of the session is signed with it.
+    """
 
     user_id: int
     username: str
     role: str
+    key: SigningKey | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class UserView:
+    """An account as a manager sees it; ``locked``: sign-in refused until ``locked_until`` (UTC) after
+    repeated failures (a time-based back-off, never permanent)."""
+
     user_id: int
     username: str
     role: str
     locked: bool
     active: bool
     failed_logins: int
+    locked_until: str | None = None
+    key_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)

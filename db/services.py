@@ -41,13 +41,23 @@ from db.records import (
 from db.security.accounts import (
     MAX_FAILED_LOGINS,
     authenticate,
+    change_password,
     create_user,
     list_users,
     reauthenticate,
+    set_account,
     unlock_user,
     user_count,
 )
-from db.security.audit import AuditVerification, audit_anchor, read_anchor, verify_audit_trail, write_anchor
+from db.security.audit import (
+    AuditVerification,
+    audit_anchor,
+    read_anchor,
+    trust_root_of,
+    verify_audit_trail,
+    write_anchor,
+)
+from db.security.trust import TrustReport, verify_trust
 from db.workflow.adjudication import (
     ADJUDICATION_REASONS,
     adjudication_queue,
@@ -64,6 +74,11 @@ from db.workflow.trials import create_trial, get_trial, import_manifest
 from db.workflow.worklist import generate_worklist, next_task, open_task, worklist
 
 
+def trust_root(database: Database) -> str | None:
+    """The fingerprint of the trial's root key (the first manager's), or None before there is one."""
+    return database.read(trust_root_of)
+
+
 def schema_revision(database: Database) -> str | None:
     """The Alembic revision the database's schema is at."""
     from db.migrations import current_revision  # alembic loads only when asked
@@ -72,7 +87,8 @@ def schema_revision(database: Database) -> str | None:
 
 
 __all__ = [
-    "Database", "connect", "database_url", "default_data_dir", "schema_revision",
+    "Database", "connect", "database_url", "default_data_dir", "schema_revision", "trust_root",
+    "change_password", "set_account", "TrustReport", "verify_trust",
     "MAX_FAILED_LOGINS", "authenticate", "create_user", "list_users", "reauthenticate", "unlock_user", "user_count",
     "ADJUDICATION_REASONS", "adjudication_queue", "assign_adjudicator", "decide_adjudication", "discordance", "open_adjudication",
     "AuditVerification", "verify_audit_trail", "Charter", "endpoint_table", "endpoint_value",

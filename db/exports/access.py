@@ -21,8 +21,8 @@ from db.engine import Database
 from db.errors import PermissionDenied, WorkflowError
 from db.models import User
 from db.records import Actor
-from db.security.access import current_trial, lock_of, require_role, unblinding_of
-from db.security.audit import AuditAnchor, append_event, write_anchor
+from db.security.access import current_trial, lock_of, require_role, signing_key, unblinding_of
+from db.security.audit import AuditAnchor, append_event, trust_root_of, write_anchor
 
 __all__ = ["READS_RULE", "ANALYSIS_RULE", "reads_access", "analysis_access", "audit_export"]
 
@@ -61,15 +61,15 @@ def analysis_access(s: Session, actor: Actor) -> tuple[User, bool]:
     return user, unblinded
 
 
-def audit_export(db: Database, user: User, what: str, out: Path, details: dict[str, object]) -> Path:
+def audit_export(db: Database, actor: Actor, what: str, out: Path, details: dict[str, object]) -> Path:
     """Append one ``export`` event (who exported what, where) in its own transaction, then anchor
     the audit trail at that event: ``audit_anchor.json`` in the export's folder (see
     :mod:`db.security.audit`). Returns the anchor file."""
 
     def work(s: Session) -> AuditAnchor:
-        ev = append_event(s, user_id=user.id, username=user.username, action="export", entity=what,
-                          entity_id=None, new={"path": str(out), **details})
-        return AuditAnchor(ev.id, ev.hash, ev.ts, db.url)
+        ev = append_event(s, user_id=actor.user_id, username=actor.username, action="export", entity=what,
+                          entity_id=None, new={"path": str(out), **details}, signer=signing_key(actor))
+        return AuditAnchor(ev.id, ev.hash, ev.ts, db.url, trust_root_of(s) or "")
 
     anchor = db.write(work)
     return write_anchor(anchor, out if out.is_dir() else out.parent)

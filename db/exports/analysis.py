@@ -57,11 +57,11 @@ class PendingAnalysisExport:
     drawing (:func:`begin_analysis_export`); :meth:`finish` waits for them, records the export
     in the audit trail and returns the :class:`AnalysisExport`."""
 
-    def __init__(self, db: Database, user: User, out_dir: Path, result: AnalysisResult, dataset: AnalysisDataset,
+    def __init__(self, db: Database, actor: Actor, out_dir: Path, result: AnalysisResult, dataset: AnalysisDataset,
                  files: dict[str, Path], drawing: "ReportDrawing | None") -> None:
         self.result = result
         self.dataset = dataset
-        self._db, self._user, self._out_dir = db, user, out_dir
+        self._db, self._actor, self._out_dir = db, actor, out_dir
         self._files = files
         self._drawing = drawing
         self._finished: AnalysisExport | None = None
@@ -78,7 +78,7 @@ class PendingAnalysisExport:
             if pdf is not None:
                 files["report"] = pdf
             files.update({f"figure:{k}": v for k, v in figure_files.items()})
-        files["audit_anchor"] = audit_export(self._db, self._user, "analysis", self._out_dir, {
+        files["audit_anchor"] = audit_export(self._db, self._actor, "analysis", self._out_dir, {
             "files": sorted(p.name for p in files.values()), "unblinded": self.dataset.unblinded,
             "n_records": len(self.dataset.records), "n_pending": self.dataset.n_pending,
         })
@@ -121,7 +121,7 @@ def begin_analysis_export(
         drawing = pool.submit(result, dataset.pairs, png_dir=out_dir / "figures" if figures else None,
                               pdf_path=out_dir / "report.pdf" if report else None, title=title)
     files = dict(write_analysis_csvs(result, out_dir, dataset.studyid))  # while the workers draw
-    return PendingAnalysisExport(db, user, out_dir, result, dataset, files, drawing)
+    return PendingAnalysisExport(db, actor, out_dir, result, dataset, files, drawing)
 
 
 def export_analysis(

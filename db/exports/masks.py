@@ -171,6 +171,6 @@ def export_masks(
             done += 1
             if progress:
                 progress(done, len(items))
-    audit_export(db, user, "masks", out_dir, {"per": per, "formats": list(formats), "reads": len(items),
+    audit_export(db, actor, "masks", out_dir, {"per": per, "formats": list(formats), "reads": len(items),
                                                "files": len(written)})
     return written

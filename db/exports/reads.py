@@ -128,5 +128,5 @@ def export_reads(db: Database, actor: Actor, out: str | Path, *, dataset: Analys
         writer.writerow(["column", "type", "unit", "description"])
         for col, (typ, unit, desc) in READS_DICTIONARY.items():
             writer.writerow([col, typ, unit, desc])
-    audit_export(db, user, "reads", out, {"rows": len(rows), "with_arms": with_arms})
+    audit_export(db, actor, "reads", out, {"rows": len(rows), "with_arms": with_arms})
     return out

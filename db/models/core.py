@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -26,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Base",
     "User",
+    "LoginThrottle",
     "Trial",
     "Subject",
     "Visit",
@@ -55,11 +57,25 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
+    # Login verifier and the Ed25519 private key wrapped under the password (db.security.keys);
+    # a reading package's copy has no verifier (empty string), only the wrapped key.
     password_hash: Mapped[str] = mapped_column(String(255))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    signing_key: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    public_key: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)  # raw Ed25519, hex
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[str] = mapped_column(String(40))
+
+
+class LoginThrottle(Base):
+    """Consecutive failed sign-ins per user *name*, known or not (no enumeration), and until when
+    sign-in is refused: the time-based back-off of :mod:`db.security.accounts`."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[Optional[str]] = mapped_column(String(40), nullable=True)
+    last_failure_at: Mapped[Optional[str]] = mapped_column(String(40), nullable=True)
 
 
 class Trial(Base):
@@ -193,9 +209,11 @@ class AdjudicationTask(Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained: ``hash = SHA-256(prev_hash + canonical JSON of the event)``."""
+    """Append-only, hash-chained: ``hash = SHA-256(prev_hash + canonical JSON of the event)``;
+    an event done by a signed-in person is also Ed25519-signed with their key (db.security.audit)."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     ts: Mapped[str] = mapped_column(String(40))
@@ -209,6 +227,10 @@ class AuditEvent(Base):
     reason: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of the row state this event leaves (db.security.signed_state), when it changes one
+    state_sha256: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    signer_key: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)  # key fingerprint
+    signature: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)  # Ed25519, hex
 
 
 class DatabaseLock(Base):

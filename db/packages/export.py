@@ -4,7 +4,9 @@ The package holds de-identified copies of the reader's assigned scans (:mod:`qua
 a reader database and a manifest (:mod:`db.packages.manifest`). The reader database is a normal
 LungRead SQLite database (same schema, made by :func:`db.connect`) holding only:
 
-- the reader's account with its scrypt password hash (no other account);
+- the reader's account with its wrapped signing key and public key, but no password verifier (the
+  reader proves the password offline by unwrapping the key, :mod:`db.security.keys`), and its
+  registration signed by the exporting manager; no other account;
 - the trial row with the charter (the visit schedule emptied: visit names are not for readers);
 - the reader's unsigned tasks, under their master case codes, order and reader slot;
 - one Scan per task pointing at the de-identified series (new series UID, content hash of the new
@@ -50,9 +52,11 @@ from db.packages.images import SeriesJob, write_package_images
 from db.packages.manifest import DATABASE_NAME, FORMAT, PROTOCOL_NAME, file_sha256, write_manifest
 from db.packages.unlock import UNLOCK_HASH_KEY, unlock_code
 from db.records import Actor
-from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
-from db.security.audit import append_event, utc_now
+from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
+from db.security.audit import append_event, trust_root_of, utc_now
+from db.security.keys import SigningKey
 from db.security.passwords import hash_password
+from db.security.signed_state import user_state
 from db.workflow.read_store import latest_read
 
 __all__ = ["export_package", "ExportReport", "PLACEHOLDER_SUBJECT", "PROTOCOL_NAME"]
@@ -109,7 +113,8 @@ class _Plan:
     reader_id: int
     username: str
     role: str
-    password_hash: str
+    signing_key: str
+    public_key: str
     trial_name: str
     charter_json: str
     tasks: tuple[_Task, ...]
@@ -136,8 +141,10 @@ def _plan(db: Database, actor: Actor, reader: str) -> _Plan:
         if not tasks:
             raise WorkflowError(f"{reader} has no unsigned task to export")
         charter = replace(charter_of(trial), visits=())
-        return _Plan(user.id, user.username, user.role, user.password_hash, trial.name, charter.to_json(), tasks,
-                     len(rows) - len(tasks))
+        if not user.signing_key or not user.public_key:
+            raise WorkflowError(f"{reader!r} has no signing key yet: they sign in once on the master database first")
+        return _Plan(user.id, user.username, user.role, user.signing_key, user.public_key, trial.name,
+                     charter.to_json(), tasks, len(rows) - len(tasks))
 
     return db.read(work)
 
@@ -147,21 +154,25 @@ def _series_jobs(plan: _Plan) -> list[SeriesJob]:
             for t in plan.tasks]
 
 
-def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[str, Any]]) -> str:
+def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[str, Any]], manager: Actor) -> str:
     """Create the reader database; returns the hash of its first audit event (the anchor)."""
     by_code = {t.case_code: t for t in plan.tasks}
     pkg = connect(stage / DATABASE_NAME)
     try:
         def work(s: Session) -> str:
             now = utc_now()
-            user = User(username=plan.username, role=plan.role, password_hash=plan.password_hash,
-                        failed_logins=0, locked=False, active=True, created_at=now)
+            user = User(username=plan.username, role=plan.role, password_hash="", signing_key=plan.signing_key,
+                        public_key=plan.public_key, active=True, created_at=now)
             trial = Trial(name=plan.trial_name, charter_json=plan.charter_json, worklist_seed=None, created_at=now)
             s.add_all([user, trial])
             s.flush()
-            anchor = append_event(s, user_id=None, username=None, action="create", entity="package",
+            key = signing_key(manager)
+            anchor = append_event(s, user_id=None, username=manager.username, action="create", entity="package",
                                   entity_id=package_id, new={"format": FORMAT, "reader": plan.username,
-                                                             "n_tasks": len(tasks)})
+                                                             "n_tasks": len(tasks)}, signer=key)
+            append_event(s, user_id=None, username=manager.username, action="create", entity="user",
+                         entity_id=user.id, new=user_state(user), reason="reading package", signer=key,
+                         state=user_state(user))
             subject = Subject(trial_id=trial.id, code=PLACEHOLDER_SUBJECT)
             s.add(subject)
             s.flush()
@@ -181,7 +192,7 @@ def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[
                 s.add(task)
                 s.flush()
                 if src.draft:
-                    _carry_draft(s, src, task, user)
+                    _carry_draft(s, src, task, user, key)
             s.flush()
             return anchor.hash
 
@@ -190,7 +201,7 @@ def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[
         pkg.dispose()
 
 
-def _carry_draft(s: Session, src: _Task, task: ReadTask, user: User) -> None:
+def _carry_draft(s: Session, src: _Task, task: ReadTask, user: User, key: SigningKey) -> None:
     assert src.draft is not None
     for blob in src.masks:
         if s.get(MaskBlob, blob["sha256"]) is None:
@@ -201,7 +212,7 @@ def _carry_draft(s: Session, src: _Task, task: ReadTask, user: User) -> None:
     s.flush()
     append_event(s, user_id=None, username=None, action="carry_draft", entity="read", entity_id=read.id,
                  new={"case_code": src.case_code, "master_revision": src.draft["revision"],
-                      "lesion_pct": read.lesion_pct, "solid_pct": read.solid_pct})
+                      "lesion_pct": read.lesion_pct, "solid_pct": read.solid_pct}, signer=key)
 
 
 def _zip(folder: Path, target: Path) -> None:
@@ -245,15 +256,16 @@ def export_package(
         (stage / PROTOCOL_NAME).write_text(
             importlib_resources.files("resources").joinpath("protocol.toml").read_text("utf-8"), encoding="utf-8")
         files[PROTOCOL_NAME] = file_sha256(stage / PROTOCOL_NAME)
-        anchor = _write_database(plan, stage, package_id, tasks)
+        anchor = _write_database(plan, stage, package_id, tasks, actor)
         body = {
             "format": FORMAT, "package_id": package_id, "created_at": utc_now(), "reader": plan.username,
             "trial": plan.trial_name, "protocol_hash": default_protocol().hash, "tasks": tasks, "files": files,
             "database": {"name": DATABASE_NAME, "sha256_at_export": file_sha256(stage / DATABASE_NAME),
                          "anchor_event_hash": anchor},
             UNLOCK_HASH_KEY: hash_password(unlock_code(key, package_id)),
+            "exported_by": actor.username, "trust_root": db.read(trust_root_of),
         }
-        manifest_sha = write_manifest(stage, body, key)
+        manifest_sha = write_manifest(stage, body, key, signing_key(actor))
         codes = [t["case_code"] for t in tasks]
 
         def record(s: Session) -> None:
@@ -266,7 +278,8 @@ def export_package(
             append_event(s, user_id=manager.id, username=manager.username, action="export", entity="package",
                          entity_id=package_id, new={"reader": plan.username, "n_tasks": len(codes),
                                                     "case_codes": codes, "manifest_sha256": manifest_sha,
-                                                    "skipped_signed": plan.skipped_signed})
+                                                    "skipped_signed": plan.skipped_signed},
+                         signer=signing_key(actor))
 
         if zip_package:
             _zip(stage, target)

@@ -28,6 +28,7 @@ from typing import Any
 
 from db.packages.errors import PackageError
 from db.security.audit import canonical_json
+from db.security.keys import SigningKey, verify_signature
 
 __all__ = [
     "FORMAT",
@@ -40,6 +41,7 @@ __all__ = [
     "write_manifest",
     "read_manifest",
     "verify_files",
+    "manifest_signature_ok",
 ]
 
 FORMAT = "lungread-reading-package/1"
@@ -63,9 +65,16 @@ def manifest_mac(body: dict[str, Any], key: bytes) -> str:
     return hmac.new(key, canonical_json(body).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def write_manifest(root: Path, body: dict[str, Any], key: bytes) -> str:
-    """Write ``root/manifest.json`` with its MAC; returns the SHA-256 of the written file."""
-    data = json.dumps({"body": body, "hmac": manifest_mac(body, key)}, sort_keys=True, indent=1)
+def write_manifest(root: Path, body: dict[str, Any], key: bytes, signer: SigningKey | None = None) -> str:
+    """Write ``root/manifest.json`` with its MAC and, given ``signer`` (the exporting manager's key),
+    an Ed25519 signature over the same canonical body (which then names the signer's public key),
+    checkable without the master database. Returns the SHA-256 of the written file."""
+    doc: dict[str, Any] = {"body": body, "hmac": manifest_mac(body, key)}
+    if signer is not None:
+        body["signer_public_key"] = signer.public_hex
+        doc = {"body": body, "hmac": manifest_mac(body, key),
+               "signature": signer.sign(canonical_json(body).encode("utf-8"))}
+    data = json.dumps(doc, sort_keys=True, indent=1)
     path = root / MANIFEST_NAME
     path.write_text(data, encoding="utf-8")
     return file_sha256(path)
@@ -84,6 +93,20 @@ def read_manifest(root: Path) -> tuple[dict[str, Any], str]:
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise PackageError(f"{path}: unreadable package manifest ({exc}); the package is corrupt") from exc
     return body, mac
+
+
+def manifest_signature_ok(root: Path, body: dict[str, Any], public_hex: str | None = None) -> bool:
+    """True when ``root/manifest.json`` carries a valid Ed25519 signature of ``body`` by
+    ``public_hex`` (default: the key the body names, which only proves the manifest is intact)."""
+    try:
+        doc = json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    key = public_hex or body.get("signer_public_key")
+    sig = doc.get("signature") if isinstance(doc, dict) else None
+    if not isinstance(key, str) or not isinstance(sig, str) or body.get("signer_public_key") != key:
+        return False
+    return verify_signature(key, canonical_json(body).encode("utf-8"), sig)
 
 
 def _safe_relpath(rel: str) -> bool:

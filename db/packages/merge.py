@@ -40,10 +40,12 @@ from db.models import AdjudicationTask, Read, ReadTask, User
 from db.models.packages import PackageReadImport, ReadingPackage
 from db.packages.errors import PackageError, PackageRefused
 from db.packages.manifest import read_manifest
-from db.packages.verify import PackageContents, SignedRead, inspect_package
+from db.packages.unlock import unlock_code
+from db.packages.verify import MasterKeys, PackageContents, SignedRead, inspect_package
 from db.records import Actor
-from db.security.access import refuse_if_locked, require_role
+from db.security.access import refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
+from db.security.signed_state import read_state
 from db.workflow.adjudication import on_read_signed
 from db.workflow.read_store import next_revision, store_mask
 
@@ -130,6 +132,18 @@ def _conflicts(s: Session, pkg: ReadingPackage, reads: tuple[SignedRead, ...]
     return conflicts, merge, unchanged
 
 
+def _package_keys(s: Session, package_id: str) -> tuple[str | None, MasterKeys | None]:
+    """The package's MAC key and the master's registered keys of its reader and exporting manager."""
+    pkg = s.get(ReadingPackage, package_id) if package_id else None
+    if pkg is None:
+        return None, None
+    reader, manager = s.get(User, pkg.reader_id), s.get(User, pkg.created_by)
+    if reader is None or manager is None or not reader.public_key or not manager.public_key:
+        return pkg.hmac_key, None
+    code = unlock_code(bytes.fromhex(pkg.hmac_key), package_id)
+    return pkg.hmac_key, MasterKeys(reader.public_key, manager.public_key, code)
+
+
 def _merge_read(s: Session, task: ReadTask, read: SignedRead, reader: User) -> Read:
     for mask in read.masks:
         store_mask(s, mask)
@@ -159,11 +173,11 @@ def import_package(
     with unpacked(package) as root:
         body, mac = read_manifest(root)
         package_id = str(body.get("package_id", ""))
-        key_hex = db.read(lambda s: (lambda p: p.hmac_key if p is not None else None)(s.get(ReadingPackage, package_id)))
-        if key_hex is None:
+        key_hex, keys = db.read(lambda s: _package_keys(s, package_id))
+        if key_hex is None or keys is None:
             raise PackageError(f"{package}: package {package_id or '?'} was not exported from this database")
         say("verifying files, signatures and audit trail")
-        contents: PackageContents = inspect_package(root, body, mac, bytes.fromhex(key_hex))
+        contents: PackageContents = inspect_package(root, body, mac, bytes.fromhex(key_hex), keys)
 
     def work(s: Session) -> PackageImportReport:
         manager = require_role(s, actor, ("manager",), _RULE)
@@ -182,10 +196,11 @@ def import_package(
         if not merge and not new_events:
             return PackageImportReport(package_id, reader.username, (), tuple(unchanged), contents.unsigned, 0, 0, False)
         say(f"merging {len(merge)} read(s) and {len(new_events)} audit event(s)")
+        key = signing_key(actor)
         for ev in new_events:
             append_event(s, user_id=manager.id, username=manager.username, action="package_event", entity="package",
                          entity_id=package_id, new={"package_event": ev.data},
-                         reason=f"offline audit event {ev.id} of reading package {package_id}")
+                         reason=f"offline audit event {ev.id} of reading package {package_id}", signer=key)
         n_adj_before = s.scalar(select(func.count(AdjudicationTask.id))) or 0
         for task, read in merge:
             row = _merge_read(s, task, read, reader)
@@ -200,7 +215,8 @@ def import_package(
                               "signed_at": row.signed_at, "meaning": row.sign_meaning, "revision": row.revision,
                               "lesion_pct": row.lesion_pct, "solid_pct": row.solid_pct, "normal_ct": row.normal_ct,
                               "lung_mask": row.lung_mask_sha, "lesion_mask": row.lesion_mask_sha},
-                         reason=f"signed offline in reading package {package_id}")
+                         reason=f"signed offline in reading package {package_id}", signer=key,
+                         state=read_state(row))
             on_read_signed(s, task.scan_id)
         n_adj = (s.scalar(select(func.count(AdjudicationTask.id))) or 0) - n_adj_before
         if new_events:
@@ -211,7 +227,7 @@ def import_package(
         append_event(s, user_id=manager.id, username=manager.username, action="import", entity="package",
                      entity_id=package_id, new={"reader": reader.username, "merged": list(merged),
                                                 "unchanged": unchanged, "events_merged": len(new_events),
-                                                "adjudications_created": n_adj})
+                                                "adjudications_created": n_adj}, signer=key)
         return PackageImportReport(package_id, reader.username, merged, tuple(unchanged), contents.unsigned,
                                    len(new_events), n_adj, True)
 

@@ -36,13 +36,16 @@ from sqlalchemy.orm import Session
 from db.engine import connect
 from db.errors import MaskIntegrityError
 from db.models import AuditEvent, MaskBlob, Read, ReadTask, Scan, User
-from db.packages.manifest import DATABASE_NAME, manifest_mac, verify_files
-from db.security.audit import verify_audit_trail
+from db.packages.manifest import DATABASE_NAME, manifest_mac, manifest_signature_ok, verify_files
+from db.packages.unlock import unlock_mac
+from db.security.audit import event_fields, verify_audit_trail
+from db.security.keys import fingerprint, verify_signature
 from db.security.read_hash import SIGNED_FIELDS, read_content_hash
+from db.security.trust import package_event_message
 from db.workflow.masks import EncodedMask, decode_mask
 from db.workflow.read_store import latest_read
 
-__all__ = ["SignedRead", "PackageEvent", "PackageContents", "inspect_package", "read_content_hash"]
+__all__ = ["SignedRead", "PackageEvent", "PackageContents", "MasterKeys", "inspect_package", "read_content_hash"]
 
 _SUMMARY_FIELDS = (("revision", "revision"), ("lesion_pct", "lesion_pct"), ("solid_pct", "solid_pct"),
                    ("normal_ct", "normal_ct"), ("confidence", "confidence"), ("not_evaluable", "not_evaluable_reason"),
@@ -93,13 +96,43 @@ def _parse_time(text: str | None) -> datetime | None:
 
 
 def _event_dict(ev: AuditEvent) -> dict[str, Any]:
-    return {"id": ev.id, "ts": ev.ts, "user_id": ev.user_id, "username": ev.username, "action": ev.action,
-            "entity": ev.entity, "entity_id": ev.entity_id, "old": ev.old_json, "new": ev.new_json,
-            "reason": ev.reason, "prev_hash": ev.prev_hash, "hash": ev.hash}
+    return {**event_fields(ev), "prev_hash": ev.prev_hash, "hash": ev.hash, "signature": ev.signature}
+
+
+@dataclass(frozen=True)
+class MasterKeys:
+    """The public keys (hex) the master database registered for the package's reader and for the
+    manager who exported it: the only keys a package's signatures may come from."""
+
+    reader: str
+    manager: str
+    unlock_code: str = ""  # the package's unlock code, to check the MAC of an offline unlock
+
+
+def _check_signatures(events: list[AuditEvent], keys: MasterKeys, package_id: str, problems: list[str]) -> None:
+    allowed = {fingerprint(keys.reader): keys.reader, fingerprint(keys.manager): keys.manager}
+    for ev in events:
+        if ev.signature is None:
+            if ev.action == "unlock":
+                old, new = json.loads(ev.old_json) or {}, json.loads(ev.new_json) or {}
+                expected = unlock_mac(keys.unlock_code, package_id, str(ev.username), int(old.get("failures", 0)))
+                if not keys.unlock_code or not hmac.compare_digest(str(new.get("code_mac")), expected):
+                    problems.append(f"{DATABASE_NAME}: audit event {ev.id} (unlock) was not made with the "
+                                    "manager's unlock code")
+            elif ev.action != "login_failed":
+                problems.append(f"{DATABASE_NAME}: audit event {ev.id} ({ev.action}) is not signed")
+            continue
+        public = allowed.get(ev.signer_key or "")
+        if public is None:
+            problems.append(f"{DATABASE_NAME}: audit event {ev.id} ({ev.action}) is signed by a key the master "
+                            "database never registered for this reader or this package's manager")
+        elif not verify_signature(public, package_event_message(_event_dict(ev)), ev.signature):
+            problems.append(f"{DATABASE_NAME}: audit event {ev.id} ({ev.action}): the signature does not verify "
+                            "(the event was altered after signing)")
 
 
 def _check_read(s: Session, code: str, task: ReadTask, user: User, row: Read, sign_events: dict[str, AuditEvent],
-                exported_at: datetime | None, problems: list[str]) -> SignedRead | None:
+                exported_at: datetime | None, problems: list[str], reader_key: str) -> SignedRead | None:
     where = f"case {code} (read {row.id})"
     bad = len(problems)
     if row.status != "signed":
@@ -134,6 +167,8 @@ def _check_read(s: Session, code: str, task: ReadTask, user: User, row: Read, si
         new = json.loads(ev.new_json)
         if ev.user_id != user.id or ev.username != user.username:
             problems.append(f"{where}: the signature event names another signer")
+        if ev.signer_key != fingerprint(reader_key):
+            problems.append(f"{where}: not signed with the reader's key registered in the master database")
         expected = {"task_id": task.id, "signed_at": row.signed_at, "meaning": row.sign_meaning,
                     **{k: getattr(row, col) for k, col in _SUMMARY_FIELDS}}
         diffs = sorted(k for k, v in expected.items() if new.get(k) != v)
@@ -166,7 +201,7 @@ def _check_read(s: Session, code: str, task: ReadTask, user: User, row: Read, si
     return SignedRead(code, row.id, row.revision, fields, tuple(masks), content, ev.hash)
 
 
-def _inspect_database(path: Path, body: dict[str, Any], problems: list[str]
+def _inspect_database(path: Path, body: dict[str, Any], problems: list[str], keys: MasterKeys
                       ) -> tuple[list[SignedRead], list[PackageEvent], list[str]]:
     pkg = connect(path, upgrade=False)
     try:
@@ -184,6 +219,12 @@ def _inspect_database(path: Path, body: dict[str, Any], problems: list[str]
                 problems.append(f"{DATABASE_NAME}: it must hold exactly one account, the reader {body.get('reader')!r}")
                 return [], [], []
             user = users[0]
+            if user.public_key != keys.reader or user.password_hash:
+                problems.append(f"{DATABASE_NAME}: the reader's account was altered (its key differs from the one "
+                                "the master registered, or it holds a password verifier)")
+            _check_signatures(events, keys, str(body.get("package_id")), problems)
+            if events and events[0].signer_key != fingerprint(keys.manager):
+                problems.append(f"{DATABASE_NAME}: its creation event is not signed by the exporting manager")
             manifest_tasks = {t["case_code"]: t for t in body.get("tasks", [])}
             rows = s.execute(select(ReadTask, Scan).join(Scan, Scan.id == ReadTask.scan_id)).all()
             codes = {t.case_code for t, _ in rows}
@@ -209,7 +250,7 @@ def _inspect_database(path: Path, body: dict[str, Any], problems: list[str]
                 if row is None:
                     problems.append(f"case {code}: marked signed but has no read")
                     continue
-                checked = _check_read(s, code, task, user, row, sign_events, exported_at, problems)
+                checked = _check_read(s, code, task, user, row, sign_events, exported_at, problems, keys.reader)
                 if checked is not None:
                     reads.append(checked)
             return reads, [PackageEvent(_event_dict(ev)) for ev in events], unsigned
@@ -219,11 +260,14 @@ def _inspect_database(path: Path, body: dict[str, Any], problems: list[str]
         pkg.dispose()
 
 
-def inspect_package(root: Path, body: dict[str, Any], mac: str, key: bytes) -> PackageContents:
-    """Verify an unpacked package folder against its manifest and key; never modifies the package."""
+def inspect_package(root: Path, body: dict[str, Any], mac: str, key: bytes, keys: MasterKeys) -> PackageContents:
+    """Verify an unpacked package folder against its manifest, MAC key and the master's registered
+    public keys; never modifies the package."""
     problems: list[str] = []
     if not hmac.compare_digest(manifest_mac(body, key), mac):
         problems.append("manifest.json: its HMAC does not verify (the manifest was altered)")
+    if not manifest_signature_ok(root, body, keys.manager):
+        problems.append("manifest.json: not signed by the manager who exported the package")
     problems += verify_files(root, body)
     db_file = root / DATABASE_NAME
     if not db_file.is_file():
@@ -237,7 +281,7 @@ def inspect_package(root: Path, body: dict[str, Any], mac: str, key: bytes) -> P
             if src.is_file():
                 shutil.copy2(src, tmp / (DATABASE_NAME + suffix))
         try:
-            reads, events, unsigned = _inspect_database(tmp / DATABASE_NAME, body, problems)
+            reads, events, unsigned = _inspect_database(tmp / DATABASE_NAME, body, problems, keys)
         except Exception as exc:  # corrupt file: sqlite3/SQLAlchemy raise many types
             problems.append(f"{DATABASE_NAME}: unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
             reads, events, unsigned = [], [], []

@@ -6,6 +6,12 @@ Appends are serialised (SQLite: the write transaction holds the database lock; P
 transaction-scoped advisory lock), ids are consecutive, and ``prev_hash`` is unique, so the chain
 cannot fork. Editing, inserting or deleting any row with plain SQL breaks the chain at that row.
 
+An event done by a signed-in person is also **signed**: Ed25519 over the canonical JSON of the
+previous hash and the event (who, what, when, old and new values, reason, the digest of the row
+state it leaves, the signer's key fingerprint) with the actor's private key
+(:mod:`db.security.keys`). Recomputing the chain after an edit cannot re-sign it; checking the
+signatures back to the trial's root key is :mod:`db.security.trust` (``audit verify --trust``).
+
 Deleting the *newest* events leaves a shorter chain that still verifies, so the head is anchored
 outside the database: an :class:`AuditAnchor` (newest event id and hash) is written beside every
 export (``audit_anchor.json``) and by ``lungread audit anchor``; ``lungread audit verify --anchor
@@ -17,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,10 +35,11 @@ from sqlalchemy.orm import Session
 from db.engine import Database
 from db.errors import DatabaseError
 from db.models import AuditEvent
+from db.security.keys import SigningKey
 
 __all__ = ["append_event", "verify_audit_trail", "AuditVerification", "AuditAnchor", "AuditAnchorError",
            "audit_anchor", "write_anchor", "read_anchor", "canonical_json", "utc_now", "GENESIS",
-           "ANCHOR_FILE"]
+           "ANCHOR_FILE", "signed_message", "state_digest", "event_fields", "trust_root_of"]
 
 ANCHOR_FILE = "audit_anchor.json"
 
@@ -49,25 +57,42 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _event_payload(ev: AuditEvent) -> str:
-    return canonical_json(
-        {
-            "id": ev.id,
-            "ts": ev.ts,
-            "user_id": ev.user_id,
-            "username": ev.username,
-            "action": ev.action,
-            "entity": ev.entity,
-            "entity_id": ev.entity_id,
-            "old": ev.old_json,
-            "new": ev.new_json,
-            "reason": ev.reason,
-        }
-    )
+def event_fields(ev: AuditEvent) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "id": ev.id,
+        "ts": ev.ts,
+        "user_id": ev.user_id,
+        "username": ev.username,
+        "action": ev.action,
+        "entity": ev.entity,
+        "entity_id": ev.entity_id,
+        "old": ev.old_json,
+        "new": ev.new_json,
+        "reason": ev.reason,
+    }
+    # Only when set, so events written before signing keys (revision 0005) hash as they did.
+    if ev.state_sha256 is not None:
+        fields["state"] = ev.state_sha256
+    if ev.signer_key is not None:
+        fields["signer_key"] = ev.signer_key
+    return fields
+
+
+def signed_message(prev_hash: str, ev: AuditEvent) -> bytes:
+    """The bytes an event's signature covers: its previous hash and its fields (not the signature)."""
+    return canonical_json({"prev_hash": prev_hash, "event": event_fields(ev)}).encode("utf-8")
 
 
 def _chain_hash(prev_hash: str, ev: AuditEvent) -> str:
-    return hashlib.sha256((prev_hash + _event_payload(ev)).encode("utf-8")).hexdigest()
+    fields = event_fields(ev)
+    if ev.signature is not None:
+        fields["signature"] = ev.signature
+    return hashlib.sha256((prev_hash + canonical_json(fields)).encode("utf-8")).hexdigest()
+
+
+def state_digest(state: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a row state (db.security.signed_state)."""
+    return hashlib.sha256(canonical_json(dict(state)).encode("utf-8")).hexdigest()
 
 
 def append_event(
@@ -81,8 +106,14 @@ def append_event(
     old: Any = None,
     new: Any = None,
     reason: str | None = None,
+    signer: SigningKey | None = None,
+    state: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event inside the caller's transaction (it commits or rolls back with it)."""
+    """Append one event inside the caller's transaction (it commits or rolls back with it).
+
+    ``signer``: the acting person's unwrapped key; the event is then signed. ``state``: the row
+    state the event leaves (its digest is recorded and signed, for ``audit verify --trust``).
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
@@ -99,11 +130,23 @@ def append_event(
         new_json=canonical_json(new),
         reason=reason,
         prev_hash=prev_hash,
+        state_sha256=None if state is None else state_digest(state),
+        signer_key=None if signer is None else signer.fingerprint,
     )
+    if signer is not None:
+        ev.signature = signer.sign(signed_message(prev_hash, ev))
     ev.hash = _chain_hash(prev_hash, ev)
     session.add(ev)
     session.flush()
     return ev
+
+
+def trust_root_of(session: Session) -> str | None:
+    """The trial's trust root: the key fingerprint that signed the first manager's (bootstrap)
+    registration, or None before there is one (or in a database from before signing keys)."""
+    return session.scalar(select(AuditEvent.signer_key).where(
+        AuditEvent.entity == "user", AuditEvent.action == "create", AuditEvent.reason == "bootstrap")
+        .order_by(AuditEvent.id).limit(1))
 
 
 class AuditAnchorError(DatabaseError):
@@ -113,12 +156,14 @@ class AuditAnchorError(DatabaseError):
 @dataclass(frozen=True)
 class AuditAnchor:
     """The audit trail's newest event at one moment: its ``event_id``, chain ``hash`` and ``ts``
-    (UTC ISO-8601), plus the database URL it was taken from (informative only)."""
+    (UTC ISO-8601), plus the database URL it was taken from (informative only) and the trial's
+    trust-root fingerprint (what ``audit verify --trust`` takes)."""
 
     event_id: int
     hash: str
     ts: str
     database: str = ""
+    trust_root: str = ""
 
 
 def audit_anchor(db: Database) -> AuditAnchor:
@@ -127,7 +172,9 @@ def audit_anchor(db: Database) -> AuditAnchor:
     def work(session: Session) -> AuditAnchor:
         last = session.execute(select(AuditEvent.id, AuditEvent.hash, AuditEvent.ts)
                                .order_by(AuditEvent.id.desc()).limit(1)).first()
-        return AuditAnchor(last[0], last[1], last[2], db.url) if last else AuditAnchor(0, GENESIS, utc_now(), db.url)
+        root = trust_root_of(session) or ""
+        return (AuditAnchor(last[0], last[1], last[2], db.url, root) if last
+                else AuditAnchor(0, GENESIS, utc_now(), db.url, root))
 
     return db.read(work)
 
@@ -138,7 +185,7 @@ def write_anchor(anchor: AuditAnchor, path: str | os.PathLike[str]) -> Path:
     if path.is_dir():
         path = path / ANCHOR_FILE
     body = {"lungread_audit_anchor": 1, "event_id": anchor.event_id, "hash": anchor.hash, "ts": anchor.ts,
-            "database": anchor.database}
+            "database": anchor.database, "trust_root": anchor.trust_root}
     path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     return path
 
@@ -162,7 +209,8 @@ def read_anchor(path: str | os.PathLike[str]) -> AuditAnchor:
           and isinstance(body.get("hash"), str) and len(body["hash"]) == 64)
     if not ok:
         raise AuditAnchorError(f"{path} is not a LungRead audit anchor (needs event_id and a 64-hex hash)")
-    return AuditAnchor(body["event_id"], body["hash"], str(body.get("ts", "")), str(body.get("database", "")))
+    return AuditAnchor(body["event_id"], body["hash"], str(body.get("ts", "")), str(body.get("database", "")),
+                       str(body.get("trust_root") or ""))
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from db.engine import Database
 from db.errors import PermissionDenied, WorkflowError
 from db.models import AdjudicationTask, Read, ReadTask, Scan, User
 from db.records import Actor, AdjudicationDecision, AdjudicationTaskView, AdjudicationView, ReadInput
-from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
+from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.accounts import reauthenticate
 from db.security.audit import append_event, utc_now
+from db.security.signed_state import adjudication_state, read_state
 from db.workflow.imagelinks import blinded_series
 from db.workflow.read_store import encode_read_masks, latest_read, new_read_row, read_view, validate_for_signing
 from db.workflow.worklist import new_case_code, taken_case_codes
@@ -141,7 +142,8 @@ def open_adjudication(db: Database, actor: Actor, adj_id: int, *, with_masks: bo
         read_a, read_b = s.get(Read, adj.read_a_id), s.get(Read, adj.read_b_id)
         assert scan is not None and read_a is not None and read_b is not None
         series_dir, files = blinded_series(scan, adj.case_code)
-        append_event(s, user_id=user.id, username=user.username, action="open", entity="adjudication", entity_id=adj.id)
+        append_event(s, user_id=user.id, username=user.username, action="open", entity="adjudication", entity_id=adj.id,
+                     signer=signing_key(actor))
         return AdjudicationView(
             adjudication_id=adj.id, case_code=adj.case_code, status=adj.status, trigger=adj.trigger,
             series_dir=series_dir, series_files=files, display=json.loads(scan.display_json),
@@ -204,7 +206,12 @@ def decide_adjudication(
             row = new_read_row(s, own, scan_id=adj.scan_id, author_id=user.id, task_id=None, revision=1,
                                encoded=encoded)
             row.status, row.signed_by, row.signed_at, row.sign_meaning = "signed", user.id, now, meaning.strip()
+            s.flush()
             chosen = row.id
+            append_event(s, user_id=user.id, username=user.username, action="sign", entity="read", entity_id=row.id,
+                         new={"adjudication_id": adj.id, "signed_at": now, "meaning": row.sign_meaning,
+                              "lesion_pct": row.lesion_pct, "solid_pct": row.solid_pct},
+                         signer=signing_key(actor), state=read_state(row))
         else:
             chosen = adj.read_a_id if choice == "A" else adj.read_b_id
         adj.status, adj.choice, adj.chosen_read_id = "decided", choice, chosen
@@ -213,7 +220,8 @@ def decide_adjudication(
         append_event(s, user_id=user.id, username=user.username, action="sign", entity="adjudication",
                      entity_id=adj.id, old={"status": "open"},
                      new={"status": "decided", "choice": choice, "chosen_read_id": chosen, "signed_at": now,
-                          "meaning": adj.sign_meaning, "reason": reason, "rationale": rationale})
+                          "meaning": adj.sign_meaning, "reason": reason, "rationale": rationale},
+                     signer=signing_key(actor), state=adjudication_state(adj))
         return AdjudicationDecision(adj.id, adj.case_code, choice, user.username, now, adj.sign_meaning)
 
     return db.write(work)
@@ -239,7 +247,8 @@ def assign_adjudicator(db: Database, actor: Actor, adj_id: int, username: str) -
         old = adj.adjudicator_id
         adj.adjudicator_id = user.id
         append_event(s, user_id=manager.id, username=manager.username, action="assign", entity="adjudication",
-                     entity_id=adj.id, old={"adjudicator_id": old}, new={"adjudicator_id": user.id})
+                     entity_id=adj.id, old={"adjudicator_id": old}, new={"adjudicator_id": user.id},
+                     signer=signing_key(actor))
         return _view(adj)
 
     return db.write(work)

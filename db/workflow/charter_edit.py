@@ -16,8 +16,9 @@ from db.engine import Database
 from db.errors import WorkflowError
 from db.models import Read, Scan, Subject, Visit
 from db.records import Actor, TrialView
-from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
+from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event
+from db.security.signed_state import trial_state
 
 __all__ = ["set_charter"]
 
@@ -55,7 +56,8 @@ def set_charter(db: Database, actor: Actor, charter: Charter, reason: str) -> Tr
             raise WorkflowError("the new charter is the same as the current one; nothing to change")
         trial.charter_json = charter.to_json()
         append_event(s, user_id=manager.id, username=manager.username, action="update", entity="charter",
-                     entity_id=trial.id, old=old.to_json(), new=charter.to_json(), reason=reason.strip())
+                     entity_id=trial.id, old=old.to_json(), new=charter.to_json(), reason=reason.strip(),
+                     signer=signing_key(actor), state=trial_state(trial))
         return TrialView(trial.id, trial.name, charter)
 
     return db.write(work)

@@ -23,8 +23,9 @@ from db.models import (
     User,
 )
 from db.records import Actor, LockView, UnblindReport
-from db.security.access import current_trial, lock_of, require_role, unblinding_of
+from db.security.access import current_trial, lock_of, require_role, signing_key, unblinding_of
 from db.security.audit import append_event, utc_now
+from db.security.signed_state import lock_state, unblinding_state
 
 __all__ = ["lock_database", "unblind", "lock_status", "open_work"]
 
@@ -60,9 +61,10 @@ def lock_database(db: Database, actor: Actor, override_reason: str | None = None
                             override_reason=reason)
         s.add(lock)
         s.flush()
-        append_event(s, user_id=manager.id, username=manager.username, action="lock", entity="database",
-                     entity_id=trial.id, old={"locked": False}, new={"locked": True, "open_tasks": n_open},
-                     reason=reason)
+        append_event(s, user_id=manager.id, username=manager.username, action="lock", entity="lock",
+                     entity_id=lock.id, old={"locked": False},
+                     new={"locked": True, "trial_id": trial.id, "open_tasks": n_open},
+                     reason=reason, signer=signing_key(actor), state=lock_state(lock))
         return _lock_view(s, lock)
 
     return db.write(work)
@@ -141,10 +143,11 @@ def unblind(db: Database, actor: Actor, randomization_csv: str | Path) -> Unblin
         s.add(record)
         s.flush()
         arms = Counter(listed[code] for code in subjects)
-        append_event(s, user_id=user.id, username=user.username, action="unblind", entity="trial", entity_id=trial.id,
-                     old={"unblinded": False},
-                     new={"unblinded": True, "file": path.name, "sha256": digest, "n_subjects": len(subjects),
-                          "arms": dict(arms), "unknown_subjects": list(unknown)})
+        append_event(s, user_id=user.id, username=user.username, action="unblind", entity="unblinding",
+                     entity_id=record.id, old={"unblinded": False},
+                     new={"unblinded": True, "trial_id": trial.id, "file": path.name, "sha256": digest,
+                          "n_subjects": len(subjects), "arms": dict(arms), "unknown_subjects": list(unknown)},
+                     signer=signing_key(actor), state=unblinding_state(s, record))
         return UnblindReport(n_subjects=len(subjects), arms=dict(arms), unknown_subjects=unknown)
 
     return db.write(work)

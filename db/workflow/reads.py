@@ -9,10 +9,11 @@ from db.engine import Database
 from db.errors import PermissionDenied, WorkflowError
 from db.models import AdjudicationTask, Read, ReadTask, User
 from db.records import Actor, ReadInput, SignatureView, TaskView
-from db.security.access import refuse_if_locked, require_role
+from db.security.access import refuse_if_locked, require_role, signing_key
 from db.security.accounts import reauthenticate
 from db.security.audit import append_event, utc_now
 from db.security.read_hash import read_content_hash, read_fields
+from db.security.signed_state import adjudication_state, read_state
 from db.workflow.adjudication import on_read_signed
 from db.workflow.masks import EncodedMask
 from db.workflow.read_store import (
@@ -62,7 +63,7 @@ def save_draft(db: Database, actor: Actor, task_id: int, read: ReadInput) -> int
         old_status, task.status = task.status, "draft"
         append_event(s, user_id=user.id, username=user.username, action="save_draft", entity="read",
                      entity_id=row.id, old={"task_status": old_status, "revision": revision - 1},
-                     new={"task_id": task.id, **read_summary(row)})
+                     new={"task_id": task.id, **read_summary(row)}, signer=signing_key(actor))
         return revision
 
     return db.write(work)
@@ -95,7 +96,8 @@ def sign_read(
         append_event(s, user_id=user.id, username=user.username, action="sign", entity="read", entity_id=row.id,
                      old={"task_status": old_status},
                      new={"task_id": task.id, "signed_at": row.signed_at, "meaning": row.sign_meaning,
-                          "content_sha256": content, **read_summary(row)})
+                          "content_sha256": content, **read_summary(row)},
+                     signer=signing_key(actor), state=read_state(row))
         on_read_signed(s, task.scan_id)
         return SignatureView(case_code=task.case_code, revision=revision, signer=user.username,
                              signed_at=row.signed_at, meaning=row.sign_meaning)
@@ -127,12 +129,13 @@ def reopen_read(db: Database, actor: Actor, task_id: int, reason: str) -> TaskVi
         task.status = "draft"
         append_event(s, user_id=user.id, username=user.username, action="reopen", entity="read", entity_id=signed.id,
                      old={"status": "signed", "task_status": "signed"}, new={"status": "reopened", "task_status": "draft"},
-                     reason=reason.strip())
+                     reason=reason.strip(), signer=signing_key(actor), state=read_state(signed))
         if adj is not None:
             adj.status = "cancelled"
             append_event(s, user_id=user.id, username=user.username, action="cancel", entity="adjudication",
                          entity_id=adj.id, old={"status": "open"}, new={"status": "cancelled"},
-                         reason=f"read of task {task.id} reopened")
+                         reason=f"read of task {task.id} reopened", signer=signing_key(actor),
+                         state=adjudication_state(adj))
         return TaskView(task.id, task.case_code, task.status, task.order_index)
 
     return db.write(work)

@@ -17,8 +17,10 @@ from db.engine import Database
 from db.errors import ManifestError, WorkflowError
 from db.models import Scan, Subject, Trial, Visit
 from db.records import Actor, ImportReport, ImportRowError, TrialView
-from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
+from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
+from db.security.keys import SigningKey
+from db.security.signed_state import scan_state, trial_state
 from quant.errors import LungReadError
 
 __all__ = ["create_trial", "get_trial", "import_manifest", "DEFAULT_TRIAL_NAME", "REQUIRED_COLUMNS"]
@@ -32,12 +34,14 @@ def _trial_view(trial: Trial) -> TrialView:
     return TrialView(trial.id, trial.name, charter_of(trial))
 
 
-def _insert_trial(s: Session, manager_id: int, manager_name: str, name: str, charter: Charter) -> Trial:
+def _insert_trial(s: Session, manager_id: int, manager_name: str, name: str, charter: Charter,
+                  key: SigningKey) -> Trial:
     trial = Trial(name=name, charter_json=charter.to_json(), worklist_seed=None, created_at=utc_now())
     s.add(trial)
     s.flush()
     append_event(s, user_id=manager_id, username=manager_name, action="create", entity="trial",
-                 entity_id=trial.id, new={"name": name, "charter": json.loads(charter.to_json())})
+                 entity_id=trial.id, new={"name": name, "charter": json.loads(charter.to_json())}, signer=key,
+                 state=trial_state(trial))
     return trial
 
 
@@ -49,7 +53,8 @@ def create_trial(db: Database, actor: Actor, name: str, charter: Charter | None 
         manager = require_role(s, actor, ("manager",), _MANAGER_RULE.format(what="create a trial"))
         if s.scalar(select(Trial.id).limit(1)) is not None:
             raise WorkflowError("this database already holds a trial; use one database per trial")
-        return _trial_view(_insert_trial(s, manager.id, manager.username, name, charter))
+        return _trial_view(_insert_trial(s, manager.id, manager.username, name, charter,
+                                         signing_key(actor)))
 
     return db.write(work)
 
@@ -201,7 +206,7 @@ def import_manifest(
         refuse_if_locked(s, "importing scans")
         trial = s.scalars(select(Trial).order_by(Trial.id).limit(1)).first()
         if trial is None:
-            trial = _insert_trial(s, manager.id, manager.username, trial_name, Charter())
+            trial = _insert_trial(s, manager.id, manager.username, trial_name, Charter(), signing_key(actor))
         charter = charter_of(trial)
         row_errors = list(errors)
         subjects = {sub.code: sub for sub in s.scalars(select(Subject).where(Subject.trial_id == trial.id))}
@@ -233,13 +238,14 @@ def import_manifest(
                 s.flush()
                 subjects[row.subject] = subject
                 append_event(s, user_id=manager.id, username=manager.username, action="create", entity="subject",
-                             entity_id=subject.id, new={"code": row.subject})
+                             entity_id=subject.id, new={"code": row.subject}, signer=signing_key(actor))
             if visit is None:
                 visit = Visit(subject_id=subject.id, name=row.visit, visit_day=row.visit_day, study_date=row.study_date)
                 s.add(visit)
                 s.flush()
                 append_event(s, user_id=manager.id, username=manager.username, action="create", entity="visit",
-                             entity_id=visit.id, new={"subject_id": subject.id, "name": row.visit, "visit_day": row.visit_day})
+                             entity_id=visit.id, new={"subject_id": subject.id, "name": row.visit, "visit_day": row.visit_day},
+                             signer=signing_key(actor))
             scan = Scan(
                 visit_id=visit.id, series_uid=row.series_uid, folder=str(row.folder), content_hash=row.content_hash,
                 image_key=secrets.token_hex(12), files_json=json.dumps(list(row.files)),
@@ -250,7 +256,8 @@ def import_manifest(
             append_event(s, user_id=manager.id, username=manager.username, action="create", entity="scan",
                          entity_id=scan.id, new={"visit_id": visit.id, "series_uid": row.series_uid,
                                                   "folder": str(row.folder), "content_hash": row.content_hash},
-                         reason=f"manifest {csv_path.name} row {row.row}")
+                         reason=f"manifest {csv_path.name} row {row.row}", signer=signing_key(actor),
+                         state=scan_state(s, scan))
             created += 1
         if row_errors:
             raise _Abort(sorted(row_errors, key=lambda e: e.row))

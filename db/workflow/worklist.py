@@ -16,7 +16,7 @@ from db.engine import Database
 from db.errors import PermissionDenied, WorkflowError
 from db.models import AdjudicationTask, Read, ReadTask, Scan, User, Visit
 from db.records import Actor, CaseView, ReferenceCase, TaskView, WorklistReport
-from db.security.access import charter_of, current_trial, refuse_if_locked, require_role
+from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
 from db.workflow.imagelinks import blinded_series
 from db.workflow.read_store import latest_read, load_mask, read_view
@@ -119,7 +119,7 @@ def generate_worklist(
         counts = {names[rid]: len(per_reader.get(rid, [])) for rid in reader_ids}
         append_event(s, user_id=manager.id, username=manager.username, action="create", entity="worklist",
                      entity_id=trial.id, old={"seed": old_seed},
-                     new={"seed": seed, "n_scans": len(scan_ids), "n_tasks": len(rows), "tasks_per_reader": counts})
+                     new={"seed": seed, "n_scans": len(scan_ids), "n_tasks": len(rows), "tasks_per_reader": counts}, signer=signing_key(actor))
         return WorklistReport(seed=seed, n_scans=len(scan_ids), n_tasks=len(rows), tasks_per_reader=counts)
 
     return db.write(work)
@@ -209,7 +209,8 @@ def open_task(db: Database, actor: Actor, task_id: int, *, with_masks: bool = Tr
         draft = read_view(s, latest, "own", with_masks=with_masks) if latest is not None else None
         charter = charter_of(current_trial(s))
         reference = _reference_case(s, user, scan, charter, with_masks) if charter.sequential_reading else None
-        append_event(s, user_id=user.id, username=user.username, action="open", entity="read_task", entity_id=task.id)
+        append_event(s, user_id=user.id, username=user.username, action="open", entity="read_task", entity_id=task.id,
+                     signer=signing_key(actor))
         return CaseView(task_id=task.id, case_code=task.case_code, status=task.status, series_dir=series_dir,
                         series_files=files, display=json.loads(scan.display_json), draft=draft, reference=reference)
 

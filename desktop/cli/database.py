@@ -25,16 +25,38 @@ from desktop.cli.common import (
 from quant.analysis.population import DEFAULT_MITT_RULE, MITT_RULES
 
 if TYPE_CHECKING:
-    from db.services import Charter
+    from db.services import Charter, Database
 
 ROLES = ("reader", "adjudicator", "manager", "statistician")
 
 
+_ROOT_ADVICE = ("keep this fingerprint outside the database (the trial master file): "
+                "`lungread audit verify --trust FINGERPRINT` checks every signature against it")
+
+
+def _create_first_manager(database: Database, name: str) -> None:
+    from db.services import create_user
+
+    new_pw = os.environ.get(NEW_PASSWORD_ENV) or read_password(f"New password for {name}: ", confirm=True)
+    user = create_user(database, None, name, "manager", new_pw)
+    print(f"created manager {user.username} (id {user.user_id}) holding the trial's root key\n"
+          f"trust root fingerprint: {user.key_fingerprint}\n{_ROOT_ADVICE}")
+
+
 def _db_init(args: argparse.Namespace) -> int:
-    from db.services import schema_revision
+    from db.services import schema_revision, trust_root, user_count
 
     database = open_database(args)
     print(f"database ready at schema revision {schema_revision(database)}: {database.url}")
+    if getattr(args, "manager", None):
+        if user_count(database):
+            raise CommandError("this database already has accounts; --manager only creates the first one")
+        _create_first_manager(database, args.manager)
+    else:
+        root = trust_root(database)
+        print(f"trust root fingerprint: {root}" if root else
+              "no accounts yet: the first manager (`lungread db init --manager NAME` or `lungread user add NAME "
+              "--role manager`) creates the trial's root key")
     return 0
 
 
@@ -45,16 +67,68 @@ def _user_add(args: argparse.Namespace) -> int:
     if user_count(database) == 0 and not args.user:
         if args.role != "manager":
             raise CommandError("the first account of a new database must be a manager: use --role manager")
-        actor = None
-        new_pw = os.environ.get(NEW_PASSWORD_ENV) or read_password(f"New password for {args.name}: ", confirm=True)
-    else:
-        if not args.user:
-            raise CommandError("only a manager may add users: give --user MANAGER (the login-free "
-                               "bootstrap is only for the first account of an empty database)")
-        actor = login(database, args)
-        new_pw = read_password(f"New password for {args.name}: ", NEW_PASSWORD_ENV, confirm=True)
+        _create_first_manager(database, args.name)
+        return 0
+    if not args.user:
+        raise CommandError("only a manager may add users: give --user MANAGER (the login-free "
+                           "bootstrap is only for the first account of an empty database)")
+    actor = login(database, args)
+    new_pw = read_password(f"New password for {args.name}: ", NEW_PASSWORD_ENV, confirm=True)
     user = create_user(database, actor, args.name, args.role, new_pw)
-    print(f"created {user.role} {user.username} (id {user.user_id})")
+    print(f"created {user.role} {user.username} (id {user.user_id}), signing key {user.key_fingerprint[:16]}...")
+    return 0
+
+
+def _need_reason(args: argparse.Namespace, what: str) -> str:
+    if not (args.reason or "").strip():
+        raise CommandError(f"give --reason TEXT: {what} is signed and audited with its reason")
+    return args.reason
+
+
+def _user_unlock(args: argparse.Namespace) -> int:
+    from db.services import unlock_user
+
+    database = open_database(args)
+    reason = _need_reason(args, "unlocking an account")
+    view = unlock_user(database, login(database, args), args.name, reason)
+    print(f"sign-in for {view.username} unlocked (failed attempts reset)")
+    return 0
+
+
+def _user_set(args: argparse.Namespace) -> int:
+    from db.services import set_account
+
+    if args.role is None and args.active is None:
+        raise CommandError("give --role ROLE and/or --active yes|no")
+    database = open_database(args)
+    reason = _need_reason(args, "changing an account")
+    active = None if args.active is None else args.active == "yes"
+    view = set_account(database, login(database, args), args.name, reason, role=args.role, active=active)
+    print(f"{view.username}: {view.role}, {'active' if view.active else 'deactivated'}")
+    return 0
+
+
+def _user_password(args: argparse.Namespace) -> int:
+    from db.services import authenticate, change_password
+
+    database = open_database(args)
+    if not args.user:
+        raise CommandError("give --user NAME (your own account)")
+    old = read_password(f"Current password for {args.user}: ")
+    new = read_password(f"New password for {args.user}: ", NEW_PASSWORD_ENV, confirm=True)
+    change_password(database, authenticate(database, args.user, old), old, new)
+    print(f"password of {args.user} changed; the signing key is the same, wrapped under the new password")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    from db.services import list_users
+
+    database = open_database(args)
+    for u in list_users(database, login(database, args)):
+        state = "active" if u.active else "deactivated"
+        locked = f", sign-in paused until {u.locked_until}" if u.locked else ""
+        print(f"{u.username}\t{u.role}\t{state}{locked}\tkey {(u.key_fingerprint or 'none')[:16]}")
     return 0
 
 
@@ -184,6 +258,15 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from db.services import read_anchor, verify_audit_trail
 
     anchor = read_anchor(args.anchor) if args.anchor else None  # a bad file: exit 2 before opening the db
+    if args.trust:
+        from db.services import verify_trust
+
+        fingerprint = args.trust.strip().lower()
+        if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+            raise CommandError("--trust takes the 64-hex fingerprint printed when the first manager was created")
+        report = verify_trust(open_database(args, upgrade=False), fingerprint, anchor)
+        print(report.describe())
+        return 0 if report.ok else 1
     result = verify_audit_trail(open_database(args), anchor)
     print(result.describe())
     return 0 if result.ok else 1
@@ -194,7 +277,8 @@ def _audit_anchor(args: argparse.Namespace) -> int:
 
     anchor = audit_anchor(open_database(args))
     path = write_anchor(anchor, args.out)
-    print(f"audit trail anchored at event {anchor.event_id} ({anchor.hash[:16]}...) in {path}; "
+    print(f"audit trail anchored at event {anchor.event_id} ({anchor.hash[:16]}...), trust root "
+          f"{anchor.trust_root or 'none'}, in {path}; "
           "keep it outside the database and check later with `lungread audit verify --anchor`")
     return 0
 
@@ -216,6 +300,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        ("upgrade", "run the schema migrations up to the newest revision")):
         p = db_sub.add_parser(name, help=text)
         add_database_options(p, user=False)
+        if name == "init":
+            p.add_argument("--manager", metavar="NAME", help="also create the first manager, whose key is the "
+                           f"trial's root key (password: prompt or ${NEW_PASSWORD_ENV}); prints its fingerprint")
         p.set_defaults(handler=_db_init)
 
     p_user = subparsers.add_parser("user", help="manage accounts")
@@ -225,6 +312,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--role", required=True, choices=ROLES)
     add_database_options(p)
     p.set_defaults(handler=_user_add)
+    p = user_sub.add_parser("unlock", help="clear an account's sign-in pause after failed attempts (manager)")
+    p.add_argument("name")
+    p.add_argument("--reason", metavar="TEXT", help="why (signed and audited)")
+    add_database_options(p)
+    p.set_defaults(handler=_user_unlock)
+    p = user_sub.add_parser("set", help="change an account's role or (de)activate it (manager)")
+    p.add_argument("name")
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--active", choices=("yes", "no"))
+    p.add_argument("--reason", metavar="TEXT", help="why (signed and audited)")
+    add_database_options(p)
+    p.set_defaults(handler=_user_set)
+    p = user_sub.add_parser("password", help=f"change your own password (new one: prompt or ${NEW_PASSWORD_ENV})")
+    add_database_options(p)
+    p.set_defaults(handler=_user_password)
+    p = user_sub.add_parser("list", help="accounts, roles, sign-in pauses and key fingerprints (manager)")
+    add_database_options(p)
+    p.set_defaults(handler=_user_list)
 
     p_trial = subparsers.add_parser("trial", help="trial scans and reading charter")
     trial_sub = p_trial.add_subparsers(dest="trial_command", metavar="ACTION", required=True)
@@ -280,6 +385,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = audit_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 broken (prints the first broken event)")
     p.add_argument("--anchor", metavar="FILE", help="also check the trail still holds the event anchored in FILE "
                    "(audit_anchor.json of an export, or `audit anchor`): catches deleted newest events")
+    p.add_argument("--trust", metavar="FINGERPRINT", help="also verify every signature back to the trial's root key "
+                   "and that reads, roles, scans, charter, lock and unblinding equal their last signed state "
+                   "(each difference reported by table and row; exit 1)")
     add_database_options(p, user=False)
     p.set_defaults(handler=_audit_verify)
     p = audit_sub.add_parser("anchor", help="write the trail's newest event id and hash to a file kept outside "

@@ -42,14 +42,10 @@ def _unlock_code(args: argparse.Namespace) -> int:
 
 
 def _unlock(args: argparse.Namespace) -> int:
-    from db.services import open_package, package_root, unlock_package_account
+    from db.services import package_root, unlock_package_account
 
     root = package_root(args.package)
-    database = open_package(root)
-    try:
-        unlock_package_account(database, root, args.user, args.code)
-    finally:
-        database.dispose()
+    unlock_package_account(root, args.user, args.code)
     print(f"account {args.user!r} unlocked in {root}; sign in with your password")
     return 0
 

@@ -197,7 +197,7 @@ class LoginDialog(QDialog):
             if not ok:
                 return False
         try:
-            unlock_package_account(self.context.database(), root, user, code)
+            unlock_package_account(root, user, code)
         except LungReadError as exc:
             self.message.setText(str(exc))
             return False
