@@ -71,7 +71,7 @@ def _pick_adjudicator(s: Session, exclude: set[int]) -> int | None:
     """The active adjudicator with the fewest open adjudications who did not read the scan."""
     best: tuple[int, int] | None = None
     for user in s.scalars(select(User).where(User.role == "adjudicator", User.active.is_(True)).order_by(User.id)):
-        if user.id in exclude or user.locked:
+        if user.id in exclude:
             continue
         n_open = s.scalar(select(func.count(AdjudicationTask.id)).where(
             AdjudicationTask.adjudicator_id == user.id, AdjudicationTask.status == "open")) or 0
