@@ -164,13 +164,11 @@ class LoginDialog(QDialog):
         what, _todo = describe_exception(exc)
         what = what[:1].upper() + what[1:]
         text = what
-        locked = "locked" in what.lower()
-        if locked and self.package_root() is not None:
-            text = (f"{what.split('a manager must unlock it')[0].rstrip(' ;(')}.\nThis is a reading package: ask your core-lab manager for "
-                    "its unlock code, then press “Unlock with code…”.")
+        paused = "locked until" in what.lower() or "paused" in what.lower()  # the time-based sign-in pause
+        if paused and self.package_root() is not None:
+            text = (f"{what.split(';')[0]}.\nThis is a reading package: wait until then, or ask your core-lab "
+                    "manager for its unlock code and press “Unlock with code…”.")
             self.unlock.show()
-        elif locked:
-            text = what if "manager" in what.lower() else f"{what}\nAsk your trial manager to unlock the account."
         self.message.setText(text)
         self.password.selectAll()
         self.password.setFocus()

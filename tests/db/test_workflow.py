@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 import db
-from db.models import AdjudicationTask, AuditEvent, Randomization, Read, ReadTask, Scan, Trial, User
+from db.models import AdjudicationTask, AuditEvent, LoginThrottle, Randomization, Read, ReadTask, Scan, Trial
 from db.services import (
     AuthenticationError,
     PermissionDenied,
@@ -41,8 +41,10 @@ from db.services import (
     reopen_read,
     save_draft,
     sign_read,
+    trust_root,
     unblind,
     verify_audit_trail,
+    verify_trust,
     worklist,
 )
 from tests.support.db_trial import PASSWORD, make_accounts, read_input
@@ -191,7 +193,7 @@ def run_workflow(database: db.Database, manifest: Path, randomization: Path, arm
                     sign_read(database, actor, task.id, read, "not-my-password", MEANING)
                 with database.session() as s:
                     assert s.get(ReadTask, task.id).status == "draft"
-                    assert s.scalar(select(User.failed_logins).where(User.id == actor.user_id)) == 1
+                    assert s.get(LoginThrottle, actor.username).failures == 1
             sig = sign_read(database, actor, task.id, read, PASSWORD, MEANING)
             assert sig.signer == actor.username and sig.meaning == MEANING and sig.signed_at.endswith("+00:00")
             assert sig.revision == 3
@@ -209,7 +211,7 @@ def run_workflow(database: db.Database, manifest: Path, randomization: Path, arm
                 assert sig.revision == 4
                 first = False
     with database.session() as s:
-        assert s.scalar(select(User.failed_logins).where(User.id == r1.user_id)) == 0  # reset by success
+        assert s.get(LoginThrottle, r1.username) is None  # reset by success
         reopen_ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "reopen")).one()
         assert reopen_ev.reason == "typo in the confidence"
 
@@ -351,16 +353,18 @@ def run_workflow(database: db.Database, manifest: Path, randomization: Path, arm
             authenticate(database, "spare", "nope-nope")
     with pytest.raises(AuthenticationError, match="now locked"):
         authenticate(database, "spare", "nope-nope")
-    with pytest.raises(AuthenticationError, match="locked"):
+    with pytest.raises(AuthenticationError, match="paused"):
         authenticate(database, "spare", PASSWORD)
 
     # --- the audit trail covers it all and verifies ----------------------------------------------
     with database.session() as s:
         actions = set(s.scalars(select(AuditEvent.action)))
-    assert {"create", "login", "login_failed", "lock_account", "save_draft", "sign", "reopen", "lock",
+    assert {"create", "login", "login_failed", "save_draft", "sign", "reopen", "lock",
             "unblind", "open"} <= actions
     result = verify_audit_trail(database)
     assert result.ok, result.describe()
+    trusted = verify_trust(database, trust_root(database))  # every signature and signed row
+    assert trusted.ok, trusted.describe()
 
 
 def _arms(randomization: Path) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from db.models import AdjudicationTask, AuditEvent, Read, ReadTask, Scan
 from db.packages.export import export_package
 from db.packages.merge import import_package
 from db.packages.open import open_package, package_root
-from db.services import authenticate, open_task, verify_audit_trail, worklist
+from db.services import authenticate, open_task, trust_root, verify_audit_trail, verify_trust, worklist
 from tests.support.db_trial import PASSWORD
 from tests.support.packages import build_master, scan_of_case, sign_offline, snapshot
 from tests.support.postgres_server import postgres_server, postgres_url  # noqa: F401  (fixtures)
@@ -100,6 +100,8 @@ def test_round_trip_two_readers(phantom_trial, master_url, tmp_path: Path) -> No
     assert actions.count("export") == 2 and actions.count("import") == 2 and actions.count("import_sign") == 7
     assert "package_event" in actions
     assert verify_audit_trail(master.db).ok
+    trusted = verify_trust(master.db, trust_root(master.db))  # offline signatures checked to the root key
+    assert trusted.ok, trusted.describe()
 
     before = snapshot(master.db)
     again = import_package(master.db, master.boss, p1.path)

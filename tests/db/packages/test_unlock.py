@@ -4,6 +4,7 @@ imports."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,9 +13,9 @@ from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from db.errors import AuthenticationError
-from db.models import AuditEvent, User
+from db.models import AuditEvent, LoginThrottle
 from db.packages.open import open_package
-from db.services import authenticate
+from db.services import authenticate, trust_root
 from desktop.cli.main import main
 from tests.support.db_trial import PASSWORD, write_mini_trial
 from tests.support.desktop import restore_app_theme  # noqa: F401  (autouse fixture)
@@ -42,8 +43,8 @@ def _lock_out(package: Path) -> None:
         for _ in range(5):
             with pytest.raises(AuthenticationError):
                 authenticate(pkg, "r1", "not-my-password")
-        with pytest.raises(AuthenticationError, match="locked"):
-            authenticate(pkg, "r1", PASSWORD)
+        with pytest.raises(AuthenticationError, match="paused"):
+            authenticate(pkg, "r1", PASSWORD)  # even the right password waits
     finally:
         pkg.dispose()
 
@@ -67,7 +68,7 @@ def test_unlock_code_on_the_command_line_then_import(exported, capsys):
     try:
         assert authenticate(pkg, "r1", PASSWORD).username == "r1"
         unlock = pkg.read(lambda s: s.scalars(select(AuditEvent).where(AuditEvent.action == "unlock")).one())
-        assert unlock.reason == "manager's package unlock code" and '"locked":true' in unlock.old_json
+        assert unlock.reason == "manager's package unlock code" and json.loads(unlock.old_json) == {"failures": 5}
     finally:
         pkg.dispose()
 
@@ -75,6 +76,9 @@ def test_unlock_code_on_the_command_line_then_import(exported, capsys):
     assert main(["package", "import", str(package), "--db", url, "--user", "boss"]) == 0
     assert f"merged {len(signed)} signed read(s)" in capsys.readouterr().out
     assert main(["audit", "verify", "--db", url]) == 0
+    # The offline unlock came back with the package; its code MAC and every signature check out.
+    assert main(["audit", "verify", "--db", url, "--trust", trust_root(master.db)]) == 0
+    assert "trusted:" in capsys.readouterr().out
 
 
 @pytest.mark.gui
@@ -107,6 +111,6 @@ def test_login_dialog_offers_the_unlock_code_in_a_package(qapp, qtbot, exported)
     qtbot.mouseClick(dialog.sign_in, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.actor is not None, timeout=10000)
     assert dialog.actor.username == "r1"
-    locked = context.database().read(lambda s: s.scalars(select(User.locked).where(User.username == "r1")).one())
-    assert locked is False
+    paused = context.database().read(lambda s: s.get(LoginThrottle, "r1"))
+    assert paused is None  # the failures were cleared by the unlock
     context.database().dispose()
