@@ -23,7 +23,15 @@ from db.models import ROLES, LoginThrottle, User
 from db.records import Actor, UserView
 from db.security.access import require_role, signing_key
 from db.security.audit import append_event, utc_now
-from db.security.keys import dummy_login_work, fingerprint, new_credentials, open_credentials, rewrap_credentials
+from db.security.keys import (
+    SigningKey,
+    check_password,
+    dummy_login_work,
+    fingerprint,
+    new_credentials,
+    open_credentials,
+    rewrap_credentials,
+)
 from db.security.passwords import MIN_PASSWORD_LENGTH, verify_password
 from db.security.signed_state import user_state
 
@@ -139,8 +147,13 @@ def _record_failure(s: Session, username: str, user: User | None, context: str, 
             f"{until:%H:%M:%S} UTC ({delay // 60} min; a manager can unlock it sooner)")
 
 
-def _record_login(db: Database, username: str, password: str, action: str) -> Actor:
-    """Check a password with the same work and message whether or not the user exists."""
+def _record_login(db: Database, username: str, password: str, action: str, session_key: SigningKey | None = None
+                  ) -> Actor:
+    """Check a password with the same work and message whether or not the user exists.
+
+    Without ``session_key`` (a sign-in) the account's signing key is unwrapped; with it (a password
+    re-entered for an e-signature in a session that holds the key) only the verifier is checked.
+    """
     now = datetime.now(timezone.utc)
     stored = db.read(lambda s: s.execute(select(User.password_hash, User.signing_key, User.public_key)
                                          .where(User.username == username)).first())
@@ -152,6 +165,8 @@ def _record_login(db: Database, username: str, password: str, action: str) -> Ac
     elif not stored[1] and verify_password(password, stored[0]):
         legacy = new_credentials(password)  # an account from before signing keys (revision 0005)
         key = open_credentials(password, legacy.password_hash, legacy.signing_key, legacy.public_key)
+    elif session_key is not None and stored[0]:
+        key = session_key if check_password(password, stored[0]) else None
     else:
         key = open_credentials(password, stored[0], stored[1] or "", stored[2] or "")
 
@@ -193,7 +208,7 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
 
 def reauthenticate(db: Database, actor: Actor, password: str, purpose: str) -> Actor:
     """Re-enter the password for an e-signature; a wrong one counts as a failed sign-in."""
-    checked = _record_login(db, actor.username, password, f"reauthenticate:{purpose}")
+    checked = _record_login(db, actor.username, password, f"reauthenticate:{purpose}", actor.key)
     if checked.user_id != actor.user_id:
         raise AuthenticationError("the signing account does not match the signed-in account")
     return checked
@@ -203,7 +218,8 @@ def change_password(db: Database, actor: Actor, old_password: str, new_password:
     """Change one's own password: the same signing key, wrapped under the new password. Signed."""
     _check_new_password(new_password)
     checked = reauthenticate(db, actor, old_password, "change_password")
-    assert checked.key is not None
+    if checked.key is None:
+        raise AuthenticationError("sign in again before changing the password (the session holds no key)")
     creds = rewrap_credentials(new_password, checked.key)
 
     def work(s: Session) -> None:

@@ -1,17 +1,18 @@
 """Per-user Ed25519 signing keys, stored encrypted under a key derived from the user's password.
 
-One scrypt derivation (N = 2^16, r = 8, p = 1: 64 MiB, about 0.2 s on one core) of the password
-with a random 16-byte salt gives 64 bytes: the first 32 are the **login verifier** (stored in
-``users.password_hash``), the last 32 the **key-encryption key** that wraps the 32-byte Ed25519
-private key with AES-256-GCM (``users.signing_key``, authenticated data: the public key). The two
-halves are independent outputs of scrypt's final PBKDF2 step, so the stored verifier does not reveal
-the key-encryption key. A reading package carries only the wrapped key, never the verifier: the reader
-proves their password offline by unwrapping it (the GCM tag fails otherwise).
+Two independent scrypt derivations with their own random salts:
 
-Stored formats (parameters kept so they can be raised later):
+- the **login verifier** (:mod:`db.security.passwords`, N = 2^14, about 50 ms), checked at every
+  sign-in and at every e-signature's password re-entry, so signing a read stays fast;
+- the **key-encryption key** (N = 2^16, r = 8, p = 1: 64 MiB, about 0.2 s on one core), derived
+  once per sign-in to unwrap the 32-byte Ed25519 private key with AES-256-GCM (authenticated
+  data: the public key). The unwrapped key stays in memory for the session
+  (:attr:`db.records.Actor.key`).
 
-- verifier: ``scrypt64$N$r$p$<salt hex>$<verifier hex>``
-- wrapped key: ``ed25519-aesgcm$N$r$p$<salt hex>$<nonce hex>$<ciphertext hex>``
+A reading package carries only the wrapped key, never the verifier: the reader proves the password
+offline by unwrapping it (the GCM tag fails otherwise), and an offline guess against a package
+costs the 64 MiB derivation. Wrapped format (parameters kept so they can be raised later):
+``ed25519-aesgcm$N$r$p$<salt hex>$<nonce hex>$<ciphertext hex>``.
 
 A key's **fingerprint** is the SHA-256 (hex) of its raw 32-byte public key; the trial's trust root is
 the fingerprint of the first manager's key (:mod:`db.security.trust`).
@@ -20,7 +21,6 @@ the fingerprint of the first manager's key (:mod:`db.security.trust`).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 
@@ -29,14 +29,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from db.security.passwords import hash_password, verify_password
+
 __all__ = ["SigningKey", "Credentials", "new_credentials", "rewrap_credentials", "open_credentials",
-           "unwrap_key", "dummy_login_work", "fingerprint", "verify_signature", "SCRYPT_N"]
+           "unwrap_key", "check_password", "dummy_login_work", "fingerprint", "verify_signature", "SCRYPT_N"]
 
 SCRYPT_N = 2**16
 SCRYPT_R = 8
 SCRYPT_P = 1
 _SALT_BYTES = 16
-_VERIFIER = "scrypt64"
 _WRAPPED = "ed25519-aesgcm"
 _MAXMEM = 512 * 1024 * 1024
 
@@ -73,41 +74,41 @@ def verify_signature(public_hex: str, message: bytes, signature_hex: str) -> boo
 
 @dataclass(frozen=True)
 class Credentials:
-    """What an account stores: login verifier, wrapped private key, public key (hex)."""
+    """What an account stores: login verifier (scrypt, db.security.passwords), wrapped private key,
+    public key (hex)."""
 
     password_hash: str
     signing_key: str
     public_key: str
 
 
-def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> tuple[bytes, bytes]:
-    out = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=64, maxmem=_MAXMEM)
-    return out[:32], out[32:]
+def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=_MAXMEM)
 
 
 def _public_hex(key: Ed25519PrivateKey) -> str:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
-def _wrap(password: str, key: Ed25519PrivateKey) -> Credentials:
+def _wrap(password: str, key: Ed25519PrivateKey, password_hash: str) -> Credentials:
     salt = secrets.token_bytes(_SALT_BYTES)
-    verifier, kek = _derive(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    kek = _derive(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     public = _public_hex(key)
     nonce = secrets.token_bytes(12)
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     ct = AESGCM(kek).encrypt(nonce, raw, bytes.fromhex(public))
-    params = f"{SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}"
-    return Credentials(f"{_VERIFIER}${params}${verifier.hex()}", f"{_WRAPPED}${params}${nonce.hex()}${ct.hex()}", public)
+    wrapped = f"{_WRAPPED}${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${nonce.hex()}${ct.hex()}"
+    return Credentials(password_hash, wrapped, public)
 
 
 def new_credentials(password: str) -> Credentials:
-    """A fresh Ed25519 key pair wrapped under ``password`` (slow by design: one scrypt)."""
-    return _wrap(password, Ed25519PrivateKey.generate())
+    """A fresh Ed25519 key pair wrapped under ``password`` (slow by design: two scrypt derivations)."""
+    return _wrap(password, Ed25519PrivateKey.generate(), hash_password(password))
 
 
 def rewrap_credentials(password: str, key: SigningKey) -> Credentials:
     """The same key pair wrapped under a new password (a password change keeps the key)."""
-    return _wrap(password, key._private)
+    return _wrap(password, key._private, hash_password(password))
 
 
 def _unwrap(kek: bytes, wrapped: list[str], public_hex: str) -> SigningKey | None:
@@ -128,23 +129,24 @@ def _split(wrapped_key: str) -> list[str] | None:
 
 
 def open_credentials(password: str, password_hash: str, signing_key: str, public_hex: str) -> SigningKey | None:
-    """The unwrapped key when ``password`` is right, else None (one scrypt either way).
+    """The unwrapped key when ``password`` is right, else None.
 
-    With an empty ``password_hash`` (a reading package) the key's own authentication tag is the check.
+    Checks the verifier first (a wrong password costs the verifier's work only, the same as
+    :func:`dummy_login_work`); with an empty ``password_hash`` (a reading package) the key's own
+    authentication tag is the check.
     """
+    if password_hash and not verify_password(password, password_hash):
+        return None
     wrapped = _split(signing_key)
     if wrapped is None:
-        dummy_login_work(password)
         return None
     n, r, p, salt = int(wrapped[1]), int(wrapped[2]), int(wrapped[3]), bytes.fromhex(wrapped[4])
-    verifier, kek = _derive(password, salt, n, r, p)
-    if password_hash:
-        parts = password_hash.split("$")
-        if len(parts) != 6 or parts[0] != _VERIFIER or parts[4] != wrapped[4]:
-            return None
-        if not hmac.compare_digest(verifier, bytes.fromhex(parts[5])):
-            return None
-    return _unwrap(kek, wrapped, public_hex)
+    return _unwrap(_derive(password, salt, n, r, p), wrapped, public_hex)
+
+
+def check_password(password: str, password_hash: str) -> bool:
+    """The verifier alone (a re-entered password for an e-signature: the session holds the key)."""
+    return verify_password(password, password_hash)
 
 
 def unwrap_key(password: str, signing_key: str, public_hex: str) -> SigningKey | None:
@@ -152,9 +154,9 @@ def unwrap_key(password: str, signing_key: str, public_hex: str) -> SigningKey |
     return open_credentials(password, "", signing_key, public_hex)
 
 
-_DUMMY_SALT = secrets.token_bytes(_SALT_BYTES)
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
 
 
 def dummy_login_work(password: str) -> None:
-    """The scrypt work of a real check, for an unknown user (no timing difference)."""
-    _derive(password, _DUMMY_SALT, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    """The verifier work of a real check, for an unknown user (no timing difference)."""
+    verify_password(password, _DUMMY_HASH)

@@ -21,6 +21,7 @@ from db.packages.errors import PackageError, PackageRefused
 from db.packages.export import export_package
 from db.packages.merge import import_package
 from db.security import keys as keys_module
+from db.security import passwords as passwords_module
 from db.security.audit import _chain_hash, read_anchor, state_digest
 from db.security.keys import new_credentials
 from db.security.read_hash import read_content_hash, read_fields
@@ -340,8 +341,9 @@ def accounts(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_unknown_user_and_wrong_password_look_the_same(accounts, monkeypatch) -> None:
     database, _ = accounts
     calls: list[int] = []
-    real = keys_module._derive
-    monkeypatch.setattr(keys_module, "_derive", lambda *a: (calls.append(a[2]), real(*a))[1])
+    for module in (keys_module, passwords_module):  # the verifier's and the key's scrypt
+        real = module._derive
+        monkeypatch.setattr(module, "_derive", lambda *a, real=real: (calls.append(a[2]), real(*a))[1])
     for attempt in range(1, 7):
         messages = []
         for name in ("r1", "ghost"):
@@ -349,7 +351,7 @@ def test_unknown_user_and_wrong_password_look_the_same(accounts, monkeypatch) ->
             with pytest.raises(AuthenticationError) as info:
                 authenticate(database, name, "wrong-password-x")
             messages.append(str(info.value).replace(name, "NAME"))
-            assert calls == [keys_module.SCRYPT_N]  # the same scrypt work for both
+            assert calls == [passwords_module.SCRYPT_N]  # the same scrypt work for both
         assert messages[0] == messages[1], (attempt, messages)
         expected = {4: "1 attempts left", 5: "now locked until", 6: "paused"}.get(attempt, "attempts left")
         assert expected in messages[0], (attempt, messages)
