@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from db.charter import Charter
 from db.models import AuditEvent, DatabaseLock, Read, Trial, Unblinding, User
-from db.security.audit import utc_now
+from db.security.audit import trust_root_of, utc_now
 from quant.analysis.population import MITT_RULES
 
 __all__ = ["cover_lines"]
@@ -63,4 +63,7 @@ def cover_lines(s: Session, trial: Trial, charter: Charter) -> tuple[str, ...]:
     head = s.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     if head is not None:
         lines.append(f"Audit trail head when analysed: event {head[0]}, hash {head[1]}.")
+    root = trust_root_of(s)
+    lines.append(f"Trust root (first manager's key): {root}; check with `lungread audit verify --trust`." if root
+                 else "No trust root: this database predates signing keys.")
     return tuple(lines)
