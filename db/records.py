@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from db.charter import Charter
-from db.security.keys import SigningKey
 
 __all__ = [
     "Actor",
@@ -42,6 +41,17 @@ __all__ = [
 ]
 
 
+class Signer(Protocol):
+    """A private signing key held for a session (db.security.keys.SigningKey)."""
+
+    public_hex: str
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def sign(self, message: bytes) -> str: ...
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is calling: returned by ``authenticate``; services re-check the role in the database.
@@ -53,7 +63,7 @@ class Actor:
     user_id: int
     username: str
     role: str
-    key: SigningKey | None = field(default=None, repr=False, compare=False)
+    key: Signer | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,9 @@ from db.packages.errors import PackageError
 from db.packages.images import SeriesJob, write_package_images
 from db.packages.manifest import DATABASE_NAME, FORMAT, PROTOCOL_NAME, file_sha256, write_manifest
 from db.packages.unlock import UNLOCK_HASH_KEY, unlock_code
-from db.records import Actor
+from db.records import Actor, Signer
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, trust_root_of, utc_now
-from db.security.keys import SigningKey
 from db.security.passwords import hash_password
 from db.security.signed_state import user_state
 from db.workflow.read_store import latest_read
@@ -201,7 +200,7 @@ def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[
         pkg.dispose()
 
 
-def _carry_draft(s: Session, src: _Task, task: ReadTask, user: User, key: SigningKey) -> None:
+def _carry_draft(s: Session, src: _Task, task: ReadTask, user: User, key: Signer) -> None:
     assert src.draft is not None
     for blob in src.masks:
         if s.get(MaskBlob, blob["sha256"]) is None:

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 from db.charter import Charter
 from db.errors import AuthenticationError, PermissionDenied, WorkflowError
 from db.models import AuditEvent, DatabaseLock, Trial, Unblinding, User
-from db.records import Actor
+from db.records import Actor, Signer
 from db.security.audit import signed_message, state_digest
-from db.security.keys import SigningKey, fingerprint, verify_signature
+from db.security.keys import fingerprint, verify_signature
 from db.security.signed_state import user_state
 
 __all__ = ["require_role", "signing_key", "current_trial", "charter_of", "lock_of", "refuse_if_locked", "ROLE_WHO"]
@@ -59,7 +59,7 @@ def _refuse_unsigned_account(session: Session, user: User) -> None:
             "outside LungRead); refused. A manager should run `lungread audit verify --trust`")
 
 
-def signing_key(actor: Actor) -> SigningKey:
+def signing_key(actor: Actor) -> Signer:
     """The actor's unwrapped signing key; an Actor made without signing in has none."""
     if actor.key is None:
         raise AuthenticationError(f"{actor.username!r} has no signing key in this session: sign in again "

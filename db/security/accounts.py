@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from db.engine import Database
 from db.errors import AuthenticationError, PermissionDenied, WorkflowError
 from db.models import ROLES, LoginThrottle, User
-from db.records import Actor, UserView
+from db.records import Actor, Signer, UserView
 from db.security.access import require_role, signing_key
 from db.security.audit import append_event, utc_now
 from db.security.keys import (
@@ -147,7 +147,7 @@ def _record_failure(s: Session, username: str, user: User | None, context: str, 
             f"{until:%H:%M:%S} UTC ({delay // 60} min; a manager can unlock it sooner)")
 
 
-def _record_login(db: Database, username: str, password: str, action: str, session_key: SigningKey | None = None
+def _record_login(db: Database, username: str, password: str, action: str, session_key: Signer | None = None
                   ) -> Actor:
     """Check a password with the same work and message whether or not the user exists.
 
@@ -218,7 +218,7 @@ def change_password(db: Database, actor: Actor, old_password: str, new_password:
     """Change one's own password: the same signing key, wrapped under the new password. Signed."""
     _check_new_password(new_password)
     checked = reauthenticate(db, actor, old_password, "change_password")
-    if checked.key is None:
+    if not isinstance(checked.key, SigningKey):
         raise AuthenticationError("sign in again before changing the password (the session holds no key)")
     creds = rewrap_credentials(new_password, checked.key)
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from db.engine import Database
 from db.errors import DatabaseError
 from db.models import AuditEvent
-from db.security.keys import SigningKey
+from db.records import Signer
 
 __all__ = ["append_event", "verify_audit_trail", "AuditVerification", "AuditAnchor", "AuditAnchorError",
            "audit_anchor", "write_anchor", "read_anchor", "canonical_json", "utc_now", "GENESIS",
@@ -106,7 +106,7 @@ def append_event(
     old: Any = None,
     new: Any = None,
     reason: str | None = None,
-    signer: SigningKey | None = None,
+    signer: Signer | None = None,
     state: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event inside the caller's transaction (it commits or rolls back with it).

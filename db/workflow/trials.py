@@ -16,10 +16,9 @@ from db.charter import Charter
 from db.engine import Database
 from db.errors import ManifestError, WorkflowError
 from db.models import Scan, Subject, Trial, Visit
-from db.records import Actor, ImportReport, ImportRowError, TrialView
+from db.records import Actor, ImportReport, ImportRowError, Signer, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
-from db.security.keys import SigningKey
 from db.security.signed_state import scan_state, trial_state
 from quant.errors import LungReadError
 
@@ -35,7 +34,7 @@ def _trial_view(trial: Trial) -> TrialView:
 
 
 def _insert_trial(s: Session, manager_id: int, manager_name: str, name: str, charter: Charter,
-                  key: SigningKey) -> Trial:
+                  key: Signer) -> Trial:
     trial = Trial(name=name, charter_json=charter.to_json(), worklist_seed=None, created_at=utc_now())
     s.add(trial)
     s.flush()

@@ -218,7 +218,8 @@ class ManagerScreen(QTabWidget):
     # --- users ---------------------------------------------------------------------------------
     def _users_tab(self) -> QWidget:
         page = QWidget()
-        self.users_table = _table(["User", "Role", "Active", "Locked", "Failed logins"], "usersTable")
+        self.users_table = _table(["User", "Role", "Active", "Sign-in paused until (UTC)", "Failed sign-ins", "Signing key"],
+                                  "usersTable")
         self.new_user = QLineEdit()
         self.new_user.setObjectName("newUser")
         self.new_role = QComboBox()
@@ -244,7 +245,8 @@ class ManagerScreen(QTabWidget):
     def refresh_users(self) -> None:
         users = self._services().list_users(self._db(), self.context.actor)
         _fill(self.users_table, [[u.username, u.role, "yes" if u.active else "no",
-                                  "LOCKED" if u.locked else "", u.failed_logins] for u in users])
+                                  (u.locked_until or "")[11:19] if u.locked else "", u.failed_logins,
+                                  (u.key_fingerprint or "none")[:16]] for u in users])
 
     def add_user(self) -> None:
         self._services().create_user(self._db(), self.context.actor, self.new_user.text().strip(),
@@ -260,7 +262,7 @@ class ManagerScreen(QTabWidget):
         if row < 0:
             return
         name = self.users_table.item(row, 0).text()
-        reason, ok = QInputDialog.getText(self, "Unlock account", f"Reason for unlocking {name}:")
+        reason, ok = QInputDialog.getText(self, "End sign-in pause", f"Reason for ending {name}'s sign-in pause:")
         if ok and reason.strip():
             self._services().unlock_user(self._db(), self.context.actor, name, reason.strip())
             self.refresh_users()
