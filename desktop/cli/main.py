@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "desktop.cli.segment",
     "desktop.cli.snapshot",
     "desktop.cli.database",
+    "desktop.cli.accounts",
     "desktop.cli.stats",
     "desktop.cli.package",
 )
