@@ -180,7 +180,7 @@ def _record_login(db: Database, username: str, password: str, action: str, sessi
         if legacy is not None and user is not None and not user.signing_key:
             user.password_hash, user.signing_key, user.public_key = legacy.password_hash, legacy.signing_key, key.public_hex
             append_event(s, user_id=user.id, username=username, action="register_key", entity="user", entity_id=user.id,
-                         new={"public_key": key.public_hex}, reason="first sign-in after the upgrade to signing keys",
+                         new={"public_key": key.public_hex, "role": user.role}, reason="first sign-in after the upgrade to signing keys",
                          signer=key, state=user_state(user))
         if user is None or key is None or user.public_key != key.public_hex:
             return None, _record_failure(s, username, user, action, now)

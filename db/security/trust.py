@@ -163,6 +163,9 @@ class _Walk:
             self._register(str(ev.entity_id), "manager", True, public)
             self._record_state(ev)
             return
+        if ev.entity == "user" and ev.action == "register_key":
+            self._self_registered(ev, new)
+            return
         signer = self.keys.get(ev.signer_key or "")
         if signer is None:
             self.fail(ev, f"signed by key {str(ev.signer_key)[:16]}..., which no manager registered before this event")
@@ -191,11 +194,16 @@ class _Walk:
         elif ev.action == "update" and isinstance(new, dict) and uid in self.by_user:
             account = self.by_user[uid]
             account.role, account.active = str(new.get("role")), bool(new.get("active"))
-        elif ev.action == "register_key":
-            self.fail(ev, "this key was registered by its own holder at sign-in (an account from before signing "
-                          "keys), not by a manager")
-            if isinstance(new, dict) and isinstance(new.get("public_key"), str):
-                self._register(uid, signer.role, True, new["public_key"])
+
+    def _self_registered(self, ev: AuditEvent, new: Any) -> None:
+        """An account from before signing keys got its key at its first sign-in: reported (no manager
+        vouched for it), then registered so that its later signatures are still checked."""
+        public = new.get("public_key") if isinstance(new, dict) else None
+        self.fail(ev, "this key was registered by its own holder at sign-in (an account from before signing "
+                      "keys), not by a manager")
+        if isinstance(public, str) and verify_signature(public, signed_message(ev.prev_hash, ev), ev.signature or ""):
+            self._register(str(ev.entity_id), str(new.get("role")), True, public)
+            self._record_state(ev)
 
     def _package_event(self, ev: AuditEvent, new: Any) -> None:
         data = new.get("package_event") if isinstance(new, dict) else None

@@ -440,3 +440,35 @@ def test_root_fingerprint_is_printed_at_init_and_carried_by_anchors(tmp_path: Pa
     finally:
         database.dispose()
     _ = ACCOUNTS  # the standard accounts are used by the fixtures above
+
+
+def test_accounts_from_before_signing_keys_get_a_key_that_trust_does_not_vouch_for(tmp_path: Path) -> None:
+    """A database at revision 0004 (no keys): the first sign-in after the upgrade gives the account
+    a key, registered by its holder; `--trust` says so instead of vouching for it."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from db.migrations import alembic_config
+    from db.security.passwords import hash_password
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.exec_driver_sql("INSERT INTO users (username, role, password_hash, failed_logins, locked, active, "
+                             "created_at) VALUES ('oldboss', 'manager', ?, 0, 0, 1, 't')", (hash_password(PASSWORD),))
+    engine.dispose()
+    database = db.connect(tmp_path / "old.sqlite")
+    try:
+        with pytest.raises(AuthenticationError):
+            authenticate(database, "oldboss", "wrong-password-x")
+        boss = authenticate(database, "oldboss", PASSWORD)
+        assert boss.key is not None
+        create_user(database, boss, "r1", "reader", PASSWORD)  # the key signs from now on
+        report = verify_trust(database, boss.key.fingerprint)
+        assert not report.ok and "registered by its own holder" in report.describe()
+        # Only that is reported: the account's later signatures (creating r1) are checked and hold.
+        assert [p.event_id for p in report.problems] == [2, None], report.describe()  # and no root event
+    finally:
+        database.dispose()
