@@ -240,6 +240,9 @@ def verify_trust(db: Database, trust_root: str, anchor: AuditAnchor | None = Non
         for ev in s.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(2000):
             n += 1
             walk.event(ev)
+        if anchor is not None and anchor.trust_root and anchor.trust_root != trust_root:
+            walk.problems.append(TrustProblem(f"the anchor file names trust root {anchor.trust_root[:16]}..., not the "
+                                              "fingerprint given"))
         if not walk.root_seen:
             walk.problems.append(TrustProblem("no first-manager registration signed by a root key (a database from "
                                               "before signing keys, or its first events were removed)"))
