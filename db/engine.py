@@ -21,7 +21,7 @@ from typing import TypeVar
 import platformdirs
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.errors import DatabaseError
@@ -128,7 +128,10 @@ class Database:
             try:
                 with factory() as session, session.begin():
                     return work(session)
-            except (DBAPIError, sqlite3.OperationalError) as exc:
+            except (DBAPIError, sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+                problem = environment_problem(exc, self.url)
+                if problem is not None:
+                    raise DatabaseError(problem) from exc
                 if not _is_locked_error(exc) or time.monotonic() > deadline:
                     raise
                 self.retries += 1
@@ -149,6 +152,27 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.dispose()
+
+
+# SQLite / OS conditions that are the environment's, not a bug: one clear sentence each.
+_ENVIRONMENT = (
+    ("readonly database", "the database {url} is read-only (file permissions, or a read-only disk or share); "
+                          "nothing was saved"),
+    ("database or disk is full", "the disk holding the database {url} is full; nothing was saved"),
+    ("file is not a database", "{url} is not a database file, or it is damaged: restore it from a backup"),
+    ("database disk image is malformed", "the database file {url} is damaged (malformed): restore it from a backup"),
+    ("unable to open database file", "cannot open the database file {url} (missing folder or no permission)"),
+    ("disk i/o error", "disk I/O error on the database {url}: check the disk, then restore from a backup if needed"),
+)
+
+
+def environment_problem(exc: BaseException, url: str) -> str | None:
+    """A one-line explanation when ``exc`` is a read-only, full, damaged or unreachable database."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    for needle, message in _ENVIRONMENT:
+        if needle in text:
+            return message.format(url=url)
+    return None
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -174,19 +198,42 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True) -> Database:
+def _refuse_foreign_sqlite(path: Path, url: str) -> None:
+    """Look at an existing SQLite file read-only before LungRead's connection settings (WAL) touch
+    it: a damaged file, or one holding other tables and no LungRead schema, is refused unchanged."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(environment_problem(exc, url) or f"cannot open database {url}: {exc}") from exc
+    if tables and "alembic_version" not in tables:
+        raise DatabaseError(f"{url} is not a LungRead database (it holds other tables: "
+                            f"{', '.join(sorted(tables)[:5])}); it was left untouched")
+
+
+def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True, must_exist: bool = False) -> Database:
     """Open (and, if needed, create and migrate) a reading database.
 
     ``url``: ``None`` for ``lungread.sqlite`` in :func:`default_data_dir`; a file path or
     ``sqlite:///...`` URL; or ``postgresql+psycopg://user@host:port/dbname``. With ``upgrade`` the
     schema is brought to the newest Alembic revision (a fresh database is created from scratch).
+    ``must_exist``: refuse a SQLite file that does not exist yet (every command but ``db init``).
+    A database that holds other tables but no LungRead schema is never touched.
     """
     text = database_url(url)
     parsed = make_url(text)
     kwargs: dict[str, object] = {}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        file = parsed.database if parsed.database and parsed.database != ":memory:" else None
+        if file is not None and must_exist and not file.startswith("file:") and not Path(file).is_file():
+            raise DatabaseError(f"there is no database at {file!r}: create one with `lungread db init --db {file}`")
+        if file is not None and not file.startswith("file:"):
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
+            if Path(file).is_file():
+                _refuse_foreign_sqlite(Path(file), text)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
     elif parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
@@ -209,13 +256,21 @@ def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True) 
         _read_sessions=sessionmaker(read_engine, expire_on_commit=False),
     )
     try:
+        tables = set(inspect(engine).get_table_names())
+        if tables and "alembic_version" not in tables:
+            raise DatabaseError(f"{text} is not a LungRead database (it holds other tables: "
+                                f"{', '.join(sorted(tables)[:5])}); it was left untouched")
         if upgrade:
             from db.migrations import upgrade_head  # alembic loads only when a schema may change
 
             upgrade_head(engine)
-        elif not inspect(engine).has_table("alembic_version"):
+        elif not tables:
             raise DatabaseError(f"{text} is not a LungRead database: run `lungread db init --db URL`")
-    except OperationalError as exc:
+    except DatabaseError:
         engine.dispose()
-        raise DatabaseError(f"cannot open database {text}: {exc.orig}") from exc
+        raise
+    except (SQLAlchemyError, sqlite3.DatabaseError) as exc:
+        engine.dispose()
+        problem = environment_problem(exc, text)
+        raise DatabaseError(problem or f"cannot open database {text}: {getattr(exc, 'orig', None) or exc}") from exc
     return db

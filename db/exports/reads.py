@@ -3,7 +3,6 @@ rules: :mod:`db.exports.access`)."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from db.exports.read_columns import DATA_DICTIONARY, METRIC_COLUMNS
 from db.models import AdjudicationTask, Randomization, Read, ReadTask, Scan, Subject, User, Visit
 from db.records import Actor
 from db.security.access import current_trial, lock_of
+from quant.analysis.csv_cells import write_csv_rows
 
 __all__ = ["READS_DICTIONARY", "export_reads"]
 
@@ -117,16 +117,9 @@ def export_reads(db: Database, actor: Actor, out: str | Path, *, dataset: Analys
         return user, with_arms, _read_rows(s, with_arms, dataset.endpoint_status if reuse else None)
 
     user, with_arms, rows = db.read(work)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(READS_DICTIONARY), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    dictionary = out.with_name(out.stem + ".dictionary.csv")
-    with open(dictionary, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["column", "type", "unit", "description"])
-        for col, (typ, unit, desc) in READS_DICTIONARY.items():
-            writer.writerow([col, typ, unit, desc])
+    write_csv_rows(out, list(READS_DICTIONARY), rows)
+    write_csv_rows(out.with_name(out.stem + ".dictionary.csv"), ("column", "type", "unit", "description"),
+                   ({"column": col, "type": typ, "unit": unit, "description": desc}
+                    for col, (typ, unit, desc) in READS_DICTIONARY.items()))
     audit_export(db, actor, "reads", out, {"rows": len(rows), "with_arms": with_arms})
     return out

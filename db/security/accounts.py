@@ -34,6 +34,7 @@ from db.security.keys import (
 )
 from db.security.passwords import MIN_PASSWORD_LENGTH, verify_password
 from db.security.signed_state import user_state
+from db.security.text_rules import MAX_REASON, check_text, check_username, normalise_username
 
 __all__ = [
     "MAX_FAILED_LOGINS",
@@ -90,9 +91,8 @@ def create_user(db: Database, actor: Actor | None, username: str, role: str, pas
     **trust root**: it signs its own registration, and its fingerprint
     (:attr:`UserView.key_fingerprint`) is what ``audit verify --trust`` checks everything against.
     """
-    username = username.strip()
-    if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise WorkflowError("a username is 1-64 characters without spaces")
+    username = normalise_username(username)
+    check_username(username, ())  # the form; look-alikes of existing names inside the transaction
     if role not in ROLES:
         raise WorkflowError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
     _check_new_password(password)
@@ -115,6 +115,7 @@ def create_user(db: Database, actor: Actor | None, username: str, role: str, pas
             creator_id, creator_name, key = creator.id, creator.username, signing_key(actor)
         if s.scalar(select(User.id).where(User.username == username)) is not None:
             raise WorkflowError(f"user {username!r} already exists")
+        check_username(username, s.scalars(select(User.username)))
         user = User(username=username, role=role, password_hash=creds.password_hash, signing_key=creds.signing_key,
                     public_key=creds.public_key, active=True, created_at=utc_now())
         s.add(user)
@@ -154,6 +155,7 @@ def _record_login(db: Database, username: str, password: str, action: str, sessi
     Without ``session_key`` (a sign-in) the account's signing key is unwrapped; with it (a password
     re-entered for an e-signature in a session that holds the key) only the verifier is checked.
     """
+    username = normalise_username(username)[:64]
     now = datetime.now(timezone.utc)
     stored = db.read(lambda s: s.execute(select(User.password_hash, User.signing_key, User.public_key)
                                          .where(User.username == username)).first())
@@ -238,7 +240,8 @@ def set_account(db: Database, actor: Actor, username: str, reason: str, *, role:
 
     A manager cannot demote or deactivate the last active manager, nor their own account.
     """
-    if not reason.strip():
+    reason = check_text(reason, "the reason", MAX_REASON)
+    if not reason:
         raise WorkflowError("changing an account needs a reason")
     if role is not None and role not in ROLES:
         raise WorkflowError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
@@ -264,7 +267,8 @@ def set_account(db: Database, actor: Actor, username: str, reason: str, *, role:
 
 def unlock_user(db: Database, actor: Actor, username: str, reason: str) -> UserView:
     """Manager: clear the sign-in back-off of an account (reason required, signed)."""
-    if not reason.strip():
+    reason = check_text(reason, "the reason", MAX_REASON)
+    if not reason:
         raise WorkflowError("unlocking an account needs a reason")
 
     def work(s: Session) -> UserView:

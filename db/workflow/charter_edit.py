@@ -19,6 +19,7 @@ from db.records import Actor, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event
 from db.security.signed_state import trial_state
+from db.security.text_rules import MAX_REASON, check_text
 
 __all__ = ["set_charter"]
 
@@ -33,7 +34,8 @@ def set_charter(db: Database, actor: Actor, charter: Charter, reason: str) -> Tr
         WorkflowError: no reason, the database is locked, a read is already signed, or the new
             visit schedule leaves out a visit that scans were already imported under.
     """
-    if not reason or not reason.strip():
+    reason = check_text(reason, "the reason", MAX_REASON)
+    if not reason:
         raise WorkflowError("changing the charter needs a reason (it goes into the audit trail)")
 
     def work(s: Session) -> TrialView:

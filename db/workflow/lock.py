@@ -26,6 +26,7 @@ from db.records import Actor, LockView, UnblindReport
 from db.security.access import current_trial, lock_of, require_role, signing_key, unblinding_of
 from db.security.audit import append_event, utc_now
 from db.security.signed_state import lock_state, unblinding_state
+from db.security.text_rules import MAX_REASON, check_text
 
 __all__ = ["lock_database", "unblind", "lock_status", "open_work"]
 
@@ -51,7 +52,7 @@ def lock_database(db: Database, actor: Actor, override_reason: str | None = None
         if lock_of(s, trial) is not None:
             raise WorkflowError("the database is already locked")
         n_open = open_work(s)
-        reason = (override_reason or "").strip() or None
+        reason = check_text(override_reason, "the override reason", MAX_REASON) or None
         if n_open and reason is None:
             raise WorkflowError(
                 f"{n_open} reading or adjudication task(s) are not done; a manager may lock only when every "

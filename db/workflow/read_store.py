@@ -21,6 +21,7 @@ from db.errors import WorkflowError
 from db.models import MaskBlob, Read
 from db.records import ReadInput, ReadView
 from db.security.audit import utc_now
+from db.security.text_rules import MAX_COMMENT, MAX_REASON, check_text
 from db.workflow.masks import EncodedMask, decode_mask, encode_mask
 
 __all__ = [
@@ -94,6 +95,9 @@ def new_read_row(
     s: Session, read: ReadInput, *, scan_id: int, author_id: int, task_id: int | None, revision: int,
     encoded: tuple[EncodedMask | None, EncodedMask | None],
 ) -> Read:
+    check_text(read.comment, "a comment", MAX_COMMENT)
+    if read.not_evaluable_reason is not None:
+        check_text(read.not_evaluable_reason, "the not-evaluable reason", MAX_REASON)
     metrics = _clean_metrics(read.metrics)
     lung_sha = store_mask(s, encoded[0]) if encoded[0] is not None else None
     lesion_sha = store_mask(s, encoded[1]) if encoded[1] is not None else None

@@ -14,6 +14,7 @@ from db.security.accounts import reauthenticate
 from db.security.audit import append_event, utc_now
 from db.security.read_hash import read_content_hash, read_fields
 from db.security.signed_state import adjudication_state, read_state
+from db.security.text_rules import MAX_REASON, check_text
 from db.workflow.adjudication import on_read_signed
 from db.workflow.masks import EncodedMask
 from db.workflow.read_store import (
@@ -107,7 +108,8 @@ def sign_read(
 
 def reopen_read(db: Database, actor: Actor, task_id: int, reason: str) -> TaskView:
     """Reopen a signed read (its reader or a manager, with a reason, before lock and adjudication)."""
-    if not reason or not reason.strip():
+    reason = check_text(reason, "the reason", MAX_REASON)
+    if not reason:
         raise WorkflowError("reopening a signed read needs a reason")
 
     def work(s: Session) -> TaskView:

@@ -40,17 +40,21 @@ def read_password(prompt: str, env: str = PASSWORD_ENV, *, confirm: bool = False
         return value
     if not sys.stdin.isatty():
         raise CommandError(f"no password: set {env} (stdin is not a terminal, so there is no prompt)")
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat the password: ") != first:
-        raise CommandError("the two passwords differ")
+    try:
+        first = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Repeat the password: ") != first:
+            raise CommandError("the two passwords differ")
+    except EOFError as exc:  # Ctrl-D at the prompt
+        raise CommandError("no password entered (end of input)") from exc
     return first
 
 
-def open_database(args: argparse.Namespace, *, upgrade: bool = True) -> Database:
-    """``connect(args.db)``; ``upgrade=False`` skips the migration check (read-only commands)."""
+def open_database(args: argparse.Namespace, *, upgrade: bool = True, create: bool = False) -> Database:
+    """``connect(args.db)``; ``upgrade=False`` skips the migration check (read-only commands).
+    Only ``create=True`` (``db init``) makes a new database: a typo elsewhere is an error."""
     from db.services import connect
 
-    return connect(args.db, upgrade=upgrade)
+    return connect(args.db, upgrade=upgrade, must_exist=not create)
 
 
 def login(database: Database, args: argparse.Namespace) -> Actor:

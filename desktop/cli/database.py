@@ -32,7 +32,7 @@ def _db_init(args: argparse.Namespace) -> int:
     from db.services import schema_revision, trust_root, user_count
     from desktop.cli.accounts import create_first_manager
 
-    database = open_database(args)
+    database = open_database(args, create=args.db_command == "init")
     print(f"database ready at schema revision {schema_revision(database)}: {database.url}")
     if getattr(args, "manager", None):
         if user_count(database):

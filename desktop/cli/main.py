@@ -75,14 +75,21 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         return int(handler(args) or 0)
     except LungReadError as exc:
-        print(f"lungread: error: {exc}", file=sys.stderr)
+        print(f"lungread: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
-        print(f"lungread: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+    except OSError as exc:  # missing file, permission, disk full...: one line, the file name quoted
+        where = f": {str(exc.filename)!r}" if exc.filename else ""
+        print(f"lungread: error: {one_line(str(exc.strerror or exc))}{where}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("lungread: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(message: str) -> str:
+    """``message`` with newlines, escape codes and other invisible characters shown escaped, so a
+    file name cannot forge extra lines or recolour the terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message)
 
 
 def exit_now(rc: int) -> NoReturn:

@@ -8,13 +8,13 @@ Files are UTF-8 with ``\\n`` line ends (csv module, ``newline=""``).
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from quant.analysis.agreement import AgreementRow
+from quant.analysis.csv_cells import write_csv_rows
 from quant.analysis.population import Population
 from quant.analysis.sensitivity import WorstRankResult
 from quant.analysis.tables import PARAMS, AnalysisResult, AnalysisRow, Comparison, Hypothesis, ProportionRow, Summary
@@ -281,14 +281,9 @@ def agreement_rows(rows: Sequence[AgreementRow]) -> list[dict[str, str]]:
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, str]]) -> Path:
-    """Write dict rows with a fixed header (columns) to ``path``; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    """Write dict rows with a fixed header (columns) to ``path``, formula-safe and atomically
+    (:mod:`quant.analysis.csv_cells`); returns the path."""
+    return write_csv_rows(path, columns, rows)
 
 
 def write_data_dictionary(path: Path, entries: Iterable[DictEntry]) -> Path:
