@@ -28,6 +28,7 @@ from quant.dicom.errors import (
     UnreadableDicomError,
 )
 from quant.dicom.fastparse import fast_header
+from quant.dicom.limits import DEFLATED_SYNTAX, check_deflated_size
 from quant.dicom.values import (
     Getter,
     dataset_value,
@@ -127,7 +128,19 @@ def uid_name(uid: str) -> str:
     return str(pydicom.uid.UID_dictionary[uid][0])
 
 
+def _bound_deflated(path: Path) -> None:
+    """pydicom inflates a deflated data set whole, with no limit: check its size first."""
+    try:
+        meta = pydicom.filereader.read_file_meta_info(path)
+    except Exception:  # noqa: BLE001 - not DICOM or damaged: dcmread says which
+        return
+    length = meta.get("FileMetaInformationGroupLength", None)
+    if str(meta.get("TransferSyntaxUID", "")) == DEFLATED_SYNTAX and isinstance(length, int):
+        check_deflated_size(path, 132 + 12 + length)
+
+
 def _dcmread(path: Path, *, with_pixel_offset: bool) -> Dataset:
+    _bound_deflated(path)
     kwargs: dict = {"defer_size": _DEFER_BYTES} if with_pixel_offset else {"stop_before_pixels": True}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # pydicom warns on every odd value; we validate ourselves

@@ -49,6 +49,7 @@ from quant.dicom.errors import (
 )
 from quant.dicom.geometry import canonical_plan, canonicalise, stack_slices
 from quant.dicom.header import SliceHeader, is_valid_uid
+from quant.dicom.limits import check_image_size
 from quant.dicom.pixels import check_decodable, read_slices
 from quant.dicom.scan import (
     ScanResult,
@@ -183,6 +184,7 @@ def _validate(h: SliceHeader) -> None:
             f"{h.path}: colour image ({h.photometric or 'unknown'}, {h.samples_per_pixel} samples "
             "per pixel); CT must be greyscale"
         )
+    check_image_size(h.path, h.rows, h.columns)  # before any buffer of that size exists
     if h.bits_allocated not in (8, 16, 32) or h.rows <= 0 or h.columns <= 0:
         raise UnsupportedImageError(
             f"{h.path}: unsupported pixel layout ({h.rows}x{h.columns}, "
@@ -224,6 +226,7 @@ def _load(
         ) from exc
     ordered = [group.headers[i] for i in stack.order]
     n, rows, cols = len(ordered), ordered[0].rows, ordered[0].columns
+    check_image_size(label, rows, cols, n)
 
     perm, signs = canonical_plan(stack.direction)
     z_only = perm == (0, 1, 2) and signs[:2] == (1, 1)
