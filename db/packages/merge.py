@@ -30,7 +30,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from db.engine import Database
 from db.models import AdjudicationTask, Read, ReadTask, User
 from db.models.packages import PackageReadImport, ReadingPackage
+from db.packages.archive import extract_package_zip
 from db.packages.errors import PackageError, PackageRefused
 from db.packages.manifest import read_manifest
 from db.packages.unlock import unlock_code
@@ -89,15 +90,7 @@ def unpacked(package: str | Path) -> Iterator[Path]:
         raise PackageError(f"{path} is neither a package folder nor a zip file")
     tmp = Path(tempfile.mkdtemp(prefix="lungread-package-"))
     try:
-        with zipfile.ZipFile(path) as zf:
-            for name in zf.namelist():
-                parts = PurePosixPath(name).parts
-                if PurePosixPath(name).is_absolute() or ".." in parts:
-                    raise PackageError(f"{path}: unsafe file name {name!r} in the zip; refused")
-            try:
-                zf.extractall(tmp)
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise PackageError(f"{path}: corrupt zip ({exc})") from exc
+        extract_package_zip(path, tmp)
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -10,6 +10,7 @@ signature, and import verification ignores it.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database, connect, database_url
 from db.models import Scan
+from db.packages.archive import extract_package_zip
 from db.packages.errors import PackageError
 from db.packages.manifest import DATABASE_NAME, IMAGES_DIR, MANIFEST_NAME
 
@@ -35,11 +37,11 @@ def package_root(package: str | Path) -> Path:
         raise PackageError(f"{path}: no such reading package (a folder or .zip from `lungread package export`)")
     target = path.with_suffix("") if path.suffix == ".zip" else path.with_name(path.name + ".d")
     if not target.exists():
-        with zipfile.ZipFile(path) as zf:
-            for name in zf.namelist():
-                if PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts:
-                    raise PackageError(f"{path}: unsafe file name {name!r} in the zip")
-            zf.extractall(target)
+        try:
+            extract_package_zip(path, target)
+        except PackageError:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
     return package_root(target)
 
 

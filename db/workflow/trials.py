@@ -101,7 +101,7 @@ def _read_manifest(csv_path: Path) -> list[dict[str, str]]:
 
 def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
     """Validate one manifest row against its files; raises LungReadError with the row's problem."""
-    from quant.dicom.load import scan_folder, series_content_hash
+    from quant.dicom.load import load_series, scan_folder, series_content_hash
 
     subject, visit, folder_text = rec.get("subject", ""), rec.get("visit", ""), rec.get("series_folder", "")
     if not subject or not visit or not folder_text:
@@ -119,6 +119,11 @@ def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
     if not folder.is_dir():
         raise ManifestError(f"series folder {folder_text!r} does not exist")
     result = scan_folder(folder)
+    unreadable = [(p, why) for p, why in result.skipped if not why.startswith("DICOMDIR")]
+    if unreadable:
+        names = "; ".join(f"{p.name!r}: {why}" for p, why in unreadable[:3])
+        raise ManifestError(f"series folder {folder_text!r} holds {len(unreadable)} file(s) that are not readable "
+                            f"DICOM ({names}): an incomplete or damaged delivery is not imported")
     series = list(result.series)
     wanted = rec.get("series_uid", "")
     if wanted:
@@ -132,6 +137,12 @@ def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
             f"folder {folder_text!r} holds {len(series)} series; add a series_uid column to choose one"
         )
     summary = series[0]
+    if summary.modality != "CT":
+        raise ManifestError(f"the series in {folder_text!r} is {summary.modality or 'of no modality'}, not CT")
+    try:  # every file decoded, geometry regular, pixel data complete: problems surface now, not at a reader
+        load_series(folder, series_uid=summary.key)
+    except LungReadError as exc:
+        raise ManifestError(f"the series in {folder_text!r} cannot be read completely: {exc}") from exc
     files = [Path(f) for f in summary.files]
     rel: list[str] = []
     for f in files:

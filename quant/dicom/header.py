@@ -131,7 +131,9 @@ def uid_name(uid: str) -> str:
 def _bound_deflated(path: Path) -> None:
     """pydicom inflates a deflated data set whole, with no limit: check its size first."""
     try:
-        meta = pydicom.filereader.read_file_meta_info(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # odd values are reported by the full read below
+            meta = pydicom.filereader.read_file_meta_info(path)
     except Exception:  # noqa: BLE001 - not DICOM or damaged: dcmread says which
         return
     length = meta.get("FileMetaInformationGroupLength", None)

@@ -27,6 +27,7 @@ from quant.dicom.errors import (
     NotImageError,
     PathNotFoundError,
 )
+from quant.dicom.free_text import redact_free_text
 from quant.dicom.geometry import orientation_name, orientation_vectors, same_orientation
 from quant.dicom.header import SliceHeader, read_header
 
@@ -93,6 +94,8 @@ class SeriesSummary:
     acquisition_number: int | None
     sop_class: str
     is_image: bool
+    # The series description as the site typed it (may hold PHI): only for ``lungread info --phi``.
+    raw_description: str = field(default="", repr=False)
 
 
 @dataclass
@@ -191,7 +194,8 @@ def summarise(group: SeriesGroup) -> SeriesSummary:
     """De-identified summary of one group."""
     first = group.first
     phi = {s for h in group.headers for s in h.phi_strings}
-    description = _scrub(first.series_description, phi)
+    # Free text: the header's own name/ID/date fragments out, then only acquisition vocabulary.
+    description = redact_free_text(_scrub(first.series_description, phi))
     orientation = orientation_name(first.iop) if group.is_image else "-"
     slice_spacing = None
     proj = _projections(group.headers) if group.is_image and len(group.headers) > 1 else None
@@ -231,6 +235,7 @@ def summarise(group: SeriesGroup) -> SeriesSummary:
         acquisition_number=first.acquisition_number,
         sop_class=first.sop_class_name,
         is_image=group.is_image,
+        raw_description=first.series_description or "",
     )
 
 

@@ -33,3 +33,22 @@ def test_names_ids_and_dates_go(text: str, secrets: tuple[str, ...]) -> None:
     for secret in secrets:
         assert secret not in shown, shown
     assert "*" in shown
+
+
+def test_lungread_info_shows_free_text_phi_only_with_phi(tmp_path, capsys) -> None:
+    import numpy as np
+
+    from desktop.cli.main import main
+    from quant.dicom.write import write_series
+    from quant.volume import Volume
+
+    write_series(Volume(np.zeros((4, 16, 16), np.int16), (2.5, 1.0, 1.0)), tmp_path / "s",
+                 phi={"PatientName": "ROE^RICHARD"}, series_description="DOE JOHN MRN123456 1961-03-05 LUNG 1mm")
+    assert main(["info", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for secret in ("DOE", "JOHN", "123456", "1961", "ROE", "RICHARD"):
+        assert secret not in out, out
+    assert "LUNG 1mm" in out
+    assert main(["info", str(tmp_path), "--phi"]) == 0
+    out = capsys.readouterr().out
+    assert "PHI SHOWN" in out and "DOE JOHN MRN123456" in out
