@@ -162,7 +162,8 @@ def export_masks(
             if "seg" in formats:
                 path = write_dicom_seg(files, volume, lesion, lung, out_dir / f"{stem}.seg.dcm",
                                        algorithm_version=item.algorithm_version,
-                                       series_description=f"LungRead read {item.read_id}")
+                                       series_description=f"LungRead read {item.read_id}",
+                                       patient_id=item.subject)
                 written.append(MaskFile(item.read_id, scan_id, item.subject, item.visit, "seg", path))
             if "nifti" in formats:
                 for what, labels in (("lung", lung), ("lesion", lesion)):

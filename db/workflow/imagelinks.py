@@ -10,6 +10,7 @@ from pathlib import Path
 from db.engine import default_data_dir
 from db.errors import WorkflowError
 from db.models import Scan
+from quant.dicom.load import series_content_hash
 
 __all__ = ["blinded_series"]
 
@@ -18,7 +19,8 @@ def blinded_series(scan: Scan, case_code: str) -> tuple[Path, tuple[Path, ...]]:
     """Create (idempotently) ``<data dir>/blinded/<image key>/NNNN.dcm`` links to the scan's files.
 
     Returns the link folder and the links in slice-file order. Links are symbolic where the OS
-    allows it, hard links otherwise. Raises WorkflowError when the original files are gone.
+    allows it, hard links otherwise. The files' content hash is checked against the one recorded at
+    import every time. Raises WorkflowError when the original files are gone or changed.
     """
     target_dir = default_data_dir() / "blinded" / scan.image_key
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -38,4 +40,7 @@ def blinded_series(scan: Scan, case_code: str) -> tuple[Path, tuple[Path, ...]]:
             link.symlink_to(src)
         except OSError:
             os.link(src, link)
+    if series_content_hash(links) != scan.content_hash:
+        raise WorkflowError(f"the images of case {case_code} changed since they were imported (their content hash "
+                            "differs): the case is refused; ask the trial manager to check the image files")
     return target_dir, tuple(links)

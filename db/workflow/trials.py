@@ -99,6 +99,12 @@ def _read_manifest(csv_path: Path) -> list[dict[str, str]]:
         raise ManifestError(f"{csv_path} is not a readable CSV file: {exc}") from exc
 
 
+def _burned_in(path: Path) -> bool:
+    import pydicom
+
+    return str(pydicom.dcmread(path, stop_before_pixels=True).get("BurnedInAnnotation", "")).strip().upper() == "YES"
+
+
 def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
     """Validate one manifest row against its files; raises LungReadError with the row's problem."""
     from quant.dicom.load import load_series, scan_folder, series_content_hash
@@ -139,6 +145,9 @@ def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
     summary = series[0]
     if summary.modality != "CT":
         raise ManifestError(f"the series in {folder_text!r} is {summary.modality or 'of no modality'}, not CT")
+    if _burned_in(summary.files[0]):
+        raise ManifestError(f"the series in {folder_text!r} declares BurnedInAnnotation=YES: its pixels may show "
+                            "names or dates that de-identification cannot remove; deliver a series without burned-in text")
     try:  # every file decoded, geometry regular, pixel data complete: problems surface now, not at a reader
         load_series(folder, series_uid=summary.key)
     except LungReadError as exc:

@@ -137,6 +137,9 @@ def deidentify_dataset(src: Dataset, uids: UidMapper, *, patient_label: str) -> 
     """
     if "PixelData" not in src:
         raise DeidentificationError("the file holds no image (no PixelData); only image files can be packaged")
+    if str(src.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+        raise DeidentificationError("the image declares BurnedInAnnotation=YES: text burned into its pixels (names, "
+                                    "dates) cannot be removed by header de-identification; it is not packaged")
     out = Dataset()
     for elem in src:
         if elem.tag.is_private or elem.keyword not in RETAINED:

@@ -134,10 +134,11 @@ def _bound_deflated(path: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd values are reported by the full read below
             meta = pydicom.filereader.read_file_meta_info(path)
+            length = meta.get("FileMetaInformationGroupLength", None)
+            deflated = str(meta.get("TransferSyntaxUID", "")) == DEFLATED_SYNTAX  # values convert here
     except Exception:  # noqa: BLE001 - not DICOM or damaged: dcmread says which
         return
-    length = meta.get("FileMetaInformationGroupLength", None)
-    if str(meta.get("TransferSyntaxUID", "")) == DEFLATED_SYNTAX and isinstance(length, int):
+    if deflated and isinstance(length, int):
         check_deflated_size(path, 132 + 12 + length)
 
 

@@ -159,6 +159,7 @@ def write_dicom_seg(
     manufacturer: str = "LungRead",
     series_uid: str | None = None,
     sop_uid: str | None = None,
+    patient_id: str | None = None,
 ) -> Path:
     """Write a binary DICOM SEG with four segments referencing the source CT series.
 
@@ -172,6 +173,9 @@ def write_dicom_seg(
         volume: the Volume loaded from those files (labels are on its grid, (z, y, x)).
         lesion_labels, lung_labels: uint8 label maps (quant.labels values), volume.shape.
         out_path: the .dcm file to write.
+
+        patient_id: the trial's de-identified subject code: the SEG then names the patient by it
+            alone (highdicom copies the source's patient and study module, names and dates included).
 
     Raises:
         MaskExportError: shape mismatch, or masks not on the source series' grid.
@@ -225,10 +229,40 @@ def write_dicom_seg(
         content_description="Lungs and lesions",
         series_description=series_description,
     )
+    if patient_id is not None:
+        _only_trial_identity(seg, patient_id)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     seg.save_as(out_path)
     return out_path
+
+
+# Patient and study attributes a SEG copies from its source: emptied (type 2) or removed (type 3).
+_EMPTIED = ("PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "ReferringPhysicianName",
+            "AccessionNumber", "StudyID")
+_REMOVED = ("PatientAge", "PatientSize", "PatientWeight", "PatientAddress", "PatientTelephoneNumbers",
+            "OtherPatientIDs", "OtherPatientIDsSequence", "OtherPatientNames", "PatientBirthName",
+            "PatientMotherBirthName", "IssuerOfPatientID", "EthnicGroup", "PatientComments", "InstitutionName",
+            "InstitutionAddress", "InstitutionalDepartmentName", "StationName", "StudyDescription",
+            "OperatorsName", "PerformingPhysicianName", "NameOfPhysiciansReadingStudy", "RequestingPhysician",
+            "SeriesDate", "SeriesTime", "AcquisitionDate", "AcquisitionTime", "AdmittingDiagnosesDescription")
+
+
+def _only_trial_identity(seg: object, patient_id: str) -> None:
+    for keyword in _EMPTIED:
+        if keyword in seg:  # type: ignore[operator]
+            setattr(seg, keyword, "")
+    for keyword in _REMOVED:
+        if keyword in seg:  # type: ignore[operator]
+            delattr(seg, keyword)
+    for item in getattr(seg, "ContributingEquipmentSequence", []):  # the source's equipment, with its site
+        for keyword in ("InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "StationName"):
+            if keyword in item:
+                delattr(item, keyword)
+    seg.PatientName = patient_id  # type: ignore[attr-defined]
+    seg.PatientID = patient_id  # type: ignore[attr-defined]
+    seg.PatientIdentityRemoved = "YES"  # type: ignore[attr-defined]
+    seg.DeidentificationMethod = "LungRead: trial subject code only"  # type: ignore[attr-defined]
 
 
 def nifti_affine(volume: Volume) -> NDArray[np.float64]:

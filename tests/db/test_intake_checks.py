@@ -65,7 +65,9 @@ def _no_geometry(series: Path) -> None:
     (_duplicate_position, "cannot be read completely"),
     (_no_geometry, "cannot be read completely"),
     (lambda s: _set(s, Rows=65535, Columns=65535), "over the 4096x4096 limit"),
-], ids=["emptied files", "truncated pixels", "MR", "one slice", "duplicate position", "no geometry", "65535 claim"])
+    (lambda s: _set(s, BurnedInAnnotation="YES"), "BurnedInAnnotation=YES"),
+], ids=["emptied files", "truncated pixels", "MR", "one slice", "duplicate position", "no geometry", "65535 claim",
+        "burned-in annotation"])
 def test_a_damaged_series_refuses_the_manifest(tmp_path: Path, damage, expected: str) -> None:
     trial = write_mini_trial(tmp_path / "site", ["S1", "S2"], ["V1"])
     damage(tmp_path / "site" / "S2" / "V1" / "dicom")

@@ -177,3 +177,18 @@ def test_uid_mapping_is_keyed_and_deterministic(tmp_path: Path) -> None:
     junk.write_bytes(b"not dicom at all")
     with pytest.raises(DeidentificationError, match="cannot read it as DICOM"):
         deidentify_file(junk, tmp_path / "out.dcm", a, patient_label="X")
+
+
+def test_burned_in_annotation_is_never_packaged(tmp_path: Path) -> None:
+    from quant.dicom.deidentify import DeidentificationError, UidMapper, deidentify_file
+    from quant.dicom.write import write_series
+    from quant.volume import Volume
+
+    write_series(Volume(np.zeros((2, 8, 8), np.int16), (2.5, 1.0, 1.0)), tmp_path / "s")
+    src = next((tmp_path / "s").glob("*.dcm"))
+    ds = dcmread(src)
+    ds.BurnedInAnnotation = "YES"
+    ds.save_as(src)
+    with pytest.raises(DeidentificationError, match="BurnedInAnnotation=YES"):
+        deidentify_file(src, tmp_path / "out.dcm", UidMapper(b"k"), patient_label="X")
+    assert not (tmp_path / "out.dcm").exists()
