@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -145,7 +146,9 @@ class MainWindow(QMainWindow):
     def open_dicom_folder(self, folder: str | None = None) -> QWidget | None:
         """Open any CT series for ad-hoc review, outside the trial and without the database."""
         if not folder:
-            folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder")
+            # Start in the home folder, never in the working directory (the trial's own folder in
+            # the demo, next to its randomisation list).
+            folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder", str(Path.home()))
         if not folder:
             return None
         from desktop.reading.adhoc import AdhocViewer
