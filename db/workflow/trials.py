@@ -20,6 +20,8 @@ from db.records import Actor, ImportReport, ImportRowError, Signer, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
 from db.security.signed_state import scan_state, trial_state
+from db.workflow.intake import burned_in, kernel_of, pick_series
+from quant.dicom.free_text import redact_free_text
 from quant.errors import LungReadError
 
 __all__ = ["create_trial", "get_trial", "import_manifest", "DEFAULT_TRIAL_NAME", "REQUIRED_COLUMNS"]
@@ -99,12 +101,6 @@ def _read_manifest(csv_path: Path) -> list[dict[str, str]]:
         raise ManifestError(f"{csv_path} is not a readable CSV file: {exc}") from exc
 
 
-def _burned_in(path: Path) -> bool:
-    import pydicom
-
-    return str(pydicom.dcmread(path, stop_before_pixels=True).get("BurnedInAnnotation", "")).strip().upper() == "YES"
-
-
 def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
     """Validate one manifest row against its files; raises LungReadError with the row's problem."""
     from quant.dicom.load import load_series, scan_folder, series_content_hash
@@ -130,22 +126,10 @@ def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
         names = "; ".join(f"{p.name!r}: {why}" for p, why in unreadable[:3])
         raise ManifestError(f"series folder {folder_text!r} holds {len(unreadable)} file(s) that are not readable "
                             f"DICOM ({names}): an incomplete or damaged delivery is not imported")
-    series = list(result.series)
-    wanted = rec.get("series_uid", "")
-    if wanted:
-        series = [s for s in series if s.series_uid == wanted]
-        if not series:
-            raise ManifestError(f"series {wanted} is not in folder {folder_text!r}")
-    elif len(series) != 1:
-        if not series:
-            raise ManifestError(f"no readable DICOM series in folder {folder_text!r}")
-        raise ManifestError(
-            f"folder {folder_text!r} holds {len(series)} series; add a series_uid column to choose one"
-        )
-    summary = series[0]
+    summary, selection, not_chosen = pick_series(folder_text, list(result.series), rec.get("series_uid", ""))
     if summary.modality != "CT":
         raise ManifestError(f"the series in {folder_text!r} is {summary.modality or 'of no modality'}, not CT")
-    if _burned_in(summary.files[0]):
+    if burned_in(summary.files[0]):
         raise ManifestError(f"the series in {folder_text!r} declares BurnedInAnnotation=YES: its pixels may show "
                             "names or dates that de-identification cannot remove; deliver a series without burned-in text")
     try:  # every file decoded, geometry regular, pixel data complete: problems surface now, not at a reader
@@ -164,6 +148,8 @@ def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
         "rows": int(getattr(summary, "rows", 0) or 0),
         "columns": int(getattr(summary, "columns", 0) or 0),
         "n_slices": int(getattr(summary, "n_slices", len(files)) or len(files)),
+        "slice_mm": summary.slice_spacing, "kernel": kernel_of(files[0]),
+        "description": redact_free_text(summary.description), "selection": selection, "not_chosen": list(not_chosen),
     }
     return _Row(
         row=number, subject=subject, visit=visit, visit_day=visit_day,
@@ -274,7 +260,8 @@ def import_manifest(
             s.flush()
             append_event(s, user_id=manager.id, username=manager.username, action="create", entity="scan",
                          entity_id=scan.id, new={"visit_id": visit.id, "series_uid": row.series_uid,
-                                                  "folder": str(row.folder), "content_hash": row.content_hash},
+                                                  "folder": str(row.folder), "content_hash": row.content_hash,
+                                                  "selection": row.display.get("selection")},
                          reason=f"manifest {csv_path.name} row {row.row}", signer=signing_key(actor),
                          state=scan_state(s, scan))
             created += 1

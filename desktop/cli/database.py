@@ -63,6 +63,18 @@ def _trial_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trial_intake_report(args: argparse.Namespace) -> int:
+    from db.services import intake_report
+
+    database = open_database(args)
+    lines = intake_report(database, login(database, args))
+    print("subject\tvisit\tseries\tkernel\tdescription\twhy this series")
+    for line in lines:
+        print(line.describe())
+    print(f"{len(lines)} scan(s)")
+    return 0
+
+
 def _describe_charter(charter: Charter) -> str:
     visits = ", ".join(charter.visits) or "any visit name"
     normal = "yes" if charter.adjudicate_normal_disagreement else "no"
@@ -225,6 +237,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("manifest")
     add_database_options(p)
     p.set_defaults(handler=_trial_import)
+    p = trial_sub.add_parser("intake-report", help="per subject and visit: the series imported, its slices, "
+                                                   "spacing and kernel, why it was chosen and what was not (manager)")
+    add_database_options(p)
+    p.set_defaults(handler=_trial_intake_report)
     p = trial_sub.add_parser("charter", help="show the reading charter, or change it before the first signed read "
                                              "(manager, with --reason)")
     p.add_argument("--threshold", type=float, metavar="POINTS",
