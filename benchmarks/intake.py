@@ -10,7 +10,6 @@ Run: ``.venv/bin/python benchmarks/intake.py [--subjects N] [--slices N]``
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import resource
 import sys
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import db  # noqa: E402
 from db.services import authenticate, create_user, import_manifest  # noqa: E402
+from quant.analysis.csv_cells import write_csv_rows  # noqa: E402
 
 VISITS = ("SCREEN", "BASELINE", "DAY7", "DAY14", "DAY28", "DAY90", "DAY180")
 
@@ -49,11 +49,7 @@ def main() -> int:
                 write_series(Volume(hu, (2.0, 0.7, 0.7)), out, seed=s * 10 + v)
                 rows.append({"subject": f"S{s:03d}", "visit": visit, "visit_day": str(v * 7),
                              "series_folder": str(out)})
-        manifest = root / "manifest.csv"
-        with open(manifest, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        manifest = write_csv_rows(root / "manifest.csv", list(rows[0]), rows)
         print(f"wrote {len(rows)} series of {args.slices} x 64 x 64 in {time.perf_counter() - t0:.0f} s")
         database = db.connect(root / "trial.sqlite")
         create_user(database, None, "boss", "manager", "benchmark-pass")

@@ -14,7 +14,6 @@ Run: ``.venv/bin/python benchmarks/trust.py [--subjects N]``
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import sys
@@ -44,6 +43,7 @@ from db.services import (  # noqa: E402
     verify_trust,
     worklist,
 )
+from quant.analysis.csv_cells import write_csv_rows  # noqa: E402
 
 PASSWORD = "benchmark-pass"
 VISITS = ("BASELINE", "DAY10", "DAY28")
@@ -63,11 +63,7 @@ def write_trial(root: Path, n_subjects: int) -> tuple[Path, Path]:
                          seed=s * 10 + v)
             rows.append({"subject": f"S{s:03d}", "visit": visit, "visit_day": str((0, 10, 28)[v]),
                          "series_folder": str(out)})
-    manifest = root / "manifest.csv"
-    with open(manifest, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    manifest = write_csv_rows(root / "manifest.csv", list(rows[0]), rows)
     randomization = root / "randomization.csv"
     randomization.write_text("subject,arm\n" + "".join(f"S{s:03d},{('ACTIVE', 'PLACEBO')[s % 2]}\n"
                                                         for s in range(n_subjects)))

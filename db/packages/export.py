@@ -216,11 +216,15 @@ def _carry_draft(s: Session, src: _Task, task: ReadTask, user: User, key: Signer
 
 def _zip(folder: Path, target: Path) -> None:
     tmp = target.with_name(target.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(folder).as_posix())
-    tmp.replace(target)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    zf.write(path, path.relative_to(folder).as_posix())
+        tmp.replace(target)
+    except BaseException:  # a full disk: no half-written zip is left under any name
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def export_package(

@@ -12,7 +12,7 @@ import pytest
 from pydicom.dataset import FileMetaDataset
 
 import db
-from db.services import intake_report, import_manifest
+from db.services import import_manifest, intake_report
 from desktop.cli.main import main
 from quant.dicom.write import write_series
 from quant.volume import Volume
@@ -53,11 +53,11 @@ def _delivery(root: Path) -> dict[str, str]:
     study = root / "S01" / "BASELINE"
     uids = {
         "scout": _series(study, "1", 2, 1.0, "B30f", "Topogram", seed=1, sagittal=False),
-        "soft": _series(study, "2", 200, 1.0, "B30f", "Thorax 1.0 B30f", seed=2),
-        "lung_thin": _series(study, "3", 200, 1.0, "B70f", "Lung 1.0 B70f", seed=3),
+        "soft": _series(study, "2", 90, 2.0, "B30f", "Thorax 2.0 B30f", seed=2),
+        "lung_thin": _series(study, "3", 90, 2.0, "B70f", "Lung 2.0 B70f", seed=3),
         "lung_thick": _series(study, "4", 40, 5.0, "B70f", "Lung 5.0 B70f", seed=4),
-        "cut": _series(study, "5", 60, 1.0, "B70f", "Lung 1.0 B70f partial", seed=5),
-        "burned": _series(study, "6", 200, 1.0, "B70f", "Lung 1.0 B70f with report", seed=6, burned_in=True),
+        "cut": _series(study, "5", 40, 2.0, "B70f", "Lung 2.0 B70f partial", seed=5),
+        "burned": _series(study, "6", 90, 2.0, "B70f", "Lung 2.0 B70f with report", seed=6, burned_in=True),
     }
     _dicomdir(study)
     return uids
@@ -87,7 +87,7 @@ def test_the_lung_kernel_thin_series_is_chosen_and_the_rest_explained(tmp_path: 
     report = import_manifest(database, boss, _manifest(tmp_path))
     assert report.ok, report.errors
     (line,) = intake_report(database, boss)
-    assert line.kernel == "B70f" and line.n_slices == 200 and line.slice_mm == pytest.approx(1.0)
+    assert line.kernel == "B70f" and line.n_slices == 90 and line.slice_mm == pytest.approx(2.0)
     assert line.selection.startswith("selected from 6 series") and "lung kernel" in line.selection
     why = "\n".join(line.not_chosen)
     assert "a scout" in why and "thicker than the protocol" in why and "the lungs are cut" in why
@@ -98,14 +98,14 @@ def test_the_lung_kernel_thin_series_is_chosen_and_the_rest_explained(tmp_path: 
     monkeypatch.setenv("LUNGREAD_PASSWORD", PASSWORD)
     assert main(["trial", "intake-report", "--db", database.url, "--user", "boss"]) == 0
     out = capsys.readouterr().out
-    assert "S01\tBASELINE\t200 slices" in out and "not chosen:" in out
+    assert "S01\tBASELINE\t90 slices" in out and "not chosen:" in out
 
 
 def test_a_tie_is_refused_with_the_candidates(tmp_path: Path, manager) -> None:
     database, boss = manager
     study = tmp_path / "S01" / "BASELINE"
-    _series(study, "a", 200, 1.0, "B70f", "Lung 1.0 B70f", seed=1)
-    _series(study, "b", 200, 1.0, "B60f", "Lung 1.0 B60f", seed=2)
+    _series(study, "a", 90, 2.0, "B70f", "Lung 2.0 B70f", seed=1)
+    _series(study, "b", 90, 2.0, "B60f", "Lung 2.0 B60f", seed=2)
     report = import_manifest(database, boss, _manifest(tmp_path))
     assert not report.ok and "ambiguous" in report.errors[0].message and "B60f" in report.errors[0].message
 

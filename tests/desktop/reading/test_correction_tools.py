@@ -36,9 +36,7 @@ def _lung_row(views, z, band=None):
 
 
 def test_threshold_brush_changes_only_voxels_in_the_hu_band(workspace):
-    from quant.labels import SOLID
-
-    from quant.labels import RIGHT_LUNG
+    from quant.labels import RIGHT_LUNG, SOLID
 
     views, options = workspace.views, workspace.options
     hu = views.volume.hu
