@@ -34,6 +34,7 @@ from db import services
 from desktop.app.session import AppContext
 from desktop.app.workers import run_with_progress
 from desktop.screens.charter_editor import CharterEditor
+from desktop.screens.intake_tab import IntakeTab
 from desktop.screens.packages import PackageTab
 from quant.errors import LungReadError
 
@@ -77,6 +78,8 @@ class ManagerScreen(QTabWidget):
         self.setObjectName("managerScreen")
         self.addTab(self._progress_tab(), "Progress")
         self.addTab(self._trial_tab(), "Trial setup")
+        self.intake = IntakeTab(self.context)
+        self.addTab(self.intake, "Intake")
         self.addTab(self._users_tab(), "Users")
         self.addTab(self._worklist_tab(), "Worklist")
         self.addTab(self._lock_tab(), "Lock database")
@@ -93,6 +96,7 @@ class ManagerScreen(QTabWidget):
 
     def refresh(self) -> None:
         self.refresh_progress()
+        self.intake.refresh()
         self.refresh_users()
         self.packages.refresh_readers()
         self.charter.load()
@@ -213,6 +217,7 @@ class ManagerScreen(QTabWidget):
             self.import_result.setText(f"Nothing was imported: {len(report.errors)} of {report.n_rows} "
                                        "rows have problems (listed below). Fix them and import again.")
         self.refresh_progress()
+        self.intake.refresh()
         self.charter.load()
 
     # --- users ---------------------------------------------------------------------------------

@@ -223,6 +223,10 @@ def test_manager_imports_a_manifest_with_progress_and_lists_every_bad_row(app, q
     qtbot.waitUntil(lambda: screen.import_result.text().startswith("Imported"), timeout=60000)
     assert screen.bad_rows.rowCount() == 0
     assert "1 scans" in screen.summary.text()
+    # The Intake tab says what was imported and why that series.
+    table = screen.intake.table
+    assert table.rowCount() == 1 and table.item(0, 0).text() == "S001" and table.item(0, 1).text() == "BASELINE"
+    assert table.item(0, 6).text() == "the only series in the folder" and int(table.item(0, 2).text()) > 10
 
 
 def test_window_geometry_is_remembered_between_sessions(app, qtbot, database):
