@@ -181,6 +181,7 @@ class ReferenceCase:
     series_dir: Path
     series_files: tuple[Path, ...]
     lesion_labels: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+    content_hash: str = ""  # the series' hash at intake, for check_case_images
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ class CaseView:
     display: dict[str, Any]  # rows, columns, n_slices, modality: de-identified only
     draft: ReadView | None
     reference: ReferenceCase | None = None
+    content_hash: str = ""  # the series' hash at intake, for check_case_images
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,7 @@ class AdjudicationView:
     display: dict[str, Any]
     read_a: ReadView
     read_b: ReadView
+    content_hash: str = ""  # the series' hash at intake, for check_case_images
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def open_adjudication(db: Database, actor: Actor, adj_id: int, *, with_masks: bo
             adjudication_id=adj.id, case_code=adj.case_code, status=adj.status, trigger=adj.trigger,
             series_dir=series_dir, series_files=files, display=json.loads(scan.display_json),
             read_a=read_view(s, read_a, "Read A", with_masks=with_masks),
-            read_b=read_view(s, read_b, "Read B", with_masks=with_masks),
+            read_b=read_view(s, read_b, "Read B", with_masks=with_masks), content_hash=scan.content_hash,
         )
 
     return db.write(work)

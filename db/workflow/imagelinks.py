@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from db.engine import default_data_dir
@@ -12,15 +13,15 @@ from db.errors import WorkflowError
 from db.models import Scan
 from quant.dicom.load import series_content_hash
 
-__all__ = ["blinded_series"]
+__all__ = ["blinded_series", "check_case_images"]
 
 
 def blinded_series(scan: Scan, case_code: str) -> tuple[Path, tuple[Path, ...]]:
     """Create (idempotently) ``<data dir>/blinded/<image key>/NNNN.dcm`` links to the scan's files.
 
     Returns the link folder and the links in slice-file order. Links are symbolic where the OS
-    allows it, hard links otherwise. The files' content hash is checked against the one recorded at
-    import every time. Raises WorkflowError when the original files are gone or changed.
+    allows it, hard links otherwise. Raises WorkflowError when the original files are gone; whether
+    they changed is :func:`check_case_images` (it reads every file, so not here).
     """
     target_dir = default_data_dir() / "blinded" / scan.image_key
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -40,7 +41,17 @@ def blinded_series(scan: Scan, case_code: str) -> tuple[Path, tuple[Path, ...]]:
             link.symlink_to(src)
         except OSError:
             os.link(src, link)
-    if series_content_hash(links) != scan.content_hash:
+    return target_dir, tuple(links)
+
+
+def check_case_images(files: Sequence[Path], content_hash: str, case_code: str) -> None:
+    """Refuse a case whose image files no longer hash to ``content_hash``, the hash recorded at
+    intake (a swapped, edited or re-sent series). Reads every file: the desktop calls it in the
+    load worker, before the images are shown, never on the GUI thread or inside a transaction.
+
+    Raises:
+        WorkflowError: the files changed since intake.
+    """
+    if series_content_hash(list(files)) != content_hash:
         raise WorkflowError(f"the images of case {case_code} changed since they were imported (their content hash "
                             "differs): the case is refused; ask the trial manager to check the image files")
-    return target_dir, tuple(links)

@@ -194,7 +194,7 @@ def _reference_case(s: Session, user: User, scan: Scan, charter: Charter, with_m
     series_dir, files = blinded_series(baseline, task.case_code)
     signed = latest_read(s, task.id, signed=True)
     lesions = load_mask(s, signed.lesion_mask_sha) if signed is not None and with_masks else None
-    return ReferenceCase(task.case_code, series_dir, files, lesions)
+    return ReferenceCase(task.case_code, series_dir, files, lesions, baseline.content_hash)
 
 
 def open_task(db: Database, actor: Actor, task_id: int, *, with_masks: bool = True) -> CaseView:
@@ -212,6 +212,7 @@ def open_task(db: Database, actor: Actor, task_id: int, *, with_masks: bool = Tr
         append_event(s, user_id=user.id, username=user.username, action="open", entity="read_task", entity_id=task.id,
                      signer=signing_key(actor))
         return CaseView(task_id=task.id, case_code=task.case_code, status=task.status, series_dir=series_dir,
-                        series_files=files, display=json.loads(scan.display_json), draft=draft, reference=reference)
+                        series_files=files, display=json.loads(scan.display_json), draft=draft, reference=reference,
+                        content_hash=scan.content_hash)
 
     return db.write(work)

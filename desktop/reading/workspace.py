@@ -191,9 +191,13 @@ class ReadingWorkspace(QWidget):
         self._set_enabled(False)
         self.tool_panel.reset_for_new_case()
         source = list(self.case.series_files) or self.case.series_dir
-        draft, reference = self.case.draft, self.case.reference
+        draft, reference, opened = self.case.draft, self.case.reference, self.case
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
+            # The images must still be the ones imported (reads every file: here, not on the GUI thread).
+            services.check_case_images(opened.series_files, opened.content_hash, opened.case_code)
+            if reference is not None:
+                services.check_case_images(reference.series_files, reference.content_hash, reference.case_code)
             case = load_case(source, draft, progress, cancelled)
             found = lesion_list(case.lesions.labels, case.lungs.labels, case.volume.spacing)  # not on the GUI thread
             return case, (load_reference(reference, progress) if reference is not None else None), found

@@ -246,8 +246,12 @@ class AdjudicationScreen(QWidget):
         self.header.setText(f"Case {v.case_code} — discordant: {v.trigger}")
         self.title_changed.emit(f"Case {v.case_code}")
         source = list(v.series_files) or v.series_dir
-        self.worker = run_with_progress(self, f"Case {v.case_code}", "Loading images…",
-                                        lambda p, c: load_volume(source, p), on_success=self._loaded)
+
+        def work(progress, cancelled):  # noqa: ANN001, ANN202
+            services.check_case_images(v.series_files, v.content_hash, v.case_code)  # still the imported images
+            return load_volume(source, progress)
+
+        self.worker = run_with_progress(self, f"Case {v.case_code}", "Loading images…", work, on_success=self._loaded)
 
     def _loaded(self, volume: Volume) -> None:
         self.volume = volume
