@@ -198,6 +198,12 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _refuse_other_schema(tables: set[str], url: str) -> None:
+    if tables and "alembic_version" not in tables:
+        raise DatabaseError(f"{url} is not a LungRead database (it holds other tables: "
+                            f"{', '.join(sorted(tables)[:5])}); it was left untouched")
+
+
 def _refuse_foreign_sqlite(path: Path, url: str) -> None:
     """Look at an existing SQLite file read-only before LungRead's connection settings (WAL) touch
     it: a damaged file, or one holding other tables and no LungRead schema, is refused unchanged."""
@@ -209,9 +215,7 @@ def _refuse_foreign_sqlite(path: Path, url: str) -> None:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(environment_problem(exc, url) or f"cannot open database {url}: {exc}") from exc
-    if tables and "alembic_version" not in tables:
-        raise DatabaseError(f"{url} is not a LungRead database (it holds other tables: "
-                            f"{', '.join(sorted(tables)[:5])}); it was left untouched")
+    _refuse_other_schema(tables, url)
 
 
 def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True, must_exist: bool = False) -> Database:
@@ -257,9 +261,7 @@ def connect(url: str | os.PathLike[str] | None = None, *, upgrade: bool = True, 
     )
     try:
         tables = set(inspect(engine).get_table_names())
-        if tables and "alembic_version" not in tables:
-            raise DatabaseError(f"{text} is not a LungRead database (it holds other tables: "
-                                f"{', '.join(sorted(tables)[:5])}); it was left untouched")
+        _refuse_other_schema(tables, text)  # PostgreSQL (a SQLite file was looked at before)
         if upgrade:
             from db.migrations import upgrade_head  # alembic loads only when a schema may change
 

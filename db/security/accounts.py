@@ -25,7 +25,6 @@ from db.security.access import require_role, signing_key
 from db.security.audit import append_event, utc_now
 from db.security.keys import (
     SigningKey,
-    check_password,
     dummy_login_work,
     fingerprint,
     new_credentials,
@@ -97,7 +96,6 @@ def create_user(db: Database, actor: Actor | None, username: str, role: str, pas
         raise WorkflowError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
     _check_new_password(password)
     creds = new_credentials(password)  # slow (scrypt): outside the transaction
-    root_key = open_credentials(password, creds.password_hash, creds.signing_key, creds.public_key) if actor is None else None
 
     def work(s: Session) -> UserView:
         n_users = s.scalar(select(func.count(User.id))) or 0
@@ -109,7 +107,7 @@ def create_user(db: Database, actor: Actor | None, username: str, role: str, pas
                 )
             if role != "manager":
                 raise PermissionDenied("the first account of a new database must be a manager")
-            creator_id, creator_name, key = None, None, root_key
+            creator_id, creator_name, key = None, None, creds.key
         else:
             creator = require_role(s, actor, ("manager",), "only a manager may add users")
             creator_id, creator_name, key = creator.id, creator.username, signing_key(actor)
@@ -157,18 +155,18 @@ def _record_login(db: Database, username: str, password: str, action: str, sessi
     """
     username = normalise_username(username)[:64]
     now = datetime.now(timezone.utc)
-    stored = db.read(lambda s: s.execute(select(User.password_hash, User.signing_key, User.public_key)
-                                         .where(User.username == username)).first())
-    blocked = db.read(lambda s: _blocked_until(_throttle_of(s, username), now))
+    stored, blocked = db.read(lambda s: (
+        s.execute(select(User.password_hash, User.signing_key, User.public_key).where(User.username == username)).first(),
+        _blocked_until(_throttle_of(s, username), now)))
     legacy = None
     if stored is None or blocked is not None:
         dummy_login_work(password)  # the same scrypt work as a real check
         key = None
     elif not stored[1] and verify_password(password, stored[0]):
         legacy = new_credentials(password)  # an account from before signing keys (revision 0005)
-        key = open_credentials(password, legacy.password_hash, legacy.signing_key, legacy.public_key)
+        key = legacy.key
     elif session_key is not None and stored[0]:
-        key = session_key if check_password(password, stored[0]) else None
+        key = session_key if verify_password(password, stored[0]) else None
     else:
         key = open_credentials(password, stored[0], stored[1] or "", stored[2] or "")
 

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from db.security.passwords import hash_password, verify_password
 
 __all__ = ["SigningKey", "Credentials", "new_credentials", "rewrap_credentials", "open_credentials",
-           "unwrap_key", "check_password", "dummy_login_work", "fingerprint", "verify_signature", "SCRYPT_N"]
+           "dummy_login_work", "fingerprint", "verify_signature", "SCRYPT_N"]
 
 SCRYPT_N = 2**16
 SCRYPT_R = 8
@@ -75,11 +75,12 @@ def verify_signature(public_hex: str, message: bytes, signature_hex: str) -> boo
 @dataclass(frozen=True)
 class Credentials:
     """What an account stores: login verifier (scrypt, db.security.passwords), wrapped private key,
-    public key (hex)."""
+    public key (hex); ``key`` is the same key unwrapped, for the session that made it."""
 
     password_hash: str
     signing_key: str
     public_key: str
+    key: SigningKey = field(repr=False, compare=False)
 
 
 def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -98,7 +99,7 @@ def _wrap(password: str, key: Ed25519PrivateKey, password_hash: str) -> Credenti
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     ct = AESGCM(kek).encrypt(nonce, raw, bytes.fromhex(public))
     wrapped = f"{_WRAPPED}${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${nonce.hex()}${ct.hex()}"
-    return Credentials(password_hash, wrapped, public)
+    return Credentials(password_hash, wrapped, public, SigningKey(public, key))
 
 
 def new_credentials(password: str) -> Credentials:
@@ -142,16 +143,6 @@ def open_credentials(password: str, password_hash: str, signing_key: str, public
         return None
     n, r, p, salt = int(wrapped[1]), int(wrapped[2]), int(wrapped[3]), bytes.fromhex(wrapped[4])
     return _unwrap(_derive(password, salt, n, r, p), wrapped, public_hex)
-
-
-def check_password(password: str, password_hash: str) -> bool:
-    """The verifier alone (a re-entered password for an e-signature: the session holds the key)."""
-    return verify_password(password, password_hash)
-
-
-def unwrap_key(password: str, signing_key: str, public_hex: str) -> SigningKey | None:
-    """Unwrap a key with its password alone (reading packages, which hold no verifier)."""
-    return open_credentials(password, "", signing_key, public_hex)
 
 
 _DUMMY_HASH = hash_password(secrets.token_hex(16))

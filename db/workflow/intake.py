@@ -19,26 +19,18 @@ from db.records import Actor
 from db.security.access import require_role
 from quant.dicom.free_text import redact_free_text
 
-__all__ = ["pick_series", "burned_in", "kernel_of", "IntakeLine", "intake_report"]
+__all__ = ["pick_series", "series_tags", "IntakeLine", "intake_report"]
 
 
-def _first_header(path: Path):  # type: ignore[no-untyped-def]
+def series_tags(path: Path) -> tuple[str, bool]:
+    """``(ConvolutionKernel, BurnedInAnnotation == YES)`` of a series' first file (one header read)."""
     import pydicom
-
-    return pydicom.dcmread(path, stop_before_pixels=True)
-
-
-def burned_in(path: Path) -> bool:
-    """True when the file declares BurnedInAnnotation=YES."""
-    return str(_first_header(path).get("BurnedInAnnotation", "")).strip().upper() == "YES"
-
-
-def kernel_of(path: Path) -> str:
-    """The file's ConvolutionKernel (values joined by backslashes), or an empty string."""
     from pydicom.multival import MultiValue
 
-    value = _first_header(path).get("ConvolutionKernel", "")
-    return "\\".join(str(v) for v in value) if isinstance(value, MultiValue) else str(value)
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    kernel = ds.get("ConvolutionKernel", "")
+    kernel = "\\".join(str(v) for v in kernel) if isinstance(kernel, MultiValue) else str(kernel)
+    return kernel, str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES"
 
 
 def pick_series(folder_text: str, series: list, wanted: str) -> tuple[object, str, tuple[str, ...]]:  # type: ignore[type-arg]
@@ -56,9 +48,9 @@ def pick_series(folder_text: str, series: list, wanted: str) -> tuple[object, st
     if len(series) == 1:
         return series[0], "the only series in the folder", ()
     by_key = {s.key: s for s in series}
-    candidates = [Candidate(s.key, s.modality or "", s.orientation, s.n_slices, s.slice_spacing,
-                            kernel_of(s.files[0]) if s.is_image else "", redact_free_text(s.description),
-                            s.is_image and burned_in(s.files[0])) for s in series]
+    tags = {s.key: series_tags(s.files[0]) if s.is_image else ("", False) for s in series}
+    candidates = [Candidate(s.key, s.modality or "", s.orientation, s.n_slices, s.slice_spacing, tags[s.key][0],
+                            redact_free_text(s.description), tags[s.key][1]) for s in series]
     try:
         choice = choose_series(candidates, default_protocol().qc.max_slice_mm)
     except SeriesChoiceError as exc:

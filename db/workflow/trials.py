@@ -20,7 +20,7 @@ from db.records import Actor, ImportReport, ImportRowError, Signer, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
 from db.security.signed_state import scan_state, trial_state
-from db.workflow.intake import burned_in, kernel_of, pick_series
+from db.workflow.intake import pick_series, series_tags
 from quant.dicom.free_text import redact_free_text
 from quant.errors import LungReadError
 
@@ -129,7 +129,8 @@ def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
     summary, selection, not_chosen = pick_series(folder_text, list(result.series), rec.get("series_uid", ""))
     if summary.modality != "CT":
         raise ManifestError(f"the series in {folder_text!r} is {summary.modality or 'of no modality'}, not CT")
-    if burned_in(summary.files[0]):
+    kernel, burned_in = series_tags(summary.files[0])
+    if burned_in:
         raise ManifestError(f"the series in {folder_text!r} declares BurnedInAnnotation=YES: its pixels may show "
                             "names or dates that de-identification cannot remove; deliver a series without burned-in text")
     try:  # every file decoded, geometry regular, pixel data complete: problems surface now, not at a reader
@@ -148,7 +149,7 @@ def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
         "rows": int(getattr(summary, "rows", 0) or 0),
         "columns": int(getattr(summary, "columns", 0) or 0),
         "n_slices": int(getattr(summary, "n_slices", len(files)) or len(files)),
-        "slice_mm": summary.slice_spacing, "kernel": kernel_of(files[0]),
+        "slice_mm": summary.slice_spacing, "kernel": kernel,
         "description": redact_free_text(summary.description), "selection": selection, "not_chosen": list(not_chosen),
     }
     return _Row(

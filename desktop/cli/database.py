@@ -25,9 +25,6 @@ from quant.analysis.population import DEFAULT_MITT_RULE, MITT_RULES
 if TYPE_CHECKING:
     from db.services import Charter
 
-ROLES = ("reader", "adjudicator", "manager", "statistician")
-
-
 def _db_init(args: argparse.Namespace) -> int:
     from db.services import schema_revision, trust_root, user_count
     from desktop.cli.accounts import create_first_manager
