@@ -22,7 +22,10 @@ def send_mouse(widget, kind, pos, button, buttons, modifiers=None):
 def drag(view, points_zyx, button=None):
     """Press at the first voxel, move through the others, release at the last: real events."""
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
 
+    # Pending resize/layout events refit the camera: map voxels to pixels only after them.
+    QApplication.processEvents()
     button = button or Qt.MouseButton.LeftButton
     w = view.vtk_widget
     positions = [view.widget_point(p) for p in points_zyx]

@@ -196,7 +196,9 @@ def test_measurements_and_lesion_list_are_kept_with_the_read(workspace, demo, qt
     z0 = views.views["axial"].scene.slice_index
     y0, a0, b0 = _lung_row(views, z0)
     workspace.palette.select_tool("paint")
+    before = views.lesions.labels[z0].copy()
     drag(views.views["axial"], [np.array([z0, y0, x], float) for x in np.linspace(a0, b0, 8)])
+    assert (views.lesions.labels[z0] != before).any(), "the stroke painted nothing"
     assert "out of date" in findings.state.text()
     worker = findings.refresh_lesions()
     qtbot.waitUntil(lambda: not worker.isRunning() and "lesion(s)" in findings.state.text(), timeout=60000)
