@@ -10,7 +10,7 @@ Two selections:
 
 File names carry subject, visit and read id (never an arm), e.g. ``S001_DAY10_read12.seg.dcm``,
 ``S001_DAY10_read12_lung.nii.gz`` and ``S001_DAY10_read12_lesion.nii.gz``. The DICOM SEG
-references the scan's source CT series (:func:`quant.dicom.mask_export.write_dicom_seg`); NIfTI files
+references the scan's de-identified series in the image store (:func:`quant.dicom.mask_export.write_dicom_seg`); NIfTI files
 carry the RAS affine of the series (:func:`quant.dicom.mask_export.write_nifti`). Access follows the
 reads rule of :mod:`db.exports.access` (masks are read content): a manager at any time, a statistician
 after unblinding.
@@ -18,8 +18,6 @@ after unblinding.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from db.errors import WorkflowError
 from db.exports.access import audit_export, reads_access
 from db.models import AdjudicationTask, Read, Scan, Subject, Visit
 from db.records import Actor
+from db.workflow.imagelinks import scan_image_files
 from db.workflow.read_store import load_mask
 
 __all__ = ["MaskFile", "export_masks", "MASK_FORMATS"]
@@ -102,11 +101,10 @@ def _select(s: Session, per: str, read_ids: Iterable[int] | None) -> list[_Item]
 def _series_files(s: Session, scan_id: int) -> list[Path]:
     scan = s.get(Scan, scan_id)
     assert scan is not None
-    folder = Path(scan.folder)
-    files = [Path(n) if os.path.isabs(n) else folder / n for n in json.loads(scan.files_json)]
+    files = list(scan_image_files(s, scan))
     if not files or not all(f.is_file() for f in files):
-        raise WorkflowError(f"the source images of scan {scan.series_uid} are missing under {folder}; "
-                            "masks are exported on the computer that holds the trial's images")
+        raise WorkflowError(f"the images of scan {scan.id} are missing under {files[0].parent if files else '?'}; "
+                            "masks are exported on a computer that reaches the trial's image store")
     return files
 
 

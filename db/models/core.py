@@ -32,6 +32,7 @@ __all__ = [
     "Subject",
     "Visit",
     "Scan",
+    "Setting",
     "ReadTask",
     "MaskBlob",
     "Read",
@@ -124,6 +125,19 @@ class Scan(Base):
     # De-identified display metadata only (rows, columns, slices, modality): canonical JSON.
     display_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(String(40))
+    # The de-identified copy in the image store (db.workflow.image_store): the content hash that
+    # names its folder and its file count. None: imported before the store (site files).
+    store_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    store_files: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+
+
+class Setting(Base):
+    """Database-wide settings: ``image_store`` (folder), ``uid_key`` (hex)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class ReadTask(Base):

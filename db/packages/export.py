@@ -56,6 +56,7 @@ from db.security.access import charter_of, current_trial, refuse_if_locked, requ
 from db.security.audit import append_event, trust_root_of, utc_now
 from db.security.passwords import hash_password
 from db.security.signed_state import user_state
+from db.workflow.imagelinks import scan_image_files
 from db.workflow.read_store import latest_read
 
 __all__ = ["export_package", "ExportReport", "PLACEHOLDER_SUBJECT", "PROTOCOL_NAME"]
@@ -83,8 +84,8 @@ class _Task:
     case_code: str
     reader_slot: int
     order_index: int
-    folder: Path
-    files: tuple[str, ...]
+    sources: tuple[Path, ...]  # the scan's image files (its image-store copy)
+    image_hash: str  # their content hash, checked before they are packaged
     display_json: str
     draft: dict[str, Any] | None = None  # the reader's latest master draft: Read columns
     masks: tuple[dict[str, Any], ...] = ()  # its MaskBlob rows
@@ -133,7 +134,7 @@ def _plan(db: Database, actor: Actor, reader: str) -> _Plan:
         rows = s.execute(select(ReadTask, Scan).join(Scan, Scan.id == ReadTask.scan_id)
                          .where(ReadTask.reader_id == user.id).order_by(ReadTask.order_index)).all()
         tasks = tuple(
-            _Task(t.case_code, t.reader_slot, t.order_index, Path(sc.folder), tuple(json.loads(sc.files_json)),
+            _Task(t.case_code, t.reader_slot, t.order_index, scan_image_files(s, sc), sc.store_hash or sc.content_hash,
                   sc.display_json, *_master_draft(s, t))
             for t, sc in rows if t.status != "signed"
         )
@@ -149,8 +150,7 @@ def _plan(db: Database, actor: Actor, reader: str) -> _Plan:
 
 
 def _series_jobs(plan: _Plan) -> list[SeriesJob]:
-    return [SeriesJob(t.case_code, tuple(Path(n) if Path(n).is_absolute() else t.folder / n for n in t.files))
-            for t in plan.tasks]
+    return [SeriesJob(t.case_code, t.sources, t.image_hash) for t in plan.tasks]
 
 
 def _write_database(plan: _Plan, stage: Path, package_id: str, tasks: list[dict[str, Any]], manager: Actor) -> str:

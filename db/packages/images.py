@@ -28,10 +28,12 @@ _MAX_WORKERS = 8
 
 @dataclass(frozen=True)
 class SeriesJob:
-    """One series to package: its case code and source files (absolute paths)."""
+    """One series to package: its case code, source files (absolute paths) and, when known, their
+    content hash (checked first: a changed series is not packaged)."""
 
     case_code: str
     sources: tuple[Path, ...]
+    content_hash: str | None = None
 
 
 def _package_series(job: SeriesJob, stage: Path, folder_rel: str, uid_key: bytes) -> tuple[dict[str, Any], dict[str, str]]:
@@ -40,6 +42,9 @@ def _package_series(job: SeriesJob, stage: Path, folder_rel: str, uid_key: bytes
     from quant.dicom.deidentify import UidMapper, deidentify_series
     from quant.dicom.load import series_content_hash
 
+    if job.content_hash is not None and series_content_hash(list(job.sources)) != job.content_hash:
+        raise PackageError(f"the images of case {job.case_code} changed since they were imported (their content hash "
+                           "differs); nothing was exported: check the image store")
     written = deidentify_series(job.sources, stage / folder_rel, UidMapper(uid_key), patient_label=job.case_code)
     hashes = {f"{folder_rel}/{p.name}": file_sha256(p) for p in written}
     series_uid = str(dcmread(written[0], stop_before_pixels=True).SeriesInstanceUID)
@@ -77,7 +82,7 @@ def write_package_images(
         missing = [p for p in job.sources if not p.is_file()]
         if missing:
             raise PackageError(f"the images of case {job.case_code} are missing: {missing[0]}; "
-                               "restore the trial folder and export again")
+                               "restore the image store and export again")
     folders = [f"{IMAGES_DIR}/{secrets.token_hex(8)}" for _ in jobs]
     total = sum(len(job.sources) for job in jobs)
     results: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}

@@ -59,10 +59,13 @@ def trial_state(trial: Trial) -> dict[str, Any]:
 def scan_state(session: Session, scan: Scan) -> dict[str, Any]:
     visit = session.get(Visit, scan.visit_id)
     subject = session.get(Subject, visit.subject_id) if visit is not None else None
-    return {"subject": subject.code if subject else None, "visit": visit.name if visit else None,
-            "visit_day": visit.visit_day if visit else None, "study_date": visit.study_date if visit else None,
-            "series_uid": scan.series_uid, "folder": scan.folder, "content_hash": scan.content_hash,
-            "files": scan.files_json}
+    state = {"subject": subject.code if subject else None, "visit": visit.name if visit else None,
+             "visit_day": visit.visit_day if visit else None, "study_date": visit.study_date if visit else None,
+             "series_uid": scan.series_uid, "folder": scan.folder, "content_hash": scan.content_hash,
+             "files": scan.files_json}
+    if scan.store_hash is not None:  # a scan imported before the image store signed the state above
+        state.update(store_hash=scan.store_hash, store_files=scan.store_files)
+    return state
 
 
 def read_state(read: Read) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from db.security.access import charter_of, current_trial, refuse_if_locked, requ
 from db.security.accounts import reauthenticate
 from db.security.audit import append_event, utc_now
 from db.security.signed_state import adjudication_state, read_state
-from db.workflow.imagelinks import blinded_series
+from db.workflow.imagelinks import case_images
 from db.workflow.read_store import encode_read_masks, latest_read, new_read_row, read_view, validate_for_signing
 from db.workflow.worklist import new_case_code, taken_case_codes
 
@@ -141,14 +141,14 @@ def open_adjudication(db: Database, actor: Actor, adj_id: int, *, with_masks: bo
         scan = s.get(Scan, adj.scan_id)
         read_a, read_b = s.get(Read, adj.read_a_id), s.get(Read, adj.read_b_id)
         assert scan is not None and read_a is not None and read_b is not None
-        series_dir, files = blinded_series(scan, adj.case_code)
+        series_dir, files, image_hash = case_images(s, scan, adj.case_code)
         append_event(s, user_id=user.id, username=user.username, action="open", entity="adjudication", entity_id=adj.id,
                      signer=signing_key(actor))
         return AdjudicationView(
             adjudication_id=adj.id, case_code=adj.case_code, status=adj.status, trigger=adj.trigger,
             series_dir=series_dir, series_files=files, display=json.loads(scan.display_json),
             read_a=read_view(s, read_a, "Read A", with_masks=with_masks),
-            read_b=read_view(s, read_b, "Read B", with_masks=with_masks), content_hash=scan.content_hash,
+            read_b=read_view(s, read_b, "Read B", with_masks=with_masks), content_hash=image_hash,
         )
 
     return db.write(work)

@@ -1,5 +1,10 @@
-"""Blinded image folders: links named by a random key, so no path handed to a reader or adjudicator
-carries the subject code, visit name or any other folder name of the original data."""
+"""The image files of a case as handed to a reader, adjudicator, package or mask export.
+
+A scan imported with the image store (:mod:`db.workflow.image_store`) is opened from the store:
+de-identified files under a content hash, so no path carries the subject code, visit name or any
+folder name of the delivery. A scan imported before the store (and a reading package's own scans,
+which are de-identified package images) is opened through links named by a random key.
+"""
 
 from __future__ import annotations
 
@@ -8,40 +13,55 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from db.engine import default_data_dir
 from db.errors import WorkflowError
 from db.models import Scan
+from db.workflow.image_store import store_root, stored_files
 from quant.dicom.load import series_content_hash
+from quant.errors import LungReadError
 
-__all__ = ["blinded_series", "check_case_images"]
+__all__ = ["case_images", "scan_image_files", "check_case_images"]
 
 
-def blinded_series(scan: Scan, case_code: str) -> tuple[Path, tuple[Path, ...]]:
-    """Create (idempotently) ``<data dir>/blinded/<image key>/NNNN.dcm`` links to the scan's files.
+def scan_image_files(s: Session, scan: Scan) -> tuple[Path, ...]:
+    """The files a scan is read from: its store copy, or (imported before the store) its site files."""
+    if scan.store_hash is not None:
+        return stored_files(store_root(s), scan.store_hash, int(scan.store_files or 0))
+    folder = Path(scan.folder)
+    return tuple(Path(n) if os.path.isabs(n) else folder / n for n in json.loads(scan.files_json))
 
-    Returns the link folder and the links in slice-file order. Links are symbolic where the OS
-    allows it, hard links otherwise. Raises WorkflowError when the original files are gone; whether
-    they changed is :func:`check_case_images` (it reads every file, so not here).
+
+def case_images(s: Session, scan: Scan, case_code: str) -> tuple[Path, tuple[Path, ...], str]:
+    """(folder, files in slice-file order, content hash to re-check) of a case's images.
+
+    Raises WorkflowError when the files are gone; whether they changed is :func:`check_case_images`
+    (it reads every file, so not here).
     """
+    missing = f"the images of case {case_code} are missing on this computer; ask the trial manager"
+    files = scan_image_files(s, scan)
+    if scan.store_hash is not None:
+        if not files or not all(f.is_file() for f in files):
+            raise WorkflowError(missing)
+        return files[0].parent, files, scan.store_hash
     target_dir = default_data_dir() / "blinded" / scan.image_key
     target_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(scan.folder)
     links: list[Path] = []
-    for i, name in enumerate(json.loads(scan.files_json)):
-        src = Path(name) if os.path.isabs(name) else folder / name
+    for i, src in enumerate(files):
         link = target_dir / f"{i:04d}.dcm"
         links.append(link)
         if link.exists():
             continue
         if not src.is_file():
-            raise WorkflowError(f"the images of case {case_code} are missing on this computer; ask the trial manager")
+            raise WorkflowError(missing)
         if link.is_symlink():  # dangling link from a moved folder
             link.unlink()
         try:
             link.symlink_to(src)
         except OSError:
             os.link(src, link)
-    return target_dir, tuple(links)
+    return target_dir, tuple(links), scan.content_hash
 
 
 def check_case_images(files: Sequence[Path], content_hash: str, case_code: str) -> None:
@@ -50,8 +70,13 @@ def check_case_images(files: Sequence[Path], content_hash: str, case_code: str) 
     load worker, before the images are shown, never on the GUI thread or inside a transaction.
 
     Raises:
-        WorkflowError: the files changed since intake.
+        WorkflowError: the files changed since intake (or are gone).
     """
-    if series_content_hash(list(files)) != content_hash:
+    try:
+        actual = series_content_hash(list(files))
+    except LungReadError as exc:
+        raise WorkflowError(f"the images of case {case_code} cannot be read ({exc}): the case is refused; "
+                            "ask the trial manager to check the image store") from exc
+    if actual != content_hash:
         raise WorkflowError(f"the images of case {case_code} changed since they were imported (their content hash "
                             "differs): the case is refused; ask the trial manager to check the image files")

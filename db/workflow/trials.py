@@ -6,7 +6,7 @@ import csv
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from db.records import Actor, ImportReport, ImportRowError, Signer, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
 from db.security.signed_state import scan_state, trial_state
+from db.workflow.image_store import discard_series, store_root, store_series, trial_uid_key
 from db.workflow.intake import pick_series, series_tags
 from quant.dicom.free_text import redact_free_text
 from quant.errors import LungReadError
@@ -76,6 +77,9 @@ class _Row:
     content_hash: str
     files: tuple[str, ...]
     display: dict[str, object]
+    sources: tuple[Path, ...]  # the series' files, in slice-file order
+    store_hash: str | None = None  # its de-identified copy in the image store
+    store_files: int | None = None
 
 
 class _Abort(Exception):
@@ -155,7 +159,7 @@ def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
     return _Row(
         row=number, subject=subject, visit=visit, visit_day=visit_day,
         study_date=rec.get("study_date") or None, folder=folder, series_uid=summary.series_uid,
-        content_hash=series_content_hash(files), files=tuple(sorted(rel)), display=display,
+        content_hash=series_content_hash(files), files=tuple(sorted(rel)), display=display, sources=tuple(files),
     )
 
 
@@ -171,14 +175,21 @@ def import_manifest(
 
     Each series folder (relative to the manifest's folder) must exist and hold one readable DICOM
     series. Duplicate subject/visit pairs or series UIDs are rejected; a row already imported with
-    the same series and content hash is ``unchanged`` (re-import is idempotent). Every bad row is
-    reported; nothing is written unless all rows are good. Creates the trial (default charter) if
-    the database has none yet.
+    the same series and content hash is ``unchanged`` (re-import is idempotent). Each new series is
+    copied, de-identified, into the image store (:mod:`db.workflow.image_store`); readers only ever
+    open that copy. Every bad row is reported; nothing is written (and nothing stays in the store)
+    unless all rows are good. Creates the trial (default charter) if the database has none yet.
+
+    Raises:
+        WorkflowError: not a manager, locked, or no image store (a server database without one).
     """
     csv_path = Path(csv_path)
-    db.read(lambda s: (require_role(s, actor, ("manager",), _MANAGER_RULE.format(what="import scans")),
-                       refuse_if_locked(s, "importing scans")))
+    root = db.read(lambda s: (require_role(s, actor, ("manager",), _MANAGER_RULE.format(what="import scans")),
+                              refuse_if_locked(s, "importing scans"), store_root(s))[2])
     records = _read_manifest(csv_path)
+    known = set(db.read(lambda s: s.execute(select(Scan.series_uid, Scan.content_hash)).all()))
+    uid_key = trial_uid_key(db)
+    new_copies: list[str] = []
     base = csv_path.resolve().parent
     errors: list[ImportRowError] = []
     rows: list[_Row] = []
@@ -203,6 +214,15 @@ def import_manifest(
             errors.append(ImportRowError(i, f"same series as row {seen_uid[row.series_uid]} (series UID {row.series_uid})"))
             continue
         seen_visit[key], seen_uid[row.series_uid] = i, i
+        if (row.series_uid, row.content_hash) not in known:
+            try:
+                stored = store_series(root, row.sources, uid_key)
+            except LungReadError as exc:
+                errors.append(ImportRowError(i, f"cannot copy the series into the image store: {exc}"))
+                continue
+            if stored.created:
+                new_copies.append(stored.store_hash)
+            row = replace(row, store_hash=stored.store_hash, store_files=stored.n_files)
         rows.append(row)
     if progress is not None:
         progress(len(records), len(records))
@@ -256,12 +276,14 @@ def import_manifest(
                 visit_id=visit.id, series_uid=row.series_uid, folder=str(row.folder), content_hash=row.content_hash,
                 image_key=secrets.token_hex(12), files_json=json.dumps(list(row.files)),
                 display_json=json.dumps(row.display, sort_keys=True), created_at=utc_now(),
+                store_hash=row.store_hash, store_files=row.store_files,
             )
             s.add(scan)
             s.flush()
             append_event(s, user_id=manager.id, username=manager.username, action="create", entity="scan",
                          entity_id=scan.id, new={"visit_id": visit.id, "series_uid": row.series_uid,
                                                   "folder": str(row.folder), "content_hash": row.content_hash,
+                                                  "store_hash": row.store_hash,
                                                   "selection": row.display.get("selection")},
                          reason=f"manifest {csv_path.name} row {row.row}", signer=signing_key(actor),
                          state=scan_state(s, scan))
@@ -273,4 +295,13 @@ def import_manifest(
     try:
         return db.write(work)
     except _Abort as abort:
+        _discard(root, new_copies)
         return ImportReport(n_rows=len(records), created=0, unchanged=0, errors=tuple(abort.errors))
+    except BaseException:
+        _discard(root, new_copies)
+        raise
+
+
+def _discard(root: Path, store_hashes: list[str]) -> None:
+    for store_hash in store_hashes:
+        discard_series(root, store_hash)

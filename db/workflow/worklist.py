@@ -18,7 +18,7 @@ from db.models import AdjudicationTask, Read, ReadTask, Scan, User, Visit
 from db.records import Actor, CaseView, ReferenceCase, TaskView, WorklistReport
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
-from db.workflow.imagelinks import blinded_series
+from db.workflow.imagelinks import case_images
 from db.workflow.read_store import latest_read, load_mask, read_view
 
 __all__ = [
@@ -191,20 +191,20 @@ def _reference_case(s: Session, user: User, scan: Scan, charter: Charter, with_m
     task = s.scalars(select(ReadTask).where(ReadTask.scan_id == baseline.id, ReadTask.reader_id == user.id)).first()
     if task is None:
         return None
-    series_dir, files = blinded_series(baseline, task.case_code)
+    series_dir, files, image_hash = case_images(s, baseline, task.case_code)
     signed = latest_read(s, task.id, signed=True)
     lesions = load_mask(s, signed.lesion_mask_sha) if signed is not None and with_masks else None
-    return ReferenceCase(task.case_code, series_dir, files, lesions, baseline.content_hash)
+    return ReferenceCase(task.case_code, series_dir, files, lesions, image_hash)
 
 
 def open_task(db: Database, actor: Actor, task_id: int, *, with_masks: bool = True) -> CaseView:
-    """Open one of the caller's tasks: blinded image links and the caller's own latest read."""
+    """Open one of the caller's tasks: its de-identified images and the caller's own latest read."""
 
     def work(s: Session) -> CaseView:
         user, task = owned_task(s, actor, task_id)
         scan = s.get(Scan, task.scan_id)
         assert scan is not None
-        series_dir, files = blinded_series(scan, task.case_code)
+        series_dir, files, image_hash = case_images(s, scan, task.case_code)
         latest = latest_read(s, task.id)
         draft = read_view(s, latest, "own", with_masks=with_masks) if latest is not None else None
         charter = charter_of(current_trial(s))
@@ -213,6 +213,6 @@ def open_task(db: Database, actor: Actor, task_id: int, *, with_masks: bool = Tr
                      signer=signing_key(actor))
         return CaseView(task_id=task.id, case_code=task.case_code, status=task.status, series_dir=series_dir,
                         series_files=files, display=json.loads(scan.display_json), draft=draft, reference=reference,
-                        content_hash=scan.content_hash)
+                        content_hash=image_hash)
 
     return db.write(work)

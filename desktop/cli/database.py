@@ -26,11 +26,13 @@ if TYPE_CHECKING:
     from db.services import Charter
 
 def _db_init(args: argparse.Namespace) -> int:
-    from db.services import schema_revision, trust_root, user_count
+    from db.services import schema_revision, set_image_store, trust_root, user_count
     from desktop.cli.accounts import create_first_manager
 
     database = open_database(args, create=args.db_command == "init")
     print(f"database ready at schema revision {schema_revision(database)}: {database.url}")
+    if getattr(args, "image_store", None):
+        print(f"image store: {set_image_store(database, args.image_store)}")
     if getattr(args, "manager", None):
         if user_count(database):
             raise CommandError("this database already has accounts; --manager only creates the first one")
@@ -58,6 +60,19 @@ def _trial_import(args: argparse.Namespace) -> int:
         return 2
     print(f"imported {report.created} scan(s), {report.unchanged} already present, {report.n_rows} row(s)")
     return 0
+
+
+def _trial_store_images(args: argparse.Namespace) -> int:
+    from db.services import store_site_images
+
+    database = open_database(args)
+    actor = login(database, args)
+    with tqdm_progress("copying series", "scan") as progress:
+        report = store_site_images(database, actor, progress=progress)
+    for scan_id, why in report.problems:
+        print(f"scan {scan_id}: {why}", file=sys.stderr)
+    print(f"copied {report.stored} scan(s) into the image store; {len(report.problems)} left on site files")
+    return 2 if report.problems else 0
 
 
 def _trial_intake_report(args: argparse.Namespace) -> int:
@@ -226,6 +241,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if name == "init":
             p.add_argument("--manager", metavar="NAME", help="also create the first manager, whose key is the "
                            f"trial's root key (password: prompt or ${NEW_PASSWORD_ENV}); prints its fingerprint")
+            p.add_argument("--image-store", metavar="FOLDER", help="the folder that holds the de-identified copy of "
+                           "every imported series (required beside PostgreSQL: a folder every workstation reaches; "
+                           "default beside a SQLite file: <file>-images)")
         p.set_defaults(handler=_db_init)
 
     p_trial = subparsers.add_parser("trial", help="trial scans and reading charter")
@@ -238,6 +256,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                    "spacing and kernel, why it was chosen and what was not (manager)")
     add_database_options(p)
     p.set_defaults(handler=_trial_intake_report)
+    p = trial_sub.add_parser("store-images", help="copy scans imported before the image store (schema 0006) "
+                                                  "into it, de-identified (manager)")
+    add_database_options(p)
+    p.set_defaults(handler=_trial_store_images)
     p = trial_sub.add_parser("charter", help="show the reading charter, or change it before the first signed read "
                                              "(manager, with --reason)")
     p.add_argument("--threshold", type=float, metavar="POINTS",

@@ -72,7 +72,7 @@ def test_sqlite_engine_settings_and_migrations(tmp_path):
     from db.models import Base
 
     database = db.connect(tmp_path / "x.sqlite")
-    assert current_revision(database.engine) == head_revision() == "0005"
+    assert current_revision(database.engine) == head_revision() == "0006"
     with database.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -123,7 +123,7 @@ def test_upgrade_from_0001_keeps_package_tables_created_on_first_use(tmp_path):
             "INSERT INTO reading_packages VALUES ('p1', 1, 'k', 1, 't', '[]', 'm', 0, 0, NULL)")
     engine.dispose()
     upgraded = db.connect(tmp_path / "old.sqlite")
-    assert current_revision(upgraded.engine) == "0005"
+    assert current_revision(upgraded.engine) == "0006"
     with upgraded.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT package_id FROM reading_packages").scalar() == "p1"
     upgraded.dispose()

@@ -40,6 +40,7 @@ from db.services import (
     progress_dashboard,
     reopen_read,
     save_draft,
+    set_image_store,
     sign_read,
     trust_root,
     unblind,
@@ -392,6 +393,12 @@ def test_workflow_sqlite(phantom_trial, tmp_path):
 def test_workflow_postgresql(phantom_trial, postgres_url, tmp_path):
     database = db.connect(postgres_url)
     assert database.dialect == "postgresql"
+    from db.workflow.image_store import store_root
+
+    with pytest.raises(WorkflowError, match="no image store"):  # a server database needs a shared folder
+        database.read(store_root)
+    set_image_store(database, tmp_path / "image-store")
+    assert database.read(store_root) == (tmp_path / "image-store").resolve()
     try:
         run_workflow(database, phantom_trial.manifest, phantom_trial.randomization, _arms(phantom_trial.randomization),
                      tmp_path)

@@ -14,7 +14,15 @@ import db
 from db import Database
 from db.models import AuditEvent, ReadTask
 from db.records import Actor
-from db.services import authenticate, generate_worklist, import_manifest, save_draft, sign_read, worklist
+from db.services import (
+    authenticate,
+    generate_worklist,
+    import_manifest,
+    save_draft,
+    set_image_store,
+    sign_read,
+    worklist,
+)
 from tests.support.db_trial import PASSWORD, make_accounts, read_input
 
 MEANING = "I am the author of this read"
@@ -33,8 +41,13 @@ class Master:
 
 
 def build_master(path: Path, manifest: Path, *, seed: int = 1) -> Master:
-    """Master SQLite at ``path``: accounts, the manifest's scans, a worklist for r1 and r2."""
+    """Master database at ``path`` (SQLite file or server URL; a server database gets an image
+    store beside the manifest): accounts, the manifest's scans, a worklist for r1 and r2."""
     database = db.connect(path)
+    if database.dialect != "sqlite":
+        import tempfile
+
+        set_image_store(database, tempfile.mkdtemp(prefix="image-store-", dir=manifest.parent))
     actors = make_accounts(database)
     report = import_manifest(database, actors["boss"], manifest)
     assert report.ok, report.errors

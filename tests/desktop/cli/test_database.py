@@ -27,7 +27,7 @@ def test_database_commands_end_to_end(tmp_path: Path, monkeypatch, capsys):
     monkeypatch.delenv("LUNGREAD_NEW_PASSWORD", raising=False)
 
     code, out, _ = run(capsys, "db", "init", "--db", url)
-    assert code == 0 and "revision 0005" in out
+    assert code == 0 and "revision 0006" in out
     assert run(capsys, "db", "upgrade", "--db", url)[0] == 0
 
     # no terminal and no LUNGREAD_PASSWORD: an error, never a prompt
