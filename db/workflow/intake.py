@@ -19,18 +19,40 @@ from db.records import Actor
 from db.security.access import require_role
 from quant.dicom.free_text import redact_free_text
 
-__all__ = ["pick_series", "series_tags", "IntakeLine", "intake_report"]
+__all__ = ["pick_series", "SeriesTags", "series_tags", "IntakeLine", "intake_report"]
 
 
-def series_tags(path: Path) -> tuple[str, bool]:
-    """``(ConvolutionKernel, BurnedInAnnotation == YES)`` of a series' first file (one header read)."""
+@dataclass(frozen=True)
+class SeriesTags:
+    """What one header read of a series' first file tells intake: ConvolutionKernel, whether
+    BurnedInAnnotation is YES, whether a contrast agent is declared (ContrastBolusAgent or
+    ContrastBolusRoute present), CTDIvol (mGy) and kVp where present."""
+
+    kernel: str
+    burned_in: bool
+    contrast: bool
+    ctdi_vol_mgy: float | None
+    kvp: float | None
+
+
+def _number(value: object) -> float | None:
+    try:
+        return round(float(value), 2) if value not in (None, "") else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def series_tags(path: Path) -> SeriesTags:
+    """:class:`SeriesTags` of a series' first file (one header read)."""
     import pydicom
     from pydicom.multival import MultiValue
 
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     kernel = ds.get("ConvolutionKernel", "")
     kernel = "\\".join(str(v) for v in kernel) if isinstance(kernel, MultiValue) else str(kernel)
-    return kernel, str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES"
+    contrast = any(str(ds.get(k, "") or "").strip() for k in ("ContrastBolusAgent", "ContrastBolusRoute"))
+    return SeriesTags(kernel, str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES", contrast,
+                      _number(ds.get("CTDIvol")), _number(ds.get("KVP")))
 
 
 def pick_series(folder_text: str, series: list, wanted: str) -> tuple[object, str, tuple[str, ...]]:  # type: ignore[type-arg]
@@ -48,9 +70,10 @@ def pick_series(folder_text: str, series: list, wanted: str) -> tuple[object, st
     if len(series) == 1:
         return series[0], "the only series in the folder", ()
     by_key = {s.key: s for s in series}
-    tags = {s.key: series_tags(s.files[0]) if s.is_image else ("", False) for s in series}
-    candidates = [Candidate(s.key, s.modality or "", s.orientation, s.n_slices, s.slice_spacing, tags[s.key][0],
-                            redact_free_text(s.description), tags[s.key][1]) for s in series]
+    tags = {s.key: series_tags(s.files[0]) if s.is_image else None for s in series}
+    candidates = [Candidate(s.key, s.modality or "", s.orientation, s.n_slices, s.slice_spacing,
+                            tags[s.key].kernel if tags[s.key] else "", redact_free_text(s.description),
+                            bool(tags[s.key] and tags[s.key].burned_in)) for s in series]
     try:
         choice = choose_series(candidates, default_protocol().qc.max_slice_mm)
     except SeriesChoiceError as exc:
@@ -71,13 +94,29 @@ class IntakeLine:
     description: str
     selection: str
     not_chosen: tuple[str, ...]
+    qc: str = ""  # z coverage, gaps, contrast, dose, kVp (as recorded at intake)
+    stored: bool = True  # False: imported before the image store, read from site files
 
     def describe(self) -> str:
         spacing = f"{self.slice_mm:.2f} mm" if self.slice_mm else "? mm"
+        store = "" if self.stored else "\tNOT IN THE IMAGE STORE (lungread trial store-images)"
         lines = [f"{self.subject}\t{self.visit}\t{self.n_slices} slices x {spacing}\tkernel {self.kernel or '?'}\t"
-                 f"{self.description or '(no description)'}\t{self.selection}"]
+                 f"{self.description or '(no description)'}\t{self.qc or '(no QC recorded)'}\t{self.selection}{store}"]
         lines += [f"\t\tnot chosen: {why}" for why in self.not_chosen]
         return "\n".join(lines)
+
+
+def qc_summary(display: dict) -> str:  # type: ignore[type-arg]
+    """One line of a scan's intake QC figures (empty for scans imported before they were kept)."""
+    if "coverage_mm" not in display:
+        return ""
+    parts = [f"coverage {display['coverage_mm']:.0f} mm", f"gaps {display.get('gaps') or '?'}",
+             f"contrast {'yes' if display.get('contrast') else 'none declared'}"]
+    if display.get("ctdi_vol_mgy") is not None:
+        parts.append(f"CTDIvol {display['ctdi_vol_mgy']:g} mGy")
+    if display.get("kvp") is not None:
+        parts.append(f"{display['kvp']:g} kVp")
+    return ", ".join(parts)
 
 
 def intake_report(db: Database, actor: Actor) -> list[IntakeLine]:
@@ -85,15 +124,16 @@ def intake_report(db: Database, actor: Actor) -> list[IntakeLine]:
 
     def work(s: Session) -> list[IntakeLine]:
         require_role(s, actor, ("manager",), "only a manager may see the intake report (it names subjects)")
-        rows = s.execute(select(Subject.code, Visit.name, Scan.display_json).join(Visit, Visit.subject_id == Subject.id)
+        rows = s.execute(select(Subject.code, Visit.name, Scan.display_json, Scan.store_hash)
+                         .join(Visit, Visit.subject_id == Subject.id)
                          .join(Scan, Scan.visit_id == Visit.id).order_by(Subject.code, Visit.id)).all()
         out = []
-        for code, visit, display_json in rows:
+        for code, visit, display_json, store_hash in rows:
             d = json.loads(display_json)
             out.append(IntakeLine(code, visit, int(d.get("n_slices") or 0), d.get("slice_mm"), str(d.get("kernel") or ""),
                                   str(d.get("description") or ""), str(d.get("selection") or "(imported before "
                                                                                              "series selection)"),
-                                  tuple(d.get("not_chosen") or ())))
+                                  tuple(d.get("not_chosen") or ()), qc_summary(d), store_hash is not None))
         return out
 
     return db.read(work)

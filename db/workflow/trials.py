@@ -6,7 +6,7 @@ import csv
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,8 +21,7 @@ from db.security.access import charter_of, current_trial, refuse_if_locked, requ
 from db.security.audit import append_event, utc_now
 from db.security.signed_state import scan_state, trial_state
 from db.workflow.image_store import discard_series, store_root, store_series, trial_uid_key
-from db.workflow.intake import pick_series, series_tags
-from quant.dicom.free_text import redact_free_text
+from db.workflow.series_check import IntakeRow, check_intake_row
 from quant.errors import LungReadError
 
 __all__ = ["create_trial", "get_trial", "import_manifest", "DEFAULT_TRIAL_NAME", "REQUIRED_COLUMNS"]
@@ -65,23 +64,6 @@ def get_trial(db: Database) -> TrialView:
     return db.read(lambda s: _trial_view(current_trial(s)))
 
 
-@dataclass(frozen=True)
-class _Row:
-    row: int
-    subject: str
-    visit: str
-    visit_day: int | None
-    study_date: str | None
-    folder: Path
-    series_uid: str
-    content_hash: str
-    files: tuple[str, ...]
-    display: dict[str, object]
-    sources: tuple[Path, ...]  # the series' files, in slice-file order
-    store_hash: str | None = None  # its de-identified copy in the image store
-    store_files: int | None = None
-
-
 class _Abort(Exception):
     def __init__(self, errors: list[ImportRowError]) -> None:
         self.errors = errors
@@ -103,64 +85,6 @@ def _read_manifest(csv_path: Path) -> list[dict[str, str]]:
         raise ManifestError(f"manifest not found: {csv_path}") from exc
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ManifestError(f"{csv_path} is not a readable CSV file: {exc}") from exc
-
-
-def _check_row(number: int, rec: dict[str, str], base: Path) -> _Row:
-    """Validate one manifest row against its files; raises LungReadError with the row's problem."""
-    from quant.dicom.load import load_series, scan_folder, series_content_hash
-
-    subject, visit, folder_text = rec.get("subject", ""), rec.get("visit", ""), rec.get("series_folder", "")
-    if not subject or not visit or not folder_text:
-        raise ManifestError("subject, visit and series_folder must all be filled in")
-    visit_day: int | None = None
-    if rec.get("visit_day"):
-        try:
-            visit_day = int(rec["visit_day"])
-        except ValueError:
-            raise ManifestError(f"visit_day {rec['visit_day']!r} is not a whole number of days") from None
-    folder = Path(folder_text)
-    if not folder.is_absolute():
-        folder = base / folder
-    folder = folder.resolve()
-    if not folder.is_dir():
-        raise ManifestError(f"series folder {folder_text!r} does not exist")
-    result = scan_folder(folder)
-    unreadable = [(p, why) for p, why in result.skipped if not why.startswith("DICOMDIR")]
-    if unreadable:
-        names = "; ".join(f"{p.name!r}: {why}" for p, why in unreadable[:3])
-        raise ManifestError(f"series folder {folder_text!r} holds {len(unreadable)} file(s) that are not readable "
-                            f"DICOM ({names}): an incomplete or damaged delivery is not imported")
-    summary, selection, not_chosen = pick_series(folder_text, list(result.series), rec.get("series_uid", ""))
-    if summary.modality != "CT":
-        raise ManifestError(f"the series in {folder_text!r} is {summary.modality or 'of no modality'}, not CT")
-    kernel, burned_in = series_tags(summary.files[0])
-    if burned_in:
-        raise ManifestError(f"the series in {folder_text!r} declares BurnedInAnnotation=YES: its pixels may show "
-                            "names or dates that de-identification cannot remove; deliver a series without burned-in text")
-    try:  # every file decoded, geometry regular, pixel data complete: problems surface now, not at a reader
-        load_series(folder, series_uid=summary.key)
-    except LungReadError as exc:
-        raise ManifestError(f"the series in {folder_text!r} cannot be read completely: {exc}") from exc
-    files = [Path(f) for f in summary.files]
-    rel: list[str] = []
-    for f in files:
-        try:
-            rel.append(f.resolve().relative_to(folder).as_posix())
-        except ValueError:
-            rel.append(str(f.resolve()))
-    display = {
-        "modality": str(getattr(summary, "modality", "") or ""),
-        "rows": int(getattr(summary, "rows", 0) or 0),
-        "columns": int(getattr(summary, "columns", 0) or 0),
-        "n_slices": int(getattr(summary, "n_slices", len(files)) or len(files)),
-        "slice_mm": summary.slice_spacing, "kernel": kernel,
-        "description": redact_free_text(summary.description), "selection": selection, "not_chosen": list(not_chosen),
-    }
-    return _Row(
-        row=number, subject=subject, visit=visit, visit_day=visit_day,
-        study_date=rec.get("study_date") or None, folder=folder, series_uid=summary.series_uid,
-        content_hash=series_content_hash(files), files=tuple(sorted(rel)), display=display, sources=tuple(files),
-    )
 
 
 def import_manifest(
@@ -192,14 +116,14 @@ def import_manifest(
     new_copies: list[str] = []
     base = csv_path.resolve().parent
     errors: list[ImportRowError] = []
-    rows: list[_Row] = []
+    rows: list[IntakeRow] = []
     seen_visit: dict[tuple[str, str], int] = {}
     seen_uid: dict[str, int] = {}
     for i, rec in enumerate(records, start=1):
         if progress is not None:
             progress(i - 1, len(records))
         try:
-            row = _check_row(i, rec, base)
+            row = check_intake_row(i, rec, base)
         except LungReadError as exc:
             errors.append(ImportRowError(i, str(exc)))
             continue

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PASSWORD_ENV", "NEW_PASSWORD_ENV", "CommandError", "read_password", "open_database", "login",
-    "add_database_options", "export_subcommands", "tqdm_progress",
+    "add_database_options", "export_subcommands", "tqdm_progress", "one_line",
 ]
 
 PASSWORD_ENV = "LUNGREAD_PASSWORD"
@@ -102,3 +102,9 @@ def tqdm_progress(desc: str, unit: str, *, leave: bool = True) -> Iterator[Calla
         yield progress
     finally:
         bar.close()
+
+
+def one_line(message: str) -> str:
+    """``message`` with newlines, escape codes and other invisible characters shown escaped, so a
+    file name cannot forge extra lines or recolour the terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message)

@@ -17,6 +17,7 @@ from desktop.cli.common import (
     add_database_options,
     export_subcommands,
     login,
+    one_line,
     open_database,
     tqdm_progress,
 )
@@ -75,12 +76,29 @@ def _trial_store_images(args: argparse.Namespace) -> int:
     return 2 if report.problems else 0
 
 
+def _trial_select_series(args: argparse.Namespace) -> int:
+    from db.services import select_series, series_candidates
+
+    database = open_database(args)
+    actor = login(database, args)
+    if not args.series_uid:
+        for c in series_candidates(database, actor, args.subject, args.visit):
+            print(f"{'*' if c.selected else ' '} {c.series_uid}\t{one_line(c.label)}")
+        print("(* the series read now; choose another with --series-uid UID --reason TEXT)")
+        return 0
+    if not args.reason:
+        raise CommandError("--reason is required: the change goes into the audit trail")
+    select_series(database, actor, args.subject, args.visit, args.series_uid, args.reason)
+    print(f"subject {args.subject} visit {args.visit} is now read from series {args.series_uid}")
+    return 0
+
+
 def _trial_intake_report(args: argparse.Namespace) -> int:
     from db.services import intake_report
 
     database = open_database(args)
     lines = intake_report(database, login(database, args))
-    print("subject\tvisit\tseries\tkernel\tdescription\twhy this series")
+    print("subject\tvisit\tseries\tkernel\tdescription\tQC\twhy this series")
     for line in lines:
         print(line.describe())
     print(f"{len(lines)} scan(s)")
@@ -256,6 +274,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                    "spacing and kernel, why it was chosen and what was not (manager)")
     add_database_options(p)
     p.set_defaults(handler=_trial_intake_report)
+    p = trial_sub.add_parser("select-series", help="list the series of a visit's delivery, or read the visit from "
+                                                   "another one (manager, audited, before any work on it)")
+    p.add_argument("subject")
+    p.add_argument("visit")
+    p.add_argument("--series-uid", metavar="UID", help="the series to read instead (omit: list the candidates)")
+    p.add_argument("--reason", help="why (required with --series-uid)")
+    add_database_options(p)
+    p.set_defaults(handler=_trial_select_series)
     p = trial_sub.add_parser("store-images", help="copy scans imported before the image store (schema 0006) "
                                                   "into it, de-identified (manager)")
     add_database_options(p)

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from desktop.cli.common import one_line
 from quant.errors import LungReadError
 
 # Command modules, in the order they appear in --help. Every one must import: a missing module is a
@@ -84,12 +85,6 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("lungread: interrupted", file=sys.stderr)
         return 130
-
-
-def one_line(message: str) -> str:
-    """``message`` with newlines, escape codes and other invisible characters shown escaped, so a
-    file name cannot forge extra lines or recolour the terminal."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message)
 
 
 def exit_now(rc: int) -> NoReturn:

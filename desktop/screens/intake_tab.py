@@ -10,7 +10,8 @@ from desktop.app.session import AppContext
 
 __all__ = ["IntakeTab", "COLUMNS"]
 
-COLUMNS = ["Subject", "Visit", "Slices", "Spacing (mm)", "Kernel", "Description", "Why this series", "Not taken"]
+COLUMNS = ["Subject", "Visit", "Slices", "Spacing (mm)", "Kernel", "Description", "QC", "Why this series",
+           "Not taken"]
 
 
 class IntakeTab(QWidget):
@@ -35,6 +36,7 @@ class IntakeTab(QWidget):
         for r, line in enumerate(lines):
             values = [line.subject, line.visit, line.n_slices,
                       "" if line.slice_mm is None else f"{line.slice_mm:.2f}", line.kernel, line.description,
+                      line.qc if line.stored else f"{line.qc} (not in the image store yet)".strip(),
                       line.selection, "\n".join(line.not_chosen)]
             for c, value in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(str(value)))

@@ -20,7 +20,7 @@ from tests.support.db_trial import PASSWORD, make_accounts
 
 
 def _series(study: Path, name: str, n: int, z_mm: float, kernel: str, description: str, *, seed: int,
-            sagittal: bool = False, burned_in: bool = False) -> str:
+            sagittal: bool = False, burned_in: bool = False, contrast: bool = False) -> str:
     rng = np.random.default_rng(seed)
     hu = rng.integers(-1000, 100, (n, 24, 24)).astype(np.int16)
     out = study / name
@@ -32,6 +32,8 @@ def _series(study: Path, name: str, n: int, z_mm: float, kernel: str, descriptio
         ds.ConvolutionKernel = kernel
         if burned_in:
             ds.BurnedInAnnotation = "YES"
+        if contrast:
+            ds.ContrastBolusAgent, ds.CTDIvol = "Iohexol 350", 3.5
         ds.save_as(f)
         uid = ds.SeriesInstanceUID
     return uid
@@ -54,7 +56,7 @@ def _delivery(root: Path) -> dict[str, str]:
     uids = {
         "scout": _series(study, "1", 2, 1.0, "B30f", "Topogram", seed=1, sagittal=False),
         "soft": _series(study, "2", 90, 2.0, "B30f", "Thorax 2.0 B30f", seed=2),
-        "lung_thin": _series(study, "3", 90, 2.0, "B70f", "Lung 2.0 B70f", seed=3),
+        "lung_thin": _series(study, "3", 90, 2.0, "B70f", "Lung 2.0 B70f", seed=3, contrast=True),
         "lung_thick": _series(study, "4", 40, 5.0, "B70f", "Lung 5.0 B70f", seed=4),
         "cut": _series(study, "5", 40, 2.0, "B70f", "Lung 2.0 B70f partial", seed=5),
         "burned": _series(study, "6", 90, 2.0, "B70f", "Lung 2.0 B70f with report", seed=6, burned_in=True),
@@ -92,13 +94,14 @@ def test_the_lung_kernel_thin_series_is_chosen_and_the_rest_explained(tmp_path: 
     why = "\n".join(line.not_chosen)
     assert "a scout" in why and "thicker than the protocol" in why and "the lungs are cut" in why
     assert "burned-in annotation" in why and "softer kernel" in why
+    assert line.qc == "coverage 180 mm, gaps none, contrast yes, CTDIvol 3.5 mGy, 120 kVp" and line.stored
     from db.models import Scan
 
     assert database.read(lambda s: s.query(Scan).one().series_uid) == uids["lung_thin"]
     monkeypatch.setenv("LUNGREAD_PASSWORD", PASSWORD)
     assert main(["trial", "intake-report", "--db", database.url, "--user", "boss"]) == 0
     out = capsys.readouterr().out
-    assert "S01\tBASELINE\t90 slices" in out and "not chosen:" in out
+    assert "S01\tBASELINE\t90 slices" in out and "not chosen:" in out and "coverage 180 mm" in out
 
 
 def test_a_tie_is_refused_with_the_candidates(tmp_path: Path, manager) -> None:
@@ -117,3 +120,60 @@ def test_the_manager_can_name_the_series(tmp_path: Path, manager) -> None:
     assert report.ok, report.errors
     (line,) = intake_report(database, boss)
     assert line.kernel == "B30f" and "the manager's choice" in line.selection
+
+
+def test_the_manager_overrides_the_selection_with_a_reason_before_any_read(tmp_path: Path, manager, capsys,
+                                                                            monkeypatch) -> None:
+    from db.models import AuditEvent, Scan
+    from db.services import (
+        PermissionDenied,
+        WorkflowError,
+        authenticate,
+        create_user,
+        generate_worklist,
+        save_draft,
+        select_series,
+        trust_root,
+        verify_trust,
+        worklist,
+    )
+    from tests.support.db_trial import read_input
+
+    database, boss = manager
+    uids = _delivery(tmp_path)
+    assert import_manifest(database, boss, _manifest(tmp_path)).ok
+    monkeypatch.setenv("LUNGREAD_PASSWORD", PASSWORD)
+    url = database.url
+    # Without --series-uid the command lists the delivery's series, marking the one read now.
+    assert main(["trial", "select-series", "S01", "BASELINE", "--db", url, "--user", "boss"]) == 0
+    listing = capsys.readouterr().out
+    assert f"* {uids['lung_thin']}" in listing and f"  {uids['soft']}" in listing
+    # A reason is required; a series that fails intake (burned-in text) is refused and nothing changes.
+    assert main(["trial", "select-series", "S01", "BASELINE", "--series-uid", uids["soft"], "--db", url,
+                 "--user", "boss"]) == 2
+    assert "--reason is required" in capsys.readouterr().err
+    with pytest.raises(WorkflowError, match="BurnedInAnnotation"):
+        select_series(database, boss, "S01", "BASELINE", uids["burned"], "site asked")
+    create_user(database, boss, "r1", "reader", PASSWORD)
+    r1 = authenticate(database, "r1", PASSWORD)
+    with pytest.raises(PermissionDenied):
+        select_series(database, r1, "S01", "BASELINE", uids["soft"], "I prefer it")
+    store_before = {p.name for p in (tmp_path / "t-images").glob("??/*")}
+    assert main(["trial", "select-series", "S01", "BASELINE", "--series-uid", uids["soft"], "--reason",
+                 "site: the B70f series is the wrong phase", "--db", url, "--user", "boss"]) == 0
+    (line,) = intake_report(database, boss)
+    assert line.kernel == "B30f" and "chosen by the manager after import: site: the B70f" in line.selection
+    assert "the earlier selection" in line.not_chosen[0] and "Lung 2.0 B70f" in line.not_chosen[0]
+    scan = database.read(lambda s: s.query(Scan).one())
+    assert scan.series_uid == uids["soft"] and scan.store_hash not in store_before
+    assert (tmp_path / "t-images" / scan.store_hash[:2] / scan.store_hash / "0000.dcm").is_file()
+    event = database.read(lambda s: s.query(AuditEvent).filter_by(action="select_series").one())
+    assert event.signature and uids["lung_thin"] in event.old_json and event.reason.startswith("site:")
+    assert verify_trust(database, trust_root(database)).ok
+    # Once a reader saved work on the scan, its series no longer changes.
+    create_user(database, boss, "r2", "reader", PASSWORD)
+    generate_worklist(database, boss, seed=1, readers=["r1", "r2"])
+    task = worklist(database, r1)[0]
+    save_draft(database, r1, task.task_id, read_input(5.0, 1.0, shape=(90, 24, 24)))
+    with pytest.raises(WorkflowError, match="already has saved reads"):
+        select_series(database, boss, "S01", "BASELINE", uids["lung_thin"], "changed my mind")
