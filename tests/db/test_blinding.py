@@ -86,7 +86,7 @@ def test_reader_and_adjudicator_results_carry_no_identifying_string(tmp_path: Pa
             results.append(("next_task", task))
             case = open_task(database, actor, task.task_id)
             results.append(("open_task", case))
-            results.append(("series files", [str(p.resolve().name) for p in case.series_files]))
+            results.append(("series files", [str(p.resolve()) for p in case.series_files]))  # the store: no names
             results.append(("blinded dir listing", sorted(p.name for p in case.series_dir.iterdir())))
             lesion = 20.0 if actor is r1 else 40.0  # discordant: every pair goes to adjudication
             read = read_input(lesion, 1.0, shape=(trial.shape))
