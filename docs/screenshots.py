@@ -201,6 +201,9 @@ def run(out: Path, subjects: int, visits: int) -> None:
     mgr = window.role_screen
     _wait(app, lambda: mgr.progress_table.rowCount() > 0)
     _grab(app, window, out / "manager.png")
+    mgr.setCurrentWidget(mgr.intake)
+    mgr.intake.refresh()
+    _grab(app, window, out / "manager_intake.png")
     mgr.lock_database(confirm=False, override_reason="screenshot session")
     window.close()
 

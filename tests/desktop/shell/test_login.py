@@ -226,7 +226,66 @@ def test_manager_imports_a_manifest_with_progress_and_lists_every_bad_row(app, q
     # The Intake tab says what was imported and why that series.
     table = screen.intake.table
     assert table.rowCount() == 1 and table.item(0, 0).text() == "S001" and table.item(0, 1).text() == "BASELINE"
-    assert table.item(0, 6).text() == "the only series in the folder" and int(table.item(0, 2).text()) > 10
+    assert table.item(0, 7).text() == "the only series in the folder" and int(table.item(0, 2).text()) > 10
+    assert table.item(0, 6).text().startswith("coverage ") and "gaps none" in table.item(0, 6).text()
+
+
+def test_manager_reads_a_visit_from_another_series_in_the_intake_tab(app, qtbot, database, tmp_path):
+    """The Intake tab's override: pick another series of the delivery and give a reason (real
+    dialogs); the scan then reads from it, and the audit trail holds the signed change."""
+    import numpy as np
+    import pydicom
+    from PySide6.QtWidgets import QInputDialog
+
+    from db import services
+    from db.models import AuditEvent, Scan
+    from desktop.screens.manager import ManagerScreen
+    from quant.dicom.write import write_series
+    from quant.volume import Volume
+    from tests.support.desktop import when_dialog
+
+    study = tmp_path / "trial" / "S001" / "BASELINE"
+    uids = {}
+    for seed, kernel in ((1, "B70f"), (2, "B30f")):
+        hu = np.random.default_rng(seed).integers(-1000, 100, (80, 24, 24)).astype(np.int16)
+        out = study / kernel
+        write_series(Volume(hu, (2.0, 1.0, 1.0)), out, seed=seed, series_description=f"Thorax {kernel}")
+        for f in out.glob("*.dcm"):
+            ds = pydicom.dcmread(f)
+            ds.ConvolutionKernel = kernel
+            ds.save_as(f)
+            uids[kernel] = str(ds.SeriesInstanceUID)
+    manifest = tmp_path / "trial" / "manifest.csv"
+    manifest.write_text("subject,visit,series_folder\nS001,BASELINE,S001/BASELINE\n")
+    ctx = _context(database)
+    ctx.actor = services.authenticate(database, "boss", "managerpass")
+    screen = ManagerScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    screen.import_manifest(str(manifest))
+    qtbot.waitUntil(lambda: screen.import_result.text().startswith("Imported"), timeout=60000)
+    tab = screen.intake
+    assert tab.table.item(0, 4).text() == "B70f" and "lung kernel" in tab.table.item(0, 7).text()
+
+    def choose(dialog):
+        assert uids["B30f"] in dialog.comboBoxItems()[0]
+        dialog.setTextValue(dialog.comboBoxItems()[0])
+        when_dialog(QInputDialog, give_reason)
+        dialog.accept()
+
+    def give_reason(dialog):
+        dialog.setTextValue("site: the B70f series is the wrong phase")
+        dialog.accept()
+
+    tab.table.selectRow(0)
+    when_dialog(QInputDialog, choose)
+    worker = tab.choose_other_series()
+    assert worker is not None
+    qtbot.waitUntil(lambda: "now read from" in tab.summary.text(), timeout=60000)
+    assert tab.table.item(0, 4).text() == "B30f" and "wrong phase" in tab.table.item(0, 7).text()
+    assert database.read(lambda s: s.query(Scan).one().series_uid) == uids["B30f"]
+    event = database.read(lambda s: s.query(AuditEvent).filter_by(action="select_series").one())
+    assert event.username == "boss" and event.signature and "wrong phase" in event.reason
 
 
 def test_window_geometry_is_remembered_between_sessions(app, qtbot, database):
