@@ -5,6 +5,7 @@ manager reviews (slices, spacing, z coverage, kernel, contrast, dose)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def check_intake_row(number: int, rec: dict[str, str], base: Path) -> IntakeRow:
         "slice_mm": summary.slice_spacing, "kernel": tags.kernel,
         # QC at intake: z coverage, gaps (load_series refuses irregular spacing), contrast, dose.
         "coverage_mm": round(float(volume.shape[0] * volume.spacing[0]), 1), "gaps": "none",
+        # The voxels alone (headers aside): the same images delivered for two visits are caught.
+        "pixel_sha256": hashlib.sha256(volume.hu.tobytes()).hexdigest(),
         "contrast": tags.contrast, "ctdi_vol_mgy": tags.ctdi_vol_mgy, "kvp": tags.kvp,
         "description": redact_free_text(summary.description), "selection": selection, "not_chosen": list(not_chosen),
     }

@@ -111,7 +111,9 @@ def import_manifest(
     root = db.read(lambda s: (require_role(s, actor, ("manager",), _MANAGER_RULE.format(what="import scans")),
                               refuse_if_locked(s, "importing scans"), store_root(s))[2])
     records = _read_manifest(csv_path)
-    known = set(db.read(lambda s: s.execute(select(Scan.series_uid, Scan.content_hash)).all()))
+    scans = db.read(lambda s: s.execute(select(Scan.series_uid, Scan.content_hash, Scan.display_json)).all())
+    known = {(uid, content) for uid, content, _ in scans}
+    known_pixels = {json.loads(d).get("pixel_sha256"): uid for uid, _, d in scans}
     uid_key = trial_uid_key(db)
     new_copies: list[str] = []
     base = csv_path.resolve().parent
@@ -119,6 +121,7 @@ def import_manifest(
     rows: list[IntakeRow] = []
     seen_visit: dict[tuple[str, str], int] = {}
     seen_uid: dict[str, int] = {}
+    seen_pixels: dict[object, int] = {}
     for i, rec in enumerate(records, start=1):
         if progress is not None:
             progress(i - 1, len(records))
@@ -137,7 +140,16 @@ def import_manifest(
         if row.series_uid in seen_uid:
             errors.append(ImportRowError(i, f"same series as row {seen_uid[row.series_uid]} (series UID {row.series_uid})"))
             continue
-        seen_visit[key], seen_uid[row.series_uid] = i, i
+        pixels = row.display.get("pixel_sha256")
+        if pixels in seen_pixels:
+            errors.append(ImportRowError(i, f"its images are the same voxels as row {seen_pixels[pixels]}'s under "
+                                            "another series UID: one delivery sent for two visits?"))
+            continue
+        if known_pixels.get(pixels, row.series_uid) != row.series_uid:
+            errors.append(ImportRowError(i, "its images are the same voxels as a scan imported before for another "
+                                            "visit (under another series UID): one delivery sent for two visits?"))
+            continue
+        seen_visit[key], seen_uid[row.series_uid], seen_pixels[pixels] = i, i, i
         if (row.series_uid, row.content_hash) not in known:
             try:
                 stored = store_series(root, row.sources, uid_key)

@@ -4,6 +4,7 @@ missing geometry, absurd size claims (issue 18). The whole manifest is refused, 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pydicom
@@ -57,6 +58,13 @@ def _no_geometry(series: Path) -> None:
         ds.save_as(f)
 
 
+def _copy_of_s1_with_a_new_uid(series: Path) -> None:
+    """The site sends S1's images again as S2 (a new SeriesInstanceUID, same voxels)."""
+    shutil.rmtree(series)
+    shutil.copytree(series.parent.parent.parent / "S1" / "V1" / "dicom", series)
+    _set(series, SeriesInstanceUID="1.2.826.0.1.3680043.2.1125.999")
+
+
 @pytest.mark.parametrize("damage, expected", [
     (_empty_last, "not readable DICOM"),
     (_truncate_pixels, "cannot be read completely"),
@@ -66,8 +74,9 @@ def _no_geometry(series: Path) -> None:
     (_no_geometry, "cannot be read completely"),
     (lambda s: _set(s, Rows=65535, Columns=65535), "over the 4096x4096 limit"),
     (lambda s: _set(s, BurnedInAnnotation="YES"), "BurnedInAnnotation=YES"),
+    (_copy_of_s1_with_a_new_uid, "the same voxels as row 1"),
 ], ids=["emptied files", "truncated pixels", "MR", "one slice", "duplicate position", "no geometry", "65535 claim",
-        "burned-in annotation"])
+        "burned-in annotation", "same images twice"])
 def test_a_damaged_series_refuses_the_manifest(tmp_path: Path, damage, expected: str) -> None:
     trial = write_mini_trial(tmp_path / "site", ["S1", "S2"], ["V1"])
     damage(tmp_path / "site" / "S2" / "V1" / "dicom")
@@ -78,5 +87,26 @@ def test_a_damaged_series_refuses_the_manifest(tmp_path: Path, damage, expected:
         assert not report.ok and len(report.errors) == 1, report.errors
         assert report.errors[0].row == 2 and expected in report.errors[0].message, report.errors[0].message
         assert database.read(lambda s: s.scalar(select(func.count(Scan.id)))) == 0
+    finally:
+        database.dispose()
+
+
+def test_the_same_images_for_another_visit_later_are_refused_and_packages_still_export(tmp_path: Path) -> None:
+    from db.services import export_package, generate_worklist
+
+    trial = write_mini_trial(tmp_path / "site", ["S1", "S2"], ["V1"])
+    database = db.connect(tmp_path / "t.sqlite")
+    try:
+        actors = make_accounts(database, {"boss": "manager", "r1": "reader", "r2": "reader"})
+        assert import_manifest(database, actors["boss"], trial.manifest).ok
+        generate_worklist(database, actors["boss"], seed=1, readers=["r1", "r2"])
+        later = write_mini_trial(tmp_path / "later", ["S3"], ["V1"])
+        shutil.rmtree(tmp_path / "later" / "S3" / "V1" / "dicom")
+        shutil.copytree(tmp_path / "site" / "S1" / "V1" / "dicom", tmp_path / "later" / "S3" / "V1" / "dicom")
+        _set(tmp_path / "later" / "S3" / "V1" / "dicom", SeriesInstanceUID="1.2.826.0.1.3680043.2.1125.998")
+        report = import_manifest(database, actors["boss"], later.manifest)
+        assert not report.ok and "imported before for another visit" in report.errors[0].message
+        package = export_package(database, actors["boss"], "r1", tmp_path / "pkg")
+        assert package.n_tasks == 2
     finally:
         database.dispose()
