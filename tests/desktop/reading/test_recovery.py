@@ -291,3 +291,40 @@ def test_lock_during_an_edit_the_reader_is_told_and_can_always_leave(demo, qtbot
     window.sign_out()
     assert signed_out == [True]
     wait_workers_idle(qtbot)
+
+
+def test_a_case_whose_stored_images_changed_is_refused_with_a_message(demo, qtbot):
+    """Someone with write access replaced a case's image-store copy: the reader's load worker
+    re-checks the hash, shows why, and never shows the images; the other case still opens."""
+    import shutil
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from db import services
+    from desktop.app.session import DEMO_PASSWORD
+
+    context, tasks = demo
+    reader = services.authenticate(context.database(), "reader1", DEMO_PASSWORD)
+    mine = services.open_task(context.database(), reader, tasks[0], with_masks=False).series_files
+    other = services.open_task(context.database(), reader, tasks[1], with_masks=False).series_files
+    for a, b in zip(mine, other):  # the second visit's images under the first visit's names
+        a.chmod(0o644)
+        shutil.copyfile(b, a)
+    window = login_reader1(qtbot, context)
+    screen = window.role_screen
+    qtbot.waitUntil(lambda: screen.worklist.table.rowCount() == 2)
+    screen.open_task(tasks[0])
+
+    def refusal() -> QMessageBox | None:
+        boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+        return boxes[0] if boxes else None
+
+    qtbot.waitUntil(lambda: refusal() is not None, timeout=60000)
+    box = refusal()
+    assert "changed since they were imported" in box.text() + box.informativeText()
+    assert screen.workspace.views is None
+    box.accept()
+    open_case(qtbot, screen, tasks[1])
+    assert screen.workspace.views is not None
+    window.close()
+    wait_workers_idle(qtbot)
