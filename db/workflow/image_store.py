@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,7 @@ __all__ = [
     "trial_uid_key",
     "store_series",
     "stored_files",
-    "discard_series",
+    "discarded_on_failure",
 ]
 
 STORE_ENV = "LUNGREAD_IMAGE_STORE"
@@ -171,6 +172,14 @@ def _intact(folder: Path, store_hash: str, n_files: int) -> bool:
         return False
 
 
-def discard_series(root: Path, store_hash: str) -> None:
-    """Remove a series this import wrote when the import is refused (nothing refers to it)."""
-    shutil.rmtree(root / store_hash[:2] / store_hash, ignore_errors=True)
+@contextmanager
+def discarded_on_failure(root: Path, copies: Iterable[StoredSeries]) -> Iterator[None]:
+    """Remove the ``copies`` this call wrote (``created``) when the block raises: the database
+    change that would have referred to them did not happen."""
+    try:
+        yield
+    except BaseException:
+        for copy in copies:
+            if copy.created:
+                shutil.rmtree(root / copy.store_hash[:2] / copy.store_hash, ignore_errors=True)
+        raise

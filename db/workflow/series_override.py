@@ -25,7 +25,7 @@ from db.security.access import refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event
 from db.security.signed_state import scan_state
 from db.security.text_rules import MAX_REASON, check_text
-from db.workflow.image_store import discard_series, store_root, store_series, trial_uid_key
+from db.workflow.image_store import discarded_on_failure, store_root, store_series, trial_uid_key
 from db.workflow.series_check import check_intake_row
 from quant.errors import LungReadError
 
@@ -130,9 +130,5 @@ def select_series(db: Database, actor: Actor, subject: str, visit: str, series_u
                                                       "store_hash": copy.store_hash},
                      reason=reason, signer=signing_key(actor), state=scan_state(s, scan))
 
-    try:
+    with discarded_on_failure(root, [copy]):
         db.write(work)
-    except BaseException:
-        if copy.created:
-            discard_series(root, copy.store_hash)
-        raise

@@ -21,7 +21,7 @@ from db.records import Actor
 from db.security.access import refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event
 from db.security.signed_state import scan_state
-from db.workflow.image_store import discard_series, store_root, store_series, trial_uid_key
+from db.workflow.image_store import discarded_on_failure, store_root, store_series, trial_uid_key
 from db.workflow.imagelinks import scan_image_files
 from quant.dicom.load import series_content_hash
 from quant.errors import LungReadError
@@ -78,12 +78,8 @@ def store_site_images(db: Database, actor: Actor,
                          entity_id=scan.id, new={"store_hash": copy.store_hash, "store_files": copy.n_files},
                          signer=signing_key(actor), state=scan_state(s, scan))
 
-        try:
+        with discarded_on_failure(root, [copy]):
             db.write(record)
-        except BaseException:
-            if copy.created:
-                discard_series(root, copy.store_hash)
-            raise
         stored += 1
     if progress is not None:
         progress(len(pending), len(pending))

@@ -20,7 +20,7 @@ from db.records import Actor, ImportReport, ImportRowError, Signer, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
 from db.security.signed_state import scan_state, trial_state
-from db.workflow.image_store import discard_series, store_root, store_series, trial_uid_key
+from db.workflow.image_store import StoredSeries, discarded_on_failure, store_root, store_series, trial_uid_key
 from db.workflow.series_check import IntakeRow, check_intake_row
 from quant.errors import LungReadError
 
@@ -115,7 +115,7 @@ def import_manifest(
     known = {(uid, content) for uid, content, _ in scans}
     known_pixels = {json.loads(d).get("pixel_sha256"): uid for uid, _, d in scans}
     uid_key = trial_uid_key(db)
-    new_copies: list[str] = []
+    new_copies: list[StoredSeries] = []
     base = csv_path.resolve().parent
     errors: list[ImportRowError] = []
     rows: list[IntakeRow] = []
@@ -156,8 +156,7 @@ def import_manifest(
             except LungReadError as exc:
                 errors.append(ImportRowError(i, f"cannot copy the series into the image store: {exc}"))
                 continue
-            if stored.created:
-                new_copies.append(stored.store_hash)
+            new_copies.append(stored)
             row = replace(row, store_hash=stored.store_hash, store_files=stored.n_files)
         rows.append(row)
     if progress is not None:
@@ -229,15 +228,7 @@ def import_manifest(
         return ImportReport(n_rows=len(records), created=created, unchanged=unchanged)
 
     try:
-        return db.write(work)
+        with discarded_on_failure(root, new_copies):
+            return db.write(work)
     except _Abort as abort:
-        _discard(root, new_copies)
         return ImportReport(n_rows=len(records), created=0, unchanged=0, errors=tuple(abort.errors))
-    except BaseException:
-        _discard(root, new_copies)
-        raise
-
-
-def _discard(root: Path, store_hashes: list[str]) -> None:
-    for store_hash in store_hashes:
-        discard_series(root, store_hash)
