@@ -16,7 +16,8 @@ DATA_DICTIONARY: dict[str, tuple[str, str, str]] = {
     "visit": ("text", "", "visit name from the manifest"),
     "visit_day": ("integer", "days", "nominal study day of the visit"),
     "arm": ("text", "", "randomised arm; empty until the statistician has unblinded the locked database"),
-    "series_uid": ("text", "", "DICOM SeriesInstanceUID of the read series"),
+    "series_uid": ("text", "", "DICOM SeriesInstanceUID of the read series as readers saw it: the image "
+                   "store's de-identified copy, which DICOM SEG exports reference"),
     "case_code": ("text", "", "random case code the reader or adjudicator saw"),
     "reader": ("text", "", "username of the signer"),
     "read_kind": ("text", "", "reader1 / reader2 (independent reads) or adjudicator (adjudicator's own read)"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.endpoints.dataset import AnalysisDataset, collect_dataset
@@ -62,7 +62,7 @@ def _read_rows(s: Session, with_arms: bool, status_of: dict[int, tuple[str, tupl
     q = (select(Read.id, Read.task_id, Read.revision, Read.status, Read.author_id, Read.saved_at, Read.signed_at,
                 Read.sign_meaning, Read.lesion_pct, Read.solid_pct, Read.normal_ct, Read.confidence,
                 Read.not_evaluable_reason, Read.metrics_json, Read.algorithm_version, Read.protocol_hash,
-                Read.comment, Scan.id, Scan.series_uid, Visit.name, Visit.visit_day, Subject.id, Subject.code)
+                Read.comment, Scan.id, func.coalesce(Scan.store_series_uid, Scan.series_uid), Visit.name, Visit.visit_day, Subject.id, Subject.code)
          .join(Scan, Read.scan_id == Scan.id).join(Visit, Scan.visit_id == Visit.id)
          .join(Subject, Visit.subject_id == Subject.id)
          .order_by(Subject.code, Visit.visit_day, Visit.name, Read.id))

@@ -129,6 +129,7 @@ class Scan(Base):
     # names its folder and its file count. None: imported before the store (site files).
     store_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     store_files: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    store_series_uid: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)  # the copy's (mapped) UID
 
 
 class Setting(Base):

@@ -64,7 +64,7 @@ def scan_state(session: Session, scan: Scan) -> dict[str, Any]:
              "series_uid": scan.series_uid, "folder": scan.folder, "content_hash": scan.content_hash,
              "files": scan.files_json}
     if scan.store_hash is not None:  # a scan imported before the image store signed the state above
-        state.update(store_hash=scan.store_hash, store_files=scan.store_files)
+        state.update(store_hash=scan.store_hash, store_files=scan.store_files, store_series_uid=scan.store_series_uid)
     return state
 
 

@@ -52,11 +52,12 @@ _INCOMING = ".incoming"
 
 @dataclass(frozen=True)
 class StoredSeries:
-    """A series in the store: the content hash naming its folder, its file count, and whether
-    this call wrote it (False: the same content was stored before)."""
+    """A series in the store: the content hash naming its folder, its file count, its
+    de-identified SeriesInstanceUID, and whether this call wrote it (False: stored before)."""
 
     store_hash: str
     n_files: int
+    series_uid: str
     created: bool
 
 
@@ -138,23 +139,27 @@ def store_series(root: Path, files: Sequence[Path], uid_key: bytes) -> StoredSer
         WorkflowError: the store folder cannot be written.
         DeidentificationError: a file is not a DICOM image or declares burned-in annotation.
     """
+    from pydicom import dcmread
+
     from quant.dicom.deidentify import UidMapper, deidentify_series
     from quant.dicom.load import series_content_hash
 
     incoming = root / _INCOMING / secrets.token_hex(8)
     try:
-        written = deidentify_series(files, incoming, UidMapper(uid_key), patient_label=PATIENT_LABEL)
+        uids = UidMapper(uid_key)
+        written = deidentify_series(files, incoming, uids, patient_label=PATIENT_LABEL)
         store_hash = series_content_hash(written)
+        series_uid = str(dcmread(written[0], stop_before_pixels=True).SeriesInstanceUID)
         final = root / store_hash[:2] / store_hash
         if final.is_dir() and _intact(final, store_hash, len(written)):
-            return StoredSeries(store_hash, len(written), created=False)
+            return StoredSeries(store_hash, len(written), series_uid, created=False)
         if final.exists():
             shutil.rmtree(final)  # a damaged earlier copy: this one replaces it
         final.parent.mkdir(parents=True, exist_ok=True)
         for path in written:
             path.chmod(0o444)  # the store is written once; a reader's tool must not change it
         os.replace(incoming, final)
-        return StoredSeries(store_hash, len(written), created=True)
+        return StoredSeries(store_hash, len(written), series_uid, created=True)
     except OSError as exc:
         raise WorkflowError(f"cannot write the image store {str(root)!r}: {exc.strerror or exc}") from exc
     finally:

@@ -5,7 +5,6 @@ manager reviews (slices, spacing, z coverage, kernel, contrast, dose)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ class IntakeRow:
     sources: tuple[Path, ...]  # the series' files, in slice-file order
     store_hash: str | None = None  # its de-identified copy in the image store
     store_files: int | None = None
+    store_series_uid: str | None = None
 
 
 
@@ -42,7 +42,7 @@ def check_intake_row(number: int, rec: dict[str, str], base: Path) -> IntakeRow:
     series_uid``]; folders relative to ``base``) against its files: the series chosen, every file
     readable, one CT series, no burned-in annotation, complete regular geometry. Raises
     LungReadError (ManifestError) with the row's problem."""
-    from quant.dicom.load import load_series, scan_folder, series_content_hash
+    from quant.dicom.load import load_series, scan_folder, series_content_hash, voxel_hash
 
     subject, visit, folder_text = rec.get("subject", ""), rec.get("visit", ""), rec.get("series_folder", "")
     if not subject or not visit or not folder_text:
@@ -92,7 +92,7 @@ def check_intake_row(number: int, rec: dict[str, str], base: Path) -> IntakeRow:
         # QC at intake: z coverage, gaps (load_series refuses irregular spacing), contrast, dose.
         "coverage_mm": round(float(volume.shape[0] * volume.spacing[0]), 1), "gaps": "none",
         # The voxels alone (headers aside): the same images delivered for two visits are caught.
-        "pixel_sha256": hashlib.sha256(volume.hu.tobytes()).hexdigest(),
+        "pixel_sha256": voxel_hash(volume),
         "contrast": tags.contrast, "ctdi_vol_mgy": tags.ctdi_vol_mgy, "kvp": tags.kvp,
         "description": redact_free_text(summary.description), "selection": selection, "not_chosen": list(not_chosen),
     }

@@ -123,7 +123,7 @@ def select_series(db: Database, actor: Actor, subject: str, visit: str, series_u
         display["not_chosen"] = [f"{_label(old_display)}: the earlier selection ({old_display.get('selection')})"]
         scan.series_uid, scan.content_hash = row.series_uid, row.content_hash
         scan.files_json, scan.display_json = json.dumps(list(row.files)), json.dumps(display, sort_keys=True)
-        scan.store_hash, scan.store_files = copy.store_hash, copy.n_files
+        scan.store_hash, scan.store_files, scan.store_series_uid = copy.store_hash, copy.n_files, copy.series_uid
         s.flush()
         append_event(s, user_id=manager.id, username=manager.username, action="select_series", entity="scan",
                      entity_id=scan.id, old=old, new={"series_uid": row.series_uid, "content_hash": row.content_hash,

@@ -72,7 +72,7 @@ def store_site_images(db: Database, actor: Actor,
             manager = require_role(s, actor, ("manager",), _RULE)
             scan = s.get(Scan, scan_id)
             assert scan is not None
-            scan.store_hash, scan.store_files = copy.store_hash, copy.n_files
+            scan.store_hash, scan.store_files, scan.store_series_uid = copy.store_hash, copy.n_files, copy.series_uid
             s.flush()
             append_event(s, user_id=manager.id, username=manager.username, action="store", entity="scan",
                          entity_id=scan.id, new={"store_hash": copy.store_hash, "store_files": copy.n_files},

@@ -157,7 +157,8 @@ def import_manifest(
                 errors.append(ImportRowError(i, f"cannot copy the series into the image store: {exc}"))
                 continue
             new_copies.append(stored)
-            row = replace(row, store_hash=stored.store_hash, store_files=stored.n_files)
+            row = replace(row, store_hash=stored.store_hash, store_files=stored.n_files,
+                          store_series_uid=stored.series_uid)
         rows.append(row)
     if progress is not None:
         progress(len(records), len(records))
@@ -211,7 +212,7 @@ def import_manifest(
                 visit_id=visit.id, series_uid=row.series_uid, folder=str(row.folder), content_hash=row.content_hash,
                 image_key=secrets.token_hex(12), files_json=json.dumps(list(row.files)),
                 display_json=json.dumps(row.display, sort_keys=True), created_at=utc_now(),
-                store_hash=row.store_hash, store_files=row.store_files,
+                store_hash=row.store_hash, store_files=row.store_files, store_series_uid=row.store_series_uid,
             )
             s.add(scan)
             s.flush()

@@ -91,15 +91,16 @@ def perturb(editor: MaskEditor, rng: np.random.Generator) -> list[str]:
 
 
 def _auto_segment(folder: str) -> tuple[str, np.ndarray, np.ndarray, str, str, tuple]:
-    """Process-pool worker: (content hash, lung labels, lesion labels, algorithm version, protocol
-    hash, QC flags) of the series in ``folder``."""
+    """Process-pool worker: (voxel hash, lung labels, lesion labels, algorithm version, protocol
+    hash, QC flags) of the series in ``folder`` (keyed by voxels: readers open the image store's
+    de-identified copy, whose files differ from the site's)."""
     # Lazy: the DICOM and segmentation stacks load only where they run (pool workers, readers).
-    from quant.dicom.load import load_series, scan_folder, series_content_hash
+    from quant.dicom.load import load_series, scan_folder, voxel_hash
     from quant.segment.pipeline import segment
 
-    files = scan_folder(Path(folder)).series[0].files
-    result = segment(load_series(files))
-    return (series_content_hash(files), result.lungs.labels, result.lesions.labels, result.algorithm_version,
+    volume = load_series(scan_folder(Path(folder)).series[0].files)
+    result = segment(volume)
+    return (voxel_hash(volume), result.lungs.labels, result.lesions.labels, result.algorithm_version,
             result.protocol_hash, tuple(result.qc))
 
 
@@ -137,7 +138,7 @@ def segment_all(manifest: Path, workers: int | None) -> tuple[dict[str, tuple], 
 def simulate_readers(db: Database, actors: dict[str, Actor], auto: dict[str, tuple], seed: int) -> None:
     # Lazy: SQLAlchemy stays out of the spawn pool workers, which import this module; scipy/DICOM as above.
     from db.services import ReadInput, open_task, save_draft, sign_read, worklist
-    from quant.dicom.load import load_series, series_content_hash
+    from quant.dicom.load import load_series, voxel_hash
     from quant.editing.editor import MaskEditor
     from quant.segment.qc import to_metrics
 
@@ -148,7 +149,7 @@ def simulate_readers(db: Database, actors: dict[str, Actor], auto: dict[str, tup
         for task in tasks:
             case = open_task(db, actor, task.task_id, with_masks=False)
             volume = load_series(case.series_files)
-            key = series_content_hash(case.series_files)
+            key = voxel_hash(volume)
             lung0, lesion0, algo, phash, qc = auto[key]
             lungs = LungMasks(np.array(lung0, dtype=np.uint8, order="C"))
             lesions = LesionMasks(np.array(lesion0, dtype=np.uint8, order="C"))
@@ -172,12 +173,11 @@ def simulate_readers(db: Database, actors: dict[str, Actor], auto: dict[str, tup
 def simulate_adjudicator(db: Database, actor: Actor, truth_of: dict[str, float]) -> int:
     # Lazy: as in simulate_readers.
     from db.services import adjudication_queue, decide_adjudication, open_adjudication
-    from quant.dicom.load import series_content_hash
 
     queue = [a for a in adjudication_queue(db, actor) if a.status == "open"]
     for item in queue:
         view = open_adjudication(db, actor, item.adjudication_id, with_masks=False)
-        truth = truth_of[series_content_hash(view.series_files)]
+        truth = truth_of[view.display["pixel_sha256"]]  # the voxel hash intake recorded
 
         def error(read: ReadView) -> float:
             v = read.metrics.get("lesion_pct")

@@ -91,6 +91,7 @@ __all__ = [
     "load_series",
     "scan_folder",
     "series_content_hash",
+    "voxel_hash",
 ]
 
 Progress = Callable[[int, int], None]
@@ -273,6 +274,12 @@ def load_series(
         raise DicomImportError(
             f"{source}: the series could not be loaded ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def voxel_hash(volume: Volume) -> str:
+    """SHA-256 hex digest of a volume's HU voxels (z, y, x int16 bytes) alone: the same images give
+    the same hash whatever their headers, file names or UIDs (a de-identified copy, a re-send)."""
+    return hashlib.sha256(np.ascontiguousarray(volume.hu).tobytes()).hexdigest()
 
 
 def series_content_hash(files: Path | str | Sequence[Path | str]) -> str:

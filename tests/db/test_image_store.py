@@ -117,7 +117,7 @@ def test_scans_imported_before_the_store_are_copied_in_by_the_cli(trial, tmp_pat
     store = tmp_path / "t-images"
     # Two scans as revision 0005 left them: no store copy, read from the site files.
     with sqlite3.connect(tmp_path / "t.sqlite") as conn:
-        conn.execute("update scans set store_hash = null, store_files = null")
+        conn.execute("update scans set store_hash = null, store_files = null, store_series_uid = null")
     shutil.rmtree(store)
     task = worklist(database, actors["r1"])[0]
     legacy = open_task(database, actors["r1"], task.task_id, with_masks=False)

@@ -163,9 +163,12 @@ def test_demo_trial_end_to_end(qapp, qtbot, tmp_path, monkeypatch):
     assert workspace.case.task_id == task1.task_id
     import pydicom
 
-    # Positive controls: the files the reader's app loads do carry the planted PHI, and the walker
-    # does see the screen's texts (case code in the title and worklist).
-    assert str(pydicom.dcmread(workspace.case.series_files[0]).PatientName) == PHI["PatientName"]
+    # The files the reader's app loads are the image store's de-identified copy; positive controls:
+    # the site's files do carry the planted PHI, and the walker does see the screen's texts (case
+    # code in the title and worklist).
+    loaded = pydicom.dcmread(workspace.case.series_files[0])
+    assert str(loaded.PatientName) == "LUNGREAD^BLINDED" and "InstitutionName" not in loaded
+    assert str(pydicom.dcmread(next(trial.root.rglob("*.dcm"))).PatientName) == PHI["PatientName"]
     assert any(task1.case_code in t for t in all_window_texts())
     check_blinded("reader1 workspace", forbidden)
     views = workspace.views
