@@ -158,7 +158,12 @@ def store_series(root: Path, files: Sequence[Path], uid_key: bytes) -> StoredSer
         final.parent.mkdir(parents=True, exist_ok=True)
         for path in written:
             path.chmod(0o444)  # the store is written once; a reader's tool must not change it
-        os.replace(incoming, final)
+        try:
+            os.replace(incoming, final)
+        except OSError:
+            if final.is_dir() and _intact(final, store_hash, len(written)):  # another import stored it meanwhile
+                return StoredSeries(store_hash, len(written), series_uid, created=False)
+            raise
         return StoredSeries(store_hash, len(written), series_uid, created=True)
     except OSError as exc:
         raise WorkflowError(f"cannot write the image store {str(root)!r}: {exc.strerror or exc}") from exc
@@ -178,13 +183,12 @@ def _intact(folder: Path, store_hash: str, n_files: int) -> bool:
 
 
 @contextmanager
-def discarded_on_failure(root: Path, copies: Iterable[StoredSeries]) -> Iterator[None]:
-    """Remove the ``copies`` this call wrote (``created``) when the block raises: the database
-    change that would have referred to them did not happen."""
+def discarded_on_failure(root: Path, store_hashes: Iterable[str]) -> Iterator[None]:
+    """Remove the store copies ``store_hashes`` (written by this change, not before) when the
+    block raises: the database change that would have referred to them did not happen."""
     try:
         yield
     except BaseException:
-        for copy in copies:
-            if copy.created:
-                shutil.rmtree(root / copy.store_hash[:2] / copy.store_hash, ignore_errors=True)
+        for store_hash in store_hashes:
+            shutil.rmtree(root / store_hash[:2] / store_hash, ignore_errors=True)
         raise

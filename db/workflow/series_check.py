@@ -34,6 +34,7 @@ class IntakeRow:
     store_hash: str | None = None  # its de-identified copy in the image store
     store_files: int | None = None
     store_series_uid: str | None = None
+    store_created: bool = False  # this import wrote the copy (dropped again if the import is refused)
 
 
 

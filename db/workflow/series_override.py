@@ -130,5 +130,5 @@ def select_series(db: Database, actor: Actor, subject: str, visit: str, series_u
                                                       "store_hash": copy.store_hash},
                      reason=reason, signer=signing_key(actor), state=scan_state(s, scan))
 
-    with discarded_on_failure(root, [copy]):
+    with discarded_on_failure(root, [copy.store_hash] if copy.created else []):
         db.write(work)

@@ -78,7 +78,7 @@ def store_site_images(db: Database, actor: Actor,
                          entity_id=scan.id, new={"store_hash": copy.store_hash, "store_files": copy.n_files},
                          signer=signing_key(actor), state=scan_state(s, scan))
 
-        with discarded_on_failure(root, [copy]):
+        with discarded_on_failure(root, [copy.store_hash] if copy.created else []):
             db.write(record)
         stored += 1
     if progress is not None:

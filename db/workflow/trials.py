@@ -6,7 +6,6 @@ import csv
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,9 +19,9 @@ from db.records import Actor, ImportReport, ImportRowError, Signer, TrialView
 from db.security.access import charter_of, current_trial, refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event, utc_now
 from db.security.signed_state import scan_state, trial_state
-from db.workflow.image_store import StoredSeries, discarded_on_failure, store_root, store_series, trial_uid_key
-from db.workflow.series_check import IntakeRow, check_intake_row
-from quant.errors import LungReadError
+from db.workflow.image_store import discarded_on_failure, store_root, trial_uid_key
+from db.workflow.intake_batch import check_and_store_rows
+from db.workflow.series_check import IntakeRow
 
 __all__ = ["create_trial", "get_trial", "import_manifest", "DEFAULT_TRIAL_NAME", "REQUIRED_COLUMNS"]
 
@@ -94,6 +93,7 @@ def import_manifest(
     *,
     trial_name: str = DEFAULT_TRIAL_NAME,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     """Manager: import scans from ``subject,visit,visit_day,series_folder,study_date`` rows.
 
@@ -103,6 +103,7 @@ def import_manifest(
     copied, de-identified, into the image store (:mod:`db.workflow.image_store`); readers only ever
     open that copy. Every bad row is reported; nothing is written (and nothing stays in the store)
     unless all rows are good. Creates the trial (default charter) if the database has none yet.
+    Rows are checked in ``workers`` processes (default: see :mod:`db.workflow.intake_batch`).
 
     Raises:
         WorkflowError: not a manager, locked, or no image store (a server database without one).
@@ -115,23 +116,17 @@ def import_manifest(
     known = {(uid, content) for uid, content, _ in scans}
     known_pixels = {json.loads(d).get("pixel_sha256"): uid for uid, _, d in scans}
     uid_key = trial_uid_key(db)
-    new_copies: list[StoredSeries] = []
-    base = csv_path.resolve().parent
+    checked = check_and_store_rows(records, csv_path.resolve().parent, root, uid_key, known, progress,
+                                   workers=workers)
+    new_copies = [row.store_hash for row in checked if isinstance(row, IntakeRow) and row.store_created]
     errors: list[ImportRowError] = []
     rows: list[IntakeRow] = []
     seen_visit: dict[tuple[str, str], int] = {}
     seen_uid: dict[str, int] = {}
     seen_pixels: dict[object, int] = {}
-    for i, rec in enumerate(records, start=1):
-        if progress is not None:
-            progress(i - 1, len(records))
-        try:
-            row = check_intake_row(i, rec, base)
-        except LungReadError as exc:
-            errors.append(ImportRowError(i, str(exc)))
-            continue
-        except OSError as exc:
-            errors.append(ImportRowError(i, f"cannot read series files: {exc}"))
+    for i, row in enumerate(checked, start=1):
+        if isinstance(row, str):
+            errors.append(ImportRowError(i, row))
             continue
         key = (row.subject, row.visit)
         if key in seen_visit:
@@ -150,18 +145,7 @@ def import_manifest(
                                             "visit (under another series UID): one delivery sent for two visits?"))
             continue
         seen_visit[key], seen_uid[row.series_uid], seen_pixels[pixels] = i, i, i
-        if (row.series_uid, row.content_hash) not in known:
-            try:
-                stored = store_series(root, row.sources, uid_key)
-            except LungReadError as exc:
-                errors.append(ImportRowError(i, f"cannot copy the series into the image store: {exc}"))
-                continue
-            new_copies.append(stored)
-            row = replace(row, store_hash=stored.store_hash, store_files=stored.n_files,
-                          store_series_uid=stored.series_uid)
         rows.append(row)
-    if progress is not None:
-        progress(len(records), len(records))
 
     def work(s: Session) -> ImportReport:
         manager = require_role(s, actor, ("manager",), _MANAGER_RULE.format(what="import scans"))

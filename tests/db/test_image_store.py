@@ -138,3 +138,31 @@ def test_scans_imported_before_the_store_are_copied_in_by_the_cli(trial, tmp_pat
     problems = verify_trust(database, trust_root(database)).problems
     # Scan 1's copy is a signed state; scan 2 still differs from what import signed (the SQL edit above).
     assert [p.row_id for p in problems if p.table == "scans"] == ["2"]
+
+
+def test_rows_checked_in_worker_processes_import_the_same_and_a_refusal_leaves_no_copy(tmp_path: Path) -> None:
+    """A large delivery's rows go to worker processes: the same scans, store copies and messages
+    as in one process, and a refused manifest still leaves nothing in the store."""
+    site = write_mini_trial(tmp_path / "site", ["S1", "S2", "S3"], ["V1", "V2"])
+    bad = tmp_path / "site" / "bad.csv"
+    bad.write_text(site.manifest.read_text() + "S9,V1,0,S1/V1/dicom,20200101\n")  # S1 V1's series again
+    results = {}
+    for workers in (1, 2):
+        database = db.connect(tmp_path / f"w{workers}.sqlite")
+        try:
+            boss = make_accounts(database, {"boss": "manager"})["boss"]
+            refused = import_manifest(database, boss, bad, workers=workers)
+            assert [(e.row, e.message) for e in refused.errors] == [(7, "same series as row 1 (series UID "
+                                                                        f"{_uid(site, 'S1')})")]
+            assert _store_dirs(tmp_path / f"w{workers}-images") == set()
+            report = import_manifest(database, boss, site.manifest, workers=workers)
+            assert report.ok and report.created == 6
+            results[workers] = {p.name for p in _store_dirs(tmp_path / f"w{workers}-images")}
+        finally:
+            database.dispose()
+    assert len(results[1]) == 6 and len(results[2]) == 6
+
+
+def _uid(site, subject: str) -> str:
+    return str(dcmread(next((site.root / subject / "V1" / "dicom").glob("*.dcm")), stop_before_pixels=True)
+               .SeriesInstanceUID)
