@@ -5,7 +5,7 @@ trial's image store.
 Goal (issue 18): 100 subjects x 7 visits runs with a progress bar and its time is reported.
 Series are small (default 20 slices of 64 x 64) so the figure is the per-series cost of intake.
 
-Run: ``.venv/bin/python benchmarks/intake.py [--subjects N] [--slices N]``
+Run: ``.venv/bin/python benchmarks/intake.py [--subjects N] [--slices N] [--workers N]``
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subjects", type=int, default=100)
     parser.add_argument("--slices", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=None, help="processes checking rows (default: per core)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,16 +65,18 @@ def main() -> int:
             bar.refresh()
 
         t0 = time.perf_counter()
-        report = import_manifest(database, boss, manifest, progress=progress)
+        report = import_manifest(database, boss, manifest, progress=progress, workers=args.workers)
         took = time.perf_counter() - t0
         bar.close()
         assert report.ok, report.errors[:3]
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         store = root / "trial-images"
         stored = sum(p.stat().st_size for p in store.rglob("*.dcm"))
         print(f"trial import of {args.subjects} subjects x {len(VISITS)} visits ({report.created} series, each verified "
               f"completely and stored de-identified): {took:.1f} s = {took / report.created * 1000:.0f} ms per series; "
-              f"peak memory {peak:.0f} MiB; image store {stored / 2**20:.0f} MiB")
+              f"peak memory {peak:.0f} MiB (largest worker process {worker_peak:.0f} MiB); "
+              f"image store {stored / 2**20:.0f} MiB")
         database.dispose()
     return 0
 
