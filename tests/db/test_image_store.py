@@ -166,3 +166,35 @@ def test_rows_checked_in_worker_processes_import_the_same_and_a_refusal_leaves_n
 def _uid(site, subject: str) -> str:
     return str(dcmread(next((site.root / subject / "V1" / "dicom").glob("*.dcm")), stop_before_pixels=True)
                .SeriesInstanceUID)
+
+
+def test_the_store_folder_is_given_at_db_init_and_can_move(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``db init --image-store`` names the folder (as beside PostgreSQL); moving it is a folder move
+    plus ``LUNGREAD_IMAGE_STORE`` on the workstation, since the database keeps hashes, not paths."""
+    from desktop.cli.main import main
+    from tests.support.db_trial import PASSWORD
+
+    monkeypatch.delenv("LUNGREAD_IMAGE_STORE", raising=False)
+    url = str(tmp_path / "t.sqlite")
+    capsys.readouterr()
+    assert main(["db", "init", "--db", url, "--image-store", str(tmp_path / "shared" / "store")]) == 0
+    assert f"image store: {tmp_path / 'shared' / 'store'}" in capsys.readouterr().out
+    site = write_mini_trial(tmp_path / "site", ["S1", "S2"], ["V1"])
+    database = db.connect(url)
+    try:
+        actors = make_accounts(database, {"boss": "manager", "r1": "reader", "r2": "reader"})
+        assert import_manifest(database, actors["boss"], site.manifest).ok
+        assert len(_store_dirs(tmp_path / "shared" / "store")) == 2 and not (tmp_path / "t-images").exists()
+        generate_worklist(database, actors["boss"], seed=1, readers=["r1", "r2"])
+        # Another store folder once series are stored: refused (it would orphan them).
+        monkeypatch.setenv("LUNGREAD_PASSWORD", PASSWORD)
+        assert main(["db", "init", "--db", url, "--image-store", str(tmp_path / "elsewhere")]) == 2
+        assert "moving the store is a folder move" in capsys.readouterr().err
+        shutil.move(tmp_path / "shared" / "store", tmp_path / "mounted")
+        monkeypatch.setenv("LUNGREAD_IMAGE_STORE", str(tmp_path / "mounted"))
+        for task in worklist(database, actors["r1"]):
+            case = open_task(database, actors["r1"], task.task_id, with_masks=False)
+            assert case.series_files[0].is_relative_to(tmp_path / "mounted")
+            check_case_images(case.series_files, case.content_hash, case.case_code)
+    finally:
+        database.dispose()
