@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.engine import Database
@@ -26,7 +26,7 @@ from db.workflow.imagelinks import scan_image_files
 from quant.dicom.load import series_content_hash
 from quant.errors import LungReadError
 
-__all__ = ["BackfillReport", "store_site_images"]
+__all__ = ["BackfillReport", "store_site_images", "scans_outside_store"]
 
 _RULE = "only a manager may copy scans into the image store, before the database is locked"
 
@@ -37,6 +37,11 @@ class BackfillReport:
 
     stored: int
     problems: tuple[tuple[int, str], ...]
+
+
+def scans_outside_store(db: Database) -> int:
+    """How many scans are still read from site files (imported before the image store)."""
+    return int(db.read(lambda s: s.scalar(select(func.count(Scan.id)).where(Scan.store_hash.is_(None)))) or 0)
 
 
 def store_site_images(db: Database, actor: Actor,

@@ -27,13 +27,17 @@ if TYPE_CHECKING:
     from db.services import Charter
 
 def _db_init(args: argparse.Namespace) -> int:
-    from db.services import schema_revision, set_image_store, trust_root, user_count
+    from db.services import scans_outside_store, schema_revision, set_image_store, trust_root, user_count
     from desktop.cli.accounts import create_first_manager
 
     database = open_database(args, create=args.db_command == "init")
     print(f"database ready at schema revision {schema_revision(database)}: {database.url}")
     if getattr(args, "image_store", None):
         print(f"image store: {set_image_store(database, args.image_store)}")
+    outside = scans_outside_store(database)
+    if outside:
+        print(f"{outside} scan(s) were imported before the image store and are still read from the site's files: "
+              "a manager runs `lungread trial store-images`")
     if getattr(args, "manager", None):
         if user_count(database):
             raise CommandError("this database already has accounts; --manager only creates the first one")

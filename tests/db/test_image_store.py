@@ -119,14 +119,16 @@ def test_scans_imported_before_the_store_are_copied_in_by_the_cli(trial, tmp_pat
     with sqlite3.connect(tmp_path / "t.sqlite") as conn:
         conn.execute("update scans set store_hash = null, store_files = null, store_series_uid = null")
     shutil.rmtree(store)
+    monkeypatch.setenv("LUNGREAD_PASSWORD", PASSWORD)
+    capsys.readouterr()
+    assert main(["db", "upgrade", "--db", str(tmp_path / "t.sqlite")]) == 0
+    assert "2 scan(s) were imported before the image store" in capsys.readouterr().out
     task = worklist(database, actors["r1"])[0]
     legacy = open_task(database, actors["r1"], task.task_id, with_masks=False)
     assert legacy.series_files[0].is_symlink() and "blinded" in str(legacy.series_files[0])
     # One site folder was re-sent since intake: that scan is not copied, and the command says so.
     resent = sorted((site.root / "S2" / "V1" / "dicom").glob("*.dcm"))
     resent[0].write_bytes(resent[0].read_bytes() + b"\0\0")
-    monkeypatch.setenv("LUNGREAD_PASSWORD", PASSWORD)
-    capsys.readouterr()
     code = main(["trial", "store-images", "--db", str(tmp_path / "t.sqlite"), "--user", "boss"])
     out = capsys.readouterr()
     assert code == 2 and "copied 1 scan(s)" in out.out and "site files changed since intake" in out.err
