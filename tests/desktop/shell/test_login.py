@@ -368,3 +368,33 @@ def test_cli_fails_loudly_when_a_command_module_is_missing(monkeypatch):
         cli.build_parser()
     monkeypatch.undo()
     assert "segment" in cli.build_parser().format_help()
+
+
+def test_open_dicom_folder_dialog_starts_in_the_home_folder_not_the_trial(app, qtbot, database, tmp_path,
+                                                                         monkeypatch):
+    """The ad-hoc Open dialog starts in the user's home folder, never in the working directory
+    (in the demo, the trial folder beside its randomisation list); cancelling opens nothing."""
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from db import services
+    from desktop.shell.main_window import MainWindow
+    from tests.support.desktop import when_dialog
+
+    (tmp_path / "trial").mkdir()
+    (tmp_path / "trial" / "randomization.csv").write_text("subject,arm\n")
+    monkeypatch.chdir(tmp_path / "trial")
+    ctx = _context(database)
+    ctx.actor = services.authenticate(database, "reader1", "readerpass")
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    seen = {}
+
+    def look(dialog):
+        seen["dir"] = Path(dialog.directory().absolutePath())
+        dialog.reject()
+
+    state = when_dialog(QFileDialog, look)
+    assert window.open_dicom_folder() is None
+    assert state["done"] and seen["dir"] == Path.home()
