@@ -83,7 +83,7 @@ def store_root(s: Session) -> Path:
         path = Path(url.database)
         return path.with_name(f"{path.stem}-images")
     raise WorkflowError("this database has no image store; give a folder every workstation can reach with "
-                        "`lungread db init --url URL --image-store FOLDER`")
+                        "`lungread db init --db URL --image-store FOLDER`")
 
 
 def set_image_store(db: Database, folder: str | os.PathLike[str]) -> Path:
