@@ -75,6 +75,7 @@ from db.workflow.progress import progress_dashboard
 from db.workflow.reads import reopen_read, save_draft, sign_read
 from db.workflow.series_override import SeriesCandidate, select_series, series_candidates
 from db.workflow.store_backfill import BackfillReport, scans_outside_store, store_site_images
+from db.workflow.store_check import StoreProblem, verify_image_store
 from db.workflow.trials import create_trial, get_trial, import_manifest
 from db.workflow.worklist import generate_worklist, next_task, open_task, worklist
 
@@ -94,7 +95,7 @@ def schema_revision(database: Database) -> str | None:
 __all__ = [
     "Database", "connect", "database_url", "default_data_dir", "schema_revision", "trust_root",
     "change_password", "set_account", "TrustReport", "verify_trust", "IntakeLine", "intake_report", "check_case_images",
-    "set_image_store", "BackfillReport", "store_site_images", "scans_outside_store", "SeriesCandidate", "select_series", "series_candidates",
+    "set_image_store", "BackfillReport", "store_site_images", "scans_outside_store", "StoreProblem", "verify_image_store", "SeriesCandidate", "select_series", "series_candidates",
     "MAX_FAILED_LOGINS", "authenticate", "create_user", "list_users", "reauthenticate", "unlock_user", "user_count",
     "ADJUDICATION_REASONS", "adjudication_queue", "assign_adjudicator", "decide_adjudication", "discordance", "open_adjudication",
     "AuditVerification", "verify_audit_trail", "Charter", "endpoint_table", "endpoint_value",

@@ -97,6 +97,19 @@ def _trial_select_series(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trial_verify_images(args: argparse.Namespace) -> int:
+    from db.services import verify_image_store
+
+    database = open_database(args)
+    actor = login(database, args)
+    with tqdm_progress("checking images", "scan") as progress:
+        n, problems = verify_image_store(database, actor, progress=progress)
+    for problem in problems:
+        print(one_line(problem.describe()))
+    print(f"{n} scan(s) checked: " + (f"{len(problems)} with a problem" if problems else "every image as imported"))
+    return 1 if problems else 0
+
+
 def _trial_intake_report(args: argparse.Namespace) -> int:
     from db.services import intake_report
 
@@ -286,6 +299,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", help="why (required with --series-uid)")
     add_database_options(p)
     p.set_defaults(handler=_trial_select_series)
+    p = trial_sub.add_parser("verify-images", help="check every scan's images against the hash recorded at "
+                                                   "import: missing or changed copies, exit 1 (manager)")
+    add_database_options(p)
+    p.set_defaults(handler=_trial_verify_images)
     p = trial_sub.add_parser("store-images", help="copy scans imported before the image store (schema 0006) "
                                                   "into it, de-identified (manager)")
     add_database_options(p)

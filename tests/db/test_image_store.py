@@ -71,8 +71,15 @@ def test_readers_open_a_de_identified_copy_whose_path_names_nobody(trial, tmp_pa
         check_case_images(case.series_files, case.content_hash, case.case_code)
 
 
-def test_a_changed_store_copy_is_refused_and_reported(trial, tmp_path: Path) -> None:
+def test_a_changed_store_copy_is_refused_and_reported(trial, tmp_path: Path, monkeypatch, capsys) -> None:
+    from desktop.cli.main import main
+    from tests.support.db_trial import PASSWORD
+
     _, database, actors = trial
+    monkeypatch.setenv("LUNGREAD_PASSWORD", PASSWORD)
+    verify = ["trial", "verify-images", "--db", str(tmp_path / "t.sqlite"), "--user", "boss"]
+    capsys.readouterr()
+    assert main(verify) == 0 and "2 scan(s) checked: every image as imported" in capsys.readouterr().out
     cases = [open_task(database, actors["r1"], t.task_id, with_masks=False) for t in worklist(database, actors["r1"])]
     mine, theirs = cases[0].series_files, cases[1].series_files
     for a, b in zip(mine, theirs, strict=True):  # someone with write access swaps one copy for another
@@ -81,7 +88,12 @@ def test_a_changed_store_copy_is_refused_and_reported(trial, tmp_path: Path) -> 
     with pytest.raises(WorkflowError, match="changed since they were imported"):
         check_case_images(mine, cases[0].content_hash, cases[0].case_code)
     check_case_images(theirs, cases[1].content_hash, cases[1].case_code)
+    # The manager's check of the whole store names the visit (readers only ever see case codes).
+    assert main(verify) == 1
+    out = capsys.readouterr().out
+    assert "changed since import" in out and "1 with a problem" in out and out.count("V1:") == 1
     mine[-1].unlink()
+    assert main(verify) == 1 and "1 of 6 image file(s) are missing" in capsys.readouterr().out
     with pytest.raises(WorkflowError, match=f"case {cases[0].case_code}"):
         open_task(database, actors["r1"], cases[0].task_id, with_masks=False)
 
