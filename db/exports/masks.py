@@ -31,7 +31,7 @@ from db.errors import WorkflowError
 from db.exports.access import audit_export, reads_access
 from db.models import AdjudicationTask, Read, Scan, Subject, Visit
 from db.records import Actor
-from db.workflow.imagelinks import scan_image_files
+from db.workflow.imagelinks import scan_images
 from db.workflow.read_store import load_mask
 
 __all__ = ["MaskFile", "export_masks", "MASK_FORMATS"]
@@ -101,7 +101,7 @@ def _select(s: Session, per: str, read_ids: Iterable[int] | None) -> list[_Item]
 def _series_files(s: Session, scan_id: int) -> list[Path]:
     scan = s.get(Scan, scan_id)
     assert scan is not None
-    files = list(scan_image_files(s, scan))
+    files = list(scan_images(s, scan)[0])
     if not files or not all(f.is_file() for f in files):
         raise WorkflowError(f"the images of scan {scan.id} are missing under {files[0].parent if files else '?'}; "
                             "masks are exported on a computer that reaches the trial's image store")

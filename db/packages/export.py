@@ -56,7 +56,7 @@ from db.security.access import charter_of, current_trial, refuse_if_locked, requ
 from db.security.audit import append_event, trust_root_of, utc_now
 from db.security.passwords import hash_password
 from db.security.signed_state import user_state
-from db.workflow.imagelinks import scan_image_files
+from db.workflow.imagelinks import scan_images
 from db.workflow.read_store import latest_read
 
 __all__ = ["export_package", "ExportReport", "PLACEHOLDER_SUBJECT", "PROTOCOL_NAME"]
@@ -134,7 +134,7 @@ def _plan(db: Database, actor: Actor, reader: str) -> _Plan:
         rows = s.execute(select(ReadTask, Scan).join(Scan, Scan.id == ReadTask.scan_id)
                          .where(ReadTask.reader_id == user.id).order_by(ReadTask.order_index)).all()
         tasks = tuple(
-            _Task(t.case_code, t.reader_slot, t.order_index, scan_image_files(s, sc), sc.store_hash or sc.content_hash,
+            _Task(t.case_code, t.reader_slot, t.order_index, *scan_images(s, sc),
                   sc.display_json, *_master_draft(s, t))
             for t, sc in rows if t.status != "signed"
         )

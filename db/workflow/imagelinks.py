@@ -22,15 +22,17 @@ from db.workflow.image_store import store_root, stored_files
 from quant.dicom.load import series_content_hash
 from quant.errors import LungReadError
 
-__all__ = ["case_images", "scan_image_files", "check_case_images"]
+__all__ = ["case_images", "scan_images", "check_case_images"]
 
 
-def scan_image_files(s: Session, scan: Scan) -> tuple[Path, ...]:
-    """The files a scan is read from: its store copy, or (imported before the store) its site files."""
+def scan_images(s: Session, scan: Scan) -> tuple[tuple[Path, ...], str]:
+    """(files, content hash they must have) of the images a scan is read from: its store copy, or
+    (imported before the store) its site files."""
     if scan.store_hash is not None:
-        return stored_files(store_root(s), scan.store_hash, int(scan.store_files or 0))
+        return stored_files(store_root(s), scan.store_hash, int(scan.store_files or 0)), scan.store_hash
     folder = Path(scan.folder)
-    return tuple(Path(n) if os.path.isabs(n) else folder / n for n in json.loads(scan.files_json))
+    files = tuple(Path(n) if os.path.isabs(n) else folder / n for n in json.loads(scan.files_json))
+    return files, scan.content_hash
 
 
 def case_images(s: Session, scan: Scan, case_code: str) -> tuple[Path, tuple[Path, ...], str]:
@@ -40,11 +42,11 @@ def case_images(s: Session, scan: Scan, case_code: str) -> tuple[Path, tuple[Pat
     (it reads every file, so not here).
     """
     missing = f"the images of case {case_code} are missing on this computer; ask the trial manager"
-    files = scan_image_files(s, scan)
+    files, content_hash = scan_images(s, scan)
     if scan.store_hash is not None:
         if not files or not all(f.is_file() for f in files):
             raise WorkflowError(missing)
-        return files[0].parent, files, scan.store_hash
+        return files[0].parent, files, content_hash
     target_dir = default_data_dir() / "blinded" / scan.image_key
     target_dir.mkdir(parents=True, exist_ok=True)
     links: list[Path] = []
@@ -61,7 +63,7 @@ def case_images(s: Session, scan: Scan, case_code: str) -> tuple[Path, tuple[Pat
             link.symlink_to(src)
         except OSError:
             os.link(src, link)
-    return target_dir, tuple(links), scan.content_hash
+    return target_dir, tuple(links), content_hash
 
 
 def check_case_images(files: Sequence[Path], content_hash: str, case_code: str) -> None:

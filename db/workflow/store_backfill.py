@@ -22,7 +22,7 @@ from db.security.access import refuse_if_locked, require_role, signing_key
 from db.security.audit import append_event
 from db.security.signed_state import scan_state
 from db.workflow.image_store import discarded_on_failure, store_root, store_series, trial_uid_key
-from db.workflow.imagelinks import scan_image_files
+from db.workflow.imagelinks import scan_images
 from quant.dicom.load import series_content_hash
 from quant.errors import LungReadError
 
@@ -52,16 +52,16 @@ def store_site_images(db: Database, actor: Actor,
         PermissionDenied: not a manager. WorkflowError: locked, or no image store.
     """
 
-    def plan(s: Session) -> tuple[Path, list[tuple[int, str, tuple[Path, ...]]]]:
+    def plan(s: Session) -> tuple[Path, list[tuple[int, tuple[Path, ...], str]]]:
         require_role(s, actor, ("manager",), _RULE)
         refuse_if_locked(s, "copying scans into the image store")
         pending = s.scalars(select(Scan).where(Scan.store_hash.is_(None)).order_by(Scan.id)).all()
-        return store_root(s), [(sc.id, sc.content_hash, scan_image_files(s, sc)) for sc in pending]
+        return store_root(s), [(sc.id, *scan_images(s, sc)) for sc in pending]
 
     root, pending = db.read(plan)
     uid_key = trial_uid_key(db) if pending else b""
     stored, problems = 0, []
-    for done, (scan_id, site_hash, files) in enumerate(pending):
+    for done, (scan_id, files, site_hash) in enumerate(pending):
         if progress is not None:
             progress(done, len(pending))
         try:

@@ -19,7 +19,7 @@ from db.errors import WorkflowError
 from db.models import Scan, Subject, Visit
 from db.records import Actor
 from db.security.access import require_role
-from db.workflow.imagelinks import check_case_images, scan_image_files
+from db.workflow.imagelinks import check_case_images, scan_images
 
 __all__ = ["StoreProblem", "verify_image_store"]
 
@@ -45,8 +45,7 @@ def verify_image_store(db: Database, actor: Actor,
         require_role(s, actor, ("manager",), "only a manager may check the image store")
         rows = s.execute(select(Subject.code, Visit.name, Scan).join(Visit, Visit.subject_id == Subject.id)
                          .join(Scan, Scan.visit_id == Visit.id).order_by(Subject.code, Visit.id)).all()
-        return [(code, visit, scan_image_files(s, scan), scan.store_hash or scan.content_hash)
-                for code, visit, scan in rows]
+        return [(code, visit, *scan_images(s, scan)) for code, visit, scan in rows]
 
     scans = db.read(plan)
     problems = []

@@ -67,26 +67,35 @@ class IntakeTab(QWidget):
         self.summary.setText(f"{len(lines)} scan(s) imported.")
 
     def choose_other_series(self) -> Worker | None:
-        """Ask which series and why for the selected row, then change it in a worker (it reads and
-        copies the whole series). Returns the worker, or None when the manager cancelled."""
+        """For the selected row: list the delivery's other series in a worker (it reads every
+        header of the study folder), then ask which and why, then change it in a worker (it reads
+        and copies the whole series). Returns the first worker, or None with no row selected."""
         row = self.table.currentRow()
         if row < 0:
             self.summary.setText("Select the visit first.")
             return None
         subject, visit = self.table.item(row, 0).text(), self.table.item(row, 1).text()
         database, actor = self.context.database(), self.context.actor
-        others = [c for c in services.series_candidates(database, actor, subject, visit) if not c.selected]
+        self.worker = run_with_progress(
+            self, "Another series", f"Reading the delivery of {subject} {visit}…",
+            lambda _progress, _cancelled: services.series_candidates(database, actor, subject, visit),
+            on_success=lambda found: self._ask_and_change(subject, visit, found), cancellable=False)
+        return self.worker
+
+    def _ask_and_change(self, subject: str, visit: str, candidates: list[services.SeriesCandidate]) -> None:
+        others = [c for c in candidates if not c.selected]
         if not others:
             self.summary.setText(f"The delivery of {subject} {visit} holds no other series.")
-            return None
+            return
         labels = [f"{c.label}  ({c.series_uid})" for c in others]
         label, ok = QInputDialog.getItem(self, "Another series", f"Read {subject} {visit} from:", labels, 0, False)
         if not ok:
-            return None
+            return
         reason, ok = QInputDialog.getText(self, "Reason", "Why this series (goes into the audit trail):")
         if not ok or not reason.strip():
-            return None
+            return
         uid = others[labels.index(label)].series_uid
+        database, actor = self.context.database(), self.context.actor
 
         def work(progress, cancelled):  # noqa: ANN001, ANN202
             services.select_series(database, actor, subject, visit, uid, reason.strip())
@@ -97,4 +106,3 @@ class IntakeTab(QWidget):
 
         self.worker = run_with_progress(self, "Another series", "Checking and storing the series…", work,
                                         on_success=done, cancellable=False)
-        return self.worker
