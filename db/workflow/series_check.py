@@ -37,7 +37,6 @@ class IntakeRow:
     store_created: bool = False  # this import wrote the copy (dropped again if the import is refused)
 
 
-
 def check_intake_row(number: int, rec: dict[str, str], base: Path) -> IntakeRow:
     """Check one manifest row (``subject, visit, series_folder`` [, ``visit_day, study_date,
     series_uid``]; folders relative to ``base``) against its files: the series chosen, every file
@@ -74,7 +73,7 @@ def check_intake_row(number: int, rec: dict[str, str], base: Path) -> IntakeRow:
         raise ManifestError(f"the series in {folder_text!r} declares BurnedInAnnotation=YES: its pixels may show "
                             "names or dates that de-identification cannot remove; deliver a series without burned-in text")
     try:  # every file decoded, geometry regular, pixel data complete: problems surface now, not at a reader
-        volume = load_series(folder, series_uid=summary.key)
+        volume = load_series(list(summary.files), series_uid=summary.key)  # headers of this series only
     except LungReadError as exc:
         raise ManifestError(f"the series in {folder_text!r} cannot be read completely: {exc}") from exc
     files = [Path(f) for f in summary.files]
