@@ -75,7 +75,7 @@ def _trial_store_images(args: argparse.Namespace) -> int:
     with tqdm_progress("copying series", "scan") as progress:
         report = store_site_images(database, actor, progress=progress)
     for scan_id, why in report.problems:
-        print(f"scan {scan_id}: {why}", file=sys.stderr)
+        print(one_line(f"scan {scan_id}: {why}"), file=sys.stderr)
     print(f"copied {report.stored} scan(s) into the image store; {len(report.problems)} left on site files")
     return 2 if report.problems else 0
 
@@ -287,10 +287,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("manifest")
     add_database_options(p)
     p.set_defaults(handler=_trial_import)
-    p = trial_sub.add_parser("intake-report", help="per subject and visit: the series imported, its slices, "
-                                                   "spacing and kernel, why it was chosen and what was not (manager)")
-    add_database_options(p)
-    p.set_defaults(handler=_trial_intake_report)
+    for name, text, handler in (
+        ("intake-report", "per subject and visit: the series imported, its slices, spacing, kernel and intake QC, "
+                          "why it was chosen and what was not (manager)", _trial_intake_report),
+        ("verify-images", "check every scan's images against the hash recorded at import: missing or changed "
+                          "copies, exit 1 (manager)", _trial_verify_images),
+        ("store-images", "copy scans imported before the image store (schema 0006) into it, de-identified "
+                         "(manager)", _trial_store_images),
+    ):
+        p = trial_sub.add_parser(name, help=text)
+        add_database_options(p)
+        p.set_defaults(handler=handler)
     p = trial_sub.add_parser("select-series", help="list the series of a visit's delivery, or read the visit from "
                                                    "another one (manager, audited, before any work on it)")
     p.add_argument("subject")
@@ -299,14 +306,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", help="why (required with --series-uid)")
     add_database_options(p)
     p.set_defaults(handler=_trial_select_series)
-    p = trial_sub.add_parser("verify-images", help="check every scan's images against the hash recorded at "
-                                                   "import: missing or changed copies, exit 1 (manager)")
-    add_database_options(p)
-    p.set_defaults(handler=_trial_verify_images)
-    p = trial_sub.add_parser("store-images", help="copy scans imported before the image store (schema 0006) "
-                                                  "into it, de-identified (manager)")
-    add_database_options(p)
-    p.set_defaults(handler=_trial_store_images)
     p = trial_sub.add_parser("charter", help="show the reading charter, or change it before the first signed read "
                                              "(manager, with --reason)")
     p.add_argument("--threshold", type=float, metavar="POINTS",
