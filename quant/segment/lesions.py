@@ -19,7 +19,9 @@ Three steps:
    interior that are not vessel, at most ``_GROWTH_MM`` (geodesic) from the seed (beyond that,
    band voxels connect only through thin paths such as dependent density along the posterior
    pleura; along z in millimetres too, on thick slices), then one grid voxel further (the pleural
-   rim). Lung voxels there take the band of their own HU, so the edge is exact to the voxel, with one rule for partial volume: a voxel counts only when its HU
+   rim). Lung voxels there take the band of their own HU (the mean of the voxel and its
+   neighbours: a band holds tissue, not noise), so the edge is exact to the voxel, with one rule
+   for partial volume: a voxel counts only when its HU
    is past ``edge_fraction`` of the way from the local aerated-lung HU to the local lesion HU
    (the half-maximum edge, as for the lung surface; a fixed -750 HU threshold would count the
    blurred rim around every lesion). On the outermost lung layer (partial volume with the wall)
@@ -47,7 +49,7 @@ from quant.distance import near
 from quant.labels import GGO, SOLID, LesionMasks, LungMasks
 from quant.protocol import LesionParameters, Protocol, default_protocol
 from quant.segment.coarse_grid import coarse_grid
-from quant.segment.lesion_seeds import denoised, detect_seeds, quiet, regional_hu
+from quant.segment.lesion_seeds import denoised, detect_seeds, noise_hu, quiet, regional_hu
 from quant.segment.pleura import mediastinal_band
 from quant.segment.vessels import vessel_mask
 from quant.volume import Volume
@@ -75,6 +77,15 @@ _AERATED_HU = -850.0
 # core; beyond it, band voxels connect only through thin paths (dependent density along the
 # posterior pleura, partial volume along fissures), which are not lesion.
 _GROWTH_MM = 10.0
+# Above this full-resolution noise of the aerated lung (HU; standard-dose scans measure 10-25,
+# low-dose sharp-kernel scans 60-100), the band tests read a local mean rather than the voxel ...
+_NOISY_HU = 40.0
+# ... over the slices above and below too where slices are at most this many pixels thick.
+_ISOTROPIC_RATIO = 1.5
+# Slices (contiguous, mid-lung) on which that noise is measured, and the HU below which lung is
+# aerated there.
+_NOISE_SLICES = 9
+_AERATED_MAX_HU = -750.0
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 _FACES = ndimage.generate_binary_structure(3, 1)
 
@@ -159,7 +170,9 @@ def segment_lesions(
     # Next to a lesion, a voxel in either band past the half-maximum edge is lesion: ground glass
     # unless it is in the solid band next to detected solid (partial volume with the chest wall
     # lifts ground glass into the solid band at the pleura).
-    in_bands = (hu >= edge_hu) & ((hu < p.solid_max_hu) | below_top) & lung & allow_any
+    # On a noisy scan each voxel is classified by its tissue, not by its noise (see :func:`_tissue_hu`).
+    tissue, cube = _tissue_hu(hu, lung & allow_any, volume.spacing, _voxel_noise_hu(hu, lung) > _NOISY_HU)
+    in_bands = (tissue >= edge_hu) & ((tissue < p.solid_max_hu) | below_top) & lung & allow_any
     del edge_hu
     # The outermost lung voxel layer is partial volume with the chest wall / mediastinum: there,
     # only ground glass denser than the partial-volume mix of parenchyma and soft tissue counts.
@@ -167,18 +180,63 @@ def segment_lesions(
     in_bands &= interior
     # A surface voxel in the band is lesion when dense enough for partial volume not to explain
     # it, or when it caps lesion lying right below it (a subpleural patch reaches the pleura).
-    in_bands |= surface & ((hu >= _SURFACE_MIN_HU) | ((hu >= _SURFACE_CAP_MIN_HU) & _touches(in_bands)))
+    in_bands |= surface & (
+        (tissue >= _SURFACE_MIN_HU) | ((tissue >= _SURFACE_CAP_MIN_HU) & _touches(in_bands))
+    )
     if in_bands.any():
         layers = max(1, int(round(_PEEL_MM / min(volume.spacing[1:]))))
-        in_bands = _peel_fat_like(in_bands, hu, layers, protocol.lungs.fat_min_hu, protocol.lungs.fat_max_hu)
+        in_bands = _peel_fat_like(
+            in_bands, hu, tissue if cube else None, layers, protocol.lungs.fat_min_hu, protocol.lungs.fat_max_hu
+        )
     sub[in_bands] = GGO
-    sub[in_bands & allow_solid & (hu >= p.solid_min_hu)] = SOLID
+    sub[in_bands & allow_solid & (tissue >= p.solid_min_hu)] = SOLID
     return LesionMasks(out)
+
+
+def _voxel_noise_hu(hu: NDArray[np.int16], lung: NDArray[np.bool_]) -> float:
+    """Noise (HU, one standard deviation, :func:`noise_hu`) of the full-resolution aerated lung
+    interior, measured on the middle slices of the lung (enough voxels, a fraction of the time)."""
+    zs = np.flatnonzero(lung.any(axis=(1, 2)))
+    if zs.size < 3:
+        return 0.0
+    mid = (int(zs[0]) + int(zs[-1])) // 2
+    slab = slice(max(mid - _NOISE_SLICES // 2, 0), mid + _NOISE_SLICES // 2 + 1)
+    h = hu[slab].astype(np.float32)
+    aerated = _interior(lung[slab] & (h < _AERATED_MAX_HU))
+    aerated[[0, -1]] = False  # the neighbour mean wraps around at the slab's ends
+    return noise_hu(h, aerated)
+
+
+def _tissue_hu(
+    hu: NDArray[np.int16], where: NDArray[np.bool_], spacing: tuple[float, float, float], noisy: bool
+) -> tuple[NDArray[np.int16] | NDArray[np.float32], bool]:
+    """HU (z/y/x) that the band tests read, and whether it is the 3×3×3 mean of ``hu``.
+
+    ``hu`` itself unless ``noisy``; then, at ``where`` (raw HU elsewhere), the mean of each voxel and
+    its in-plane neighbours (3×3), and of the slices above and below too where slices are no
+    thicker than :data:`_ISOTROPIC_RATIO` × the pixel (on thick slices that would mix lung above
+    with tissue below).
+
+    A voxel's HU is tissue plus noise; on a low-dose sharp-kernel scan (noise 60-100 HU) the noise
+    alone moves a third of the ground-glass voxels across the half-maximum edge or out of the
+    band. A symmetric mean divides the noise by 3 (by 5 in 3-D) and leaves the half-maximum
+    crossing of a straight edge where it is; at standard noise (10-25 HU) it costs more than it
+    gains: it spreads vessel HU into the lung next to a lesion.
+    """
+    cube = spacing[0] <= _ISOTROPIC_RATIO * min(spacing[1:])
+    if not noisy:
+        return hu, False
+    out = hu.astype(np.float32)
+    if where.any():
+        box = padded_box(where, 1)
+        out[box] = ndimage.uniform_filter(out[box], size=(3 if cube else 1, 3, 3))
+    return out, cube
 
 
 def _peel_fat_like(
     lesion: NDArray[np.bool_],
     hu: NDArray[np.int16],
+    cube_mean: NDArray[np.float32] | None,
     layers: int,
     fat_min_hu: float,
     fat_max_hu: float,
@@ -188,12 +246,13 @@ def _peel_fat_like(
 
     A voxel is peeled when it is on the outside of the lesion and its 3×3×3 mean HU is fat-like:
     partial volume between a lesion and mediastinal or chest-wall fat, or, on thick slices, with the
-    aerated lung above and below, averages to fat HU and is not lesion tissue.
+    aerated lung above and below, averages to fat HU and is not lesion tissue. ``cube_mean``: that
+    3×3×3 mean of ``hu``, right at least on ``lesion`` (None: computed here).
     """
     box = padded_box(lesion, 1)
     sub = lesion[box].copy()
-    h = hu[box].astype(np.float32)
-    mean = ndimage.uniform_filter(h, size=3)
+    # The 3x3x3 mean, unless the caller has it already.
+    mean = cube_mean[box] if cube_mean is not None else ndimage.uniform_filter(hu[box].astype(np.float32), size=3)
     fat_like = (mean >= fat_min_hu) & (mean <= fat_max_hu)
     for _ in range(layers):
         outer = sub & ~_interior(sub)

@@ -133,7 +133,8 @@ def segment_lungs(
         labels_c, smooth, spacing=sp, fat=fat, bone=bone,
         candidate=(hu_c >= p.air_threshold_hu) & ~blocked & ~fat,
         fluid_min_hu=p.fat_max_hu, fluid_max_hu=p.effusion_max_hu, max_gap_mm=p.wall_gap_mm,
-        top_slice=_lowest_slice(airway, superior_last), superior_last=superior_last,
+        top_slice=_below_apex(labels_c > 0, superior_last, _INLET_MM / sp[0]),
+        medial_top_slice=_lowest_slice(airway, superior_last), superior_last=superior_last,
     )
     labels_c = np.maximum(labels_c, airless)
     labels_c[airway_wall] = 0
@@ -159,6 +160,9 @@ _AIRWAY_WALL_MM = 3.0
 _HILA_MM = 40.0
 # Hilar soft tissue around the detected airway (mm) where only aerated voxels are lung.
 _HILUM_MM = 12.0
+# The lung apex rises this far (mm) into the thoracic inlet, where muscle, not lung, lies between
+# the lung and the first ribs: no chest-wall gap is searched there.
+_INLET_MM = 40.0
 
 
 def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm: float) -> NDArray[np.bool_]:
@@ -175,6 +179,16 @@ def _lowest_slice(mask: NDArray[np.bool_], superior_last: bool) -> int | None:
     if zs.size == 0:
         return None
     return int(zs[0] if superior_last else zs[-1])
+
+
+def _below_apex(mask: NDArray[np.bool_], superior_last: bool, slices: float) -> int | None:
+    """Index of the slice ``slices`` (rounded up) below the most superior slice holding ``mask``
+    (None when it is empty)."""
+    zs = np.flatnonzero(mask.any(axis=(1, 2)))
+    if zs.size == 0:
+        return None
+    n = int(np.ceil(slices))
+    return int(zs[-1] - n if superior_last else zs[0] + n)
 
 
 def _superior_is_last(volume: Volume) -> bool:

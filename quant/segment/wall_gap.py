@@ -3,7 +3,8 @@
 A consolidation or atelectasis that lies along the chest wall over a broad front is neither
 enclosed nor in a notch of the aerated lung: the aerated lung simply stops short of the wall. What
 gives it away is the rib cage. Along each line of voxels that leaves a lung towards the chest wall
-(posterior, lateral, and medial behind the centre of the spine, into the paravertebral gutter),
+(posterior, lateral, and below the hila medial behind the centre of the spine, into the paravertebral
+gutter, where above them the aorta lies),
 the *gap* between the last lung voxel and the inner rib line (or the spine) is lung when it is all
 airless lung tissue and short:
 
@@ -15,8 +16,8 @@ airless lung tissue and short:
   never in the open: a run that is still going at ``max_gap_mm`` is an organ (the liver under the
   dome, the heart), not a layer against the wall; a gap shallower than ``_MIN_GAP_MM`` is the
   pleura and extrapleural layer;
-* only below the hila: above them the lung apex rises into the thoracic inlet, where muscle lies
-  between the lung and the first ribs;
+* not at the top of the lungs (``lungs._INLET_MM``): there the lung apex rises into the thoracic inlet, where
+  muscle lies between the lung and the first ribs;
 * fluid (``fluid_min_hu``..``fluid_max_hu`` on a 3×3×3 mean: a pleural effusion, 0..20 HU) lies
   outermost, against the wall, below the compressed lung: from the first fluid at least two voxels
   thick along the line, the gap is effusion, never lung, and is reported so QC can flag a possible
@@ -137,27 +138,33 @@ def wall_gaps(
     fluid_max_hu: float,
     max_gap_mm: float,
     top_slice: int | None = None,
+    medial_top_slice: int | None = None,
     superior_last: bool = True,
 ) -> NDArray[np.uint8]:
     """Airless-lung gaps (per lung: posterior, and lateral on each lung's own side) on the coarse
     (z, y, x) grid, as lung labels (uint8, 1 right / 2 left, 0 elsewhere). ``labels``: the lungs,
     1 right (low x), 2 left. ``smooth_hu``: the 3×3×3 mean of the coarse-grid HU.
 
-    ``top_slice``: the most superior slice searched (the lowest slice of the main bronchi): above
-    the hila the lung rises into the thoracic inlet, where muscle, not lung, lies between the lung
-    and the first ribs. None searches every slice."""
+    ``top_slice``: the most superior slice searched (below the lung apex by ``lungs._INLET_MM``): above it the
+    lung rises into the thoracic inlet, where muscle, not lung, lies between the lung and the
+    first ribs. ``medial_top_slice``: the same for the medial lines into the paravertebral gutter
+    (the lowest slice of the main bronchi: above the hila the aortic arch and the descending aorta
+    lie in the gutter, as dense as airless lung). None searches every slice."""
     fluid = (smooth_hu > fluid_min_hu) & (smooth_hu <= fluid_max_hu) & ~bone
     dense = (smooth_hu > fluid_max_hu) & ~bone
     cand = candidate & ~fluid
     airless = np.zeros(labels.shape, dtype=np.uint8)
     z = np.arange(labels.shape[0]).reshape(-1, 1, 1)
-    if top_slice is None:
-        allowed = np.ones(z.shape, dtype=bool)
-    else:
-        allowed = z <= top_slice if superior_last else z >= top_slice
+
+    def below(top: int | None) -> NDArray[np.bool_]:
+        if top is None:
+            return np.ones(z.shape, dtype=bool)
+        return z <= top if superior_last else z >= top
+
+    allowed = below(top_slice)
     band = mediastinal_band(labels)
     behind = _behind_spine_centre(band, bone)
-    medial = allowed & behind
+    medial = allowed & below(medial_top_slice) & behind
     # In front of the spine, between the lungs, lie the aorta, oesophagus and heart: never a gap.
     cand &= ~(band & ~behind)
     low = low_x_label(labels)
