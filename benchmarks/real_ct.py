@@ -1,6 +1,6 @@
 """Automatic segmentation on real CT cases, scored against each case's reference.
 
-    .venv/bin/python benchmarks/real_ct.py DATA_DIR [--case NAME ...] [--masks OUT_DIR] [--json]
+    .venv/bin/python benchmarks/real_ct.py DATA_DIR [--case NAME ...] [--masks OUT_DIR] [--json] [--noise HU]
 
 ``DATA_DIR`` holds one folder per case in the layout of ``shared/data/realct/`` (``dicom/``,
 ``case.json`` and a reference; see ``benchmarks/realct_cases.py``). Each case runs in its own
@@ -16,7 +16,8 @@ process, so its peak memory is its own. One row per case:
   share of dense (>= -300 HU) voxels in the boxes that are inside the lung mask;
 * QC flags, segmentation time (s) and peak RSS of the case's process (load + segmentation, MB).
 
-A scan the segmentation refuses prints its message instead of figures.
+A scan the segmentation refuses prints its message instead of figures. ``--noise 80`` adds white
+noise of that SD to every case first: the same references, scored as low-dose scans.
 """
 
 from __future__ import annotations
@@ -33,15 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.realct_cases import RealCase, find_cases  # noqa: E402
+from benchmarks.realct_cases import RealCase, find_cases, with_added_noise  # noqa: E402
 
 # A slice counts as positive when it holds at least this much lesion (mL).
 SLICE_POSITIVE_ML = 0.1
 FAT_BAND_HU = (-190.0, -30.0)
 
 
-def evaluate(case: RealCase, masks_dir: Path | None) -> dict:
-    """Load, segment and score one case (run in a child process)."""
+def evaluate(case: RealCase, masks_dir: Path | None, noise_hu: float = 0.0) -> dict:
+    """Load, segment and score one case (run in a child process); ``noise_hu``: SD (HU) of white
+    noise added after loading (:func:`benchmarks.realct_cases.with_added_noise`)."""
     from scipy import ndimage
 
     from quant.dicom.load import load_series
@@ -49,7 +51,7 @@ def evaluate(case: RealCase, masks_dir: Path | None) -> dict:
     from quant.segment.pipeline import SegmentationError, segment
 
     t0 = time.perf_counter()
-    volume = load_series(case.dicom)
+    volume = with_added_noise(load_series(case.dicom), noise_hu)
     load_s = time.perf_counter() - t0
     row: dict = {"case": case.name, "shape": list(volume.shape), "spacing": [round(s, 3) for s in volume.spacing]}
     row["load_s"] = round(load_s, 2)
@@ -113,17 +115,17 @@ def evaluate(case: RealCase, masks_dir: Path | None) -> dict:
     return row
 
 
-def _child(case: RealCase, masks_dir: Path | None, queue) -> None:
+def _child(case: RealCase, masks_dir: Path | None, noise_hu: float, queue) -> None:
     try:
-        queue.put(evaluate(case, masks_dir))
+        queue.put(evaluate(case, masks_dir, noise_hu))
     except Exception as exc:  # a crash is a result too: report it as the case's row
         queue.put({"case": case.name, "error": f"{type(exc).__name__}: {exc}"})
 
 
-def run_case(case: RealCase, masks_dir: Path | None) -> dict:
+def run_case(case: RealCase, masks_dir: Path | None, noise_hu: float = 0.0) -> dict:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(case, masks_dir, queue))
+    proc = ctx.Process(target=_child, args=(case, masks_dir, noise_hu, queue))
     proc.start()
     row = queue.get()
     proc.join()
@@ -145,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", action="append", help="only this case (repeatable)")
     parser.add_argument("--masks", type=Path, help="write each case's lung/lesion labels (npz) here")
     parser.add_argument("--json", action="store_true", help="print one JSON row per case instead")
+    parser.add_argument(
+        "--noise", type=float, default=0.0, metavar="HU",
+        help="add white noise of this SD (HU) to every case first (a low-dose stress test)",
+    )
     args = parser.parse_args(argv)
     cases = [c for c in find_cases(args.data_dir) if not args.case or c.name in args.case]
     if not cases:
@@ -153,10 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     from quant.segment.pipeline import ALGORITHM_VERSION
 
     if not args.json:
-        print(f"segmentation {ALGORITHM_VERSION}; {len(cases)} case(s) in {args.data_dir}")
+        noise = f", {args.noise:g} HU of noise added" if args.noise > 0 else ""
+        print(f"segmentation {ALGORITHM_VERSION}; {len(cases)} case(s) in {args.data_dir}{noise}")
         print(f"{'case':<24}" + "".join(f"{h:>9}" for _, h in _COLUMNS) + "  QC flags")
     for case in cases:
-        row = run_case(case, args.masks)
+        row = run_case(case, args.masks, args.noise)
         if args.json:
             print(json.dumps(row))
             continue
