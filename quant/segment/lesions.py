@@ -13,15 +13,16 @@ Three steps:
 2. **Detection** (seeds, :mod:`quant.segment.lesion_seeds`) on the same grid: noise control, ground glass
    from the regional parenchyma mean, solid blobs thicker than a vessel, small specks dropped.
    Only the lung interior is used, so the partial-volume rim at the pleura is not mistaken for
-   ground glass.
+   ground glass. On a noisy scan the regional mean is taken before the noise control smoothed the
+   grid, with the vessels found there (:func:`_parenchyma_hu`).
 
 3. **Delineation** at full resolution. Seeds grow through connected band voxels of the lung
    interior that are not vessel, at most ``_GROWTH_MM`` (geodesic) from the seed (beyond that,
    band voxels connect only through thin paths such as dependent density along the posterior
    pleura; along z in millimetres too, on thick slices), then one grid voxel further (the pleural
-   rim). Lung voxels there take the band of their own HU (the mean of the voxel and its
-   neighbours: a band holds tissue, not noise), so the edge is exact to the voxel, with one rule
-   for partial volume: a voxel counts only when its HU
+   rim). Lung voxels there take the band of their own HU (on a noisy scan, the mean of the voxel
+   and its neighbours, :func:`_tissue_hu`: a band holds tissue, not noise), so the edge is exact to
+   the voxel, with one rule for partial volume: a voxel counts only when its HU
    is past ``edge_fraction`` of the way from the local aerated-lung HU to the local lesion HU
    (the half-maximum edge, as for the lung surface; a fixed -750 HU threshold would count the
    blurred rim around every lesion). On the outermost lung layer (partial volume with the wall)
