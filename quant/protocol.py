@@ -76,6 +76,7 @@ class QCParameters:
     max_slice_mm: float
     min_solid_pct: float
     fat_like_solid_hu: float
+    max_noise_hu: float
 
 
 @dataclass(frozen=True)

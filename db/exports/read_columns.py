@@ -32,7 +32,7 @@ DATA_DICTIONARY: dict[str, tuple[str, str, str]] = {
     **{c: ("float", "mL" if c.endswith("_ml") else "% of that lung's volume", f"measured {c}") for c in METRIC_COLUMNS},
     "algorithm_version": ("text", "", "version of the automatic segmentation the read started from"),
     "qc_flags": ("text", "", "quality-control flags of that automatic segmentation, codes joined by ';' "
-                 "(incomplete_coverage, implausible_lung_volume, thick_slices, fat_like_solid); "
+                 "(incomplete_coverage, implausible_lung_volume, thick_slices, fat_like_solid, noisy_image); "
                  "empty when none"),
     "protocol_hash": ("text", "", "SHA-256 of the quantification protocol parameters"),
     "comment": ("text", "", "reader's free-text comment"),

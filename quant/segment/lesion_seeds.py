@@ -30,7 +30,7 @@ from scipy import ndimage
 from quant.distance import near, opening
 from quant.protocol import LesionParameters
 
-__all__ = ["detect_seeds", "noise_hu", "quiet", "regional_hu", "dependent_rim", "denoised"]
+__all__ = ["detect_seeds", "noise_hu", "lung_noise_hu", "quiet", "regional_hu", "dependent_rim", "denoised"]
 
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 # Ground-glass seeds are judged on the mean of the parenchyma around them, vessels left out, over
@@ -44,6 +44,9 @@ _NOISE_TARGET_HU = 35.0
 # ... measured on at least this many aerated-lung voxels (a few lung bases are mostly edge).
 _NOISE_MIN_VOXELS = 5000
 _NOISE_SIGMAS = (0.7, 1.0)
+# lung_noise_hu: contiguous mid-lung slices it measures on, and the HU below which lung is aerated.
+_NOISE_SLICES = 9
+_AERATED_HU = -750.0
 # Dependent density (gravity) and partial volume along the mediastinum lie within this depth (mm);
 # a ground-glass seed must reach deeper.
 _RIM_MM = 10.0
@@ -139,6 +142,22 @@ def quiet(hu: NDArray[np.float32], inner: NDArray[np.bool_]) -> NDArray[np.float
             break
         hu = ndimage.gaussian_filter(hu, sigma, truncate=2.5)
     return hu
+
+
+def lung_noise_hu(hu: NDArray[np.int16], lung: NDArray[np.bool_]) -> float:
+    """Noise (HU, one standard deviation, :func:`noise_hu`) of the full-resolution aerated lung
+    interior, measured on the middle slices of the lung (enough voxels, a fraction of the time)."""
+    zs = np.flatnonzero(lung.any(axis=(1, 2)))
+    if zs.size < 3:
+        return 0.0
+    mid = (int(zs[0]) + int(zs[-1])) // 2
+    slab = slice(max(mid - _NOISE_SLICES // 2, 0), mid + _NOISE_SLICES // 2 + 1)
+    h = hu[slab].astype(np.float32)
+    # Aerated by the local mean, not by the voxel's own HU, which would cut off the noise's upper tail.
+    local = ndimage.uniform_filter(h, size=(1, 3, 3))
+    aerated = ndimage.binary_erosion(lung[slab] & (local < _AERATED_HU), border_value=1)
+    aerated[[0, -1]] = False  # the neighbour mean wraps around at the slab's ends
+    return noise_hu(h, aerated)
 
 
 def regional_hu(hu: NDArray[np.float32], parenchyma: NDArray[np.bool_]) -> NDArray[np.float32]:

@@ -50,7 +50,7 @@ from quant.distance import near
 from quant.labels import GGO, SOLID, LesionMasks, LungMasks
 from quant.protocol import LesionParameters, Protocol, default_protocol
 from quant.segment.coarse_grid import coarse_grid
-from quant.segment.lesion_seeds import denoised, detect_seeds, noise_hu, quiet, regional_hu
+from quant.segment.lesion_seeds import denoised, detect_seeds, lung_noise_hu, noise_hu, quiet, regional_hu
 from quant.segment.pleura import mediastinal_band
 from quant.segment.vessels import vessel_mask
 from quant.volume import Volume
@@ -86,9 +86,7 @@ _ISOTROPIC_RATIO = 1.5
 # Vessel ridges are told from noise on the unsmoothed detection grid while its noise is at most
 # this share of vessel_ridge_hu.
 _RIDGE_NOISE_SHARE = 0.5
-# Slices (contiguous, mid-lung) on which that noise is measured, and the HU below which lung is
-# aerated there.
-_NOISE_SLICES = 9
+# The HU below which lung is aerated (for the noise of the unsmoothed detection grid).
 _AERATED_MAX_HU = -750.0
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 _FACES = ndimage.generate_binary_structure(3, 1)
@@ -176,7 +174,7 @@ def segment_lesions(
     # unless it is in the solid band next to detected solid (partial volume with the chest wall
     # lifts ground glass into the solid band at the pleura).
     # On a noisy scan each voxel is classified by its tissue, not by its noise (see :func:`_tissue_hu`).
-    tissue, cube = _tissue_hu(hu, lung & allow_any, volume.spacing, _voxel_noise_hu(hu, lung) > _NOISY_HU)
+    tissue, cube = _tissue_hu(hu, lung & allow_any, volume.spacing, lung_noise_hu(hu, lung) > _NOISY_HU)
     in_bands = (tissue >= edge_hu) & ((tissue < p.solid_max_hu) | below_top) & lung & allow_any
     del edge_hu
     # The outermost lung voxel layer is partial volume with the chest wall / mediastinum: there,
@@ -225,20 +223,6 @@ def _parenchyma_hu(
         vessel = vessel_mask(unsmoothed, inner, p, sp)
         shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
     return regional_hu(image, inner & ~shell & (image < p.ggo_max_hu)), shell
-
-
-def _voxel_noise_hu(hu: NDArray[np.int16], lung: NDArray[np.bool_]) -> float:
-    """Noise (HU, one standard deviation, :func:`noise_hu`) of the full-resolution aerated lung
-    interior, measured on the middle slices of the lung (enough voxels, a fraction of the time)."""
-    zs = np.flatnonzero(lung.any(axis=(1, 2)))
-    if zs.size < 3:
-        return 0.0
-    mid = (int(zs[0]) + int(zs[-1])) // 2
-    slab = slice(max(mid - _NOISE_SLICES // 2, 0), mid + _NOISE_SLICES // 2 + 1)
-    h = hu[slab].astype(np.float32)
-    aerated = _interior(lung[slab] & (h < _AERATED_MAX_HU))
-    aerated[[0, -1]] = False  # the neighbour mean wraps around at the slab's ends
-    return noise_hu(h, aerated)
 
 
 def _tissue_hu(

@@ -13,6 +13,8 @@ code                        raised when
 ``thick_slices``            slice spacing above the protocol's limit for lesion quantification
 ``fat_like_solid``          the solid component is large enough to matter and its median HU is
                             that of fat, not of airless lung
+``noisy_image``             the image noise of the aerated lung is that of a low-dose or
+                            sharp-kernel scan: ground-glass extent is uncertain
 ==========================  ======================================================================
 
 A flagged scan is still viewable and correctable; the flags are shown to the reader and travel
@@ -28,17 +30,19 @@ import numpy as np
 from quant.labels import SOLID, LesionMasks, LungMasks
 from quant.metrics import Metrics
 from quant.protocol import Protocol
+from quant.segment.lesion_seeds import lung_noise_hu
 from quant.volume import Volume
 
 __all__ = ["QCFlag", "QC_CODES", "QC_TITLES", "assess", "codes_text", "to_metrics", "from_metrics"]
 
-QC_CODES = ("incomplete_coverage", "implausible_lung_volume", "thick_slices", "fat_like_solid")
+QC_CODES = ("incomplete_coverage", "implausible_lung_volume", "thick_slices", "fat_like_solid", "noisy_image")
 #: Short titles of the codes, for a reader who sees a stored flag without its message.
 QC_TITLES = {
     "incomplete_coverage": "lungs not fully covered by the scan",
     "implausible_lung_volume": "lung volume outside the adult range",
     "thick_slices": "slices too thick for lesion quantification",
     "fat_like_solid": "solid component with the HU of fat",
+    "noisy_image": "image too noisy for a certain ground-glass extent",
 }
 
 
@@ -84,7 +88,9 @@ def _edge_areas_mm2(volume: Volume, lung: LungMasks) -> tuple[float, float]:
     return (last, first) if superior_last else (first, last)
 
 
-def assess(volume: Volume, lungs: LungMasks, lesions: LesionMasks, metrics: Metrics, protocol: Protocol) -> tuple[QCFlag, ...]:
+def assess(
+    volume: Volume, lungs: LungMasks, lesions: LesionMasks, metrics: Metrics, protocol: Protocol
+) -> tuple[QCFlag, ...]:
     """The QC flags of a segmentation (see the module docstring), in :data:`QC_CODES` order."""
     q = protocol.qc
     flags: list[QCFlag] = []
@@ -120,4 +126,11 @@ def assess(volume: Volume, lungs: LungMasks, lesions: LesionMasks, metrics: Metr
                 f"the solid component ({metrics.solid_ml:.0f} mL) has a median of {median:.0f} HU, "
                 f"fat rather than airless lung (below {q.fat_like_solid_hu:.0f} HU): check the lung mask",
             ))
+    noise = lung_noise_hu(volume.hu, lungs.labels > 0)
+    if noise > q.max_noise_hu:
+        flags.append(QCFlag(
+            "noisy_image",
+            f"image noise {noise:.0f} HU in the aerated lung, above the {q.max_noise_hu:.0f} HU the protocol "
+            "allows (a low-dose or sharp-kernel scan): ground-glass extent is uncertain, check the lesion edges",
+        ))
     return tuple(flags)

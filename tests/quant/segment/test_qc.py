@@ -101,3 +101,26 @@ def test_full_coverage_phantom_is_not_flagged_for_coverage():
     codes = _codes(segment(make_scan("small", 11, lesion_pct=0.0).volume).qc)
     assert "incomplete_coverage" not in codes and "implausible_lung_volume" not in codes
     assert "thick_slices" in codes  # the small phantom has 3 mm slices
+
+
+def test_a_noisy_image_is_flagged_with_its_noise():
+    # Aerated lung with 80 HU of noise (a low-dose sharp-kernel scan) against 15 HU (standard dose).
+    rng = np.random.default_rng(0)
+    volume, lungs, lesions = _box_case(spacing=(2.0, 4.0, 4.0))
+    codes = {}
+    for sigma in (80.0, 15.0):
+        noisy = volume.hu + rng.normal(0.0, sigma, volume.shape).round().astype(np.int16)
+        codes[sigma] = {f.code: f.message for f in _assess(Volume(noisy, volume.spacing), lungs, lesions)}
+    assert "noisy_image" not in codes[15.0]
+    message = codes[80.0]["noisy_image"]
+    measured = float(message.split("image noise ")[1].split(" HU")[0])
+    assert 70.0 <= measured <= 90.0, message
+
+
+def test_the_low_dose_phantom_is_flagged_noisy():
+    from quant.phantom import REAL_CHEST, make_scan
+    from quant.segment.pipeline import segment
+
+    scan = make_scan("small", 51, lesion_pct=5.0, **dict(REAL_CHEST, noise_sigma=60.0, kernel="sharp"))
+    noisy = next(f for f in segment(scan.volume).qc if f.code == "noisy_image")
+    assert "HU in the aerated lung" in noisy.message
