@@ -124,8 +124,10 @@ def test_sequential_reading_shows_the_signed_baseline_beside_the_follow_up(demo,
     assert workspace.sign(password=DEMO_PASSWORD)  # the follow-up opens next, by itself
     qtbot.waitUntil(lambda: workspace.views is not None and workspace.case.task_id == follow
                     and workspace.sign_button.isEnabled(), timeout=120000)
+    # A widget added to a shown layout is shown by a queued call (QLayout::addChildWidget): wait
+    # for that event, then hold the reference to what it shows.
+    qtbot.waitUntil(lambda: workspace.reference is not None and workspace.reference.isVisible(), timeout=10000)
     ref = workspace.reference
-    assert ref is not None and ref.isVisible()
     assert f"case {cases[base].case_code}" in ref.title.text() and "signed baseline read" in ref.title.text()
     assert np.array_equal(ref.layers.lesions.labels, signed_mask)
     with database.session() as s:  # no visit name anywhere on the reference
