@@ -12,6 +12,7 @@ percentile is above :data:`_GAS_P95_HU`. Among the lung-like components of at le
 :data:`_SECOND_LUNG_SHARE` of the largest, the lung on each side of the midline is the one that
 reaches highest: lungs lie above the diaphragm and the bowel below it, so even in a scan that holds
 only the lung bases and more bowel gas than lung (an abdominal CT), the lungs are the top ones.
+Where both reach the scan's top slice, the one with more voxels at parenchymal HU wins.
 
 Limits: a stomach full of mottled food and air can be lung-like, but it is a small component and
 loses to real lungs; in a scan holding no lung at all it would be taken as lung, which the QC flags
@@ -35,6 +36,8 @@ _GAS_P95_HU = -880.0
 # Air components smaller than this (mL) are never looked at (noise, small bowel bubbles).
 _MIN_COMPONENT_ML = 5.0
 _SECOND_LUNG_SHARE = 0.15
+# Aerated parenchyma (HU, block means): the tie-break between components that reach equally high.
+_PARENCHYMA_HU = (-950.0, -600.0)
 
 
 def _lung_like(hu: NDArray[np.float32], component: NDArray[np.bool_]) -> bool:
@@ -95,7 +98,8 @@ def select_lungs(
         )
     largest = sizes[lung_like[0]]
     lung_like = [i for i in lung_like if sizes[i] >= _SECOND_LUNG_SHARE * largest]
-    lungs = _highest_per_side(lung_like, boxes, labels, superior_last, centre_x)
+    share = {i: _parenchyma_share(hu[boxes[i - 1]], labels[boxes[i - 1]] == i) for i in lung_like}
+    lungs = _highest_per_side(lung_like, boxes, labels, superior_last, centre_x, share)
     total = float(sum(sizes[i] for i in lungs))
     if total < min_lung_ml:
         raise SegmentationError(
@@ -107,17 +111,26 @@ def select_lungs(
     return chosen[labels]
 
 
+def _parenchyma_share(hu: NDArray[np.float32], component: NDArray[np.bool_]) -> float:
+    """Share of the component's voxels at aerated-parenchyma HU (:data:`_PARENCHYMA_HU`)."""
+    values = hu[component]
+    return float(np.mean((values >= _PARENCHYMA_HU[0]) & (values <= _PARENCHYMA_HU[1])))
+
+
 def _highest_per_side(
-    ids: list[int], boxes: list, labels: NDArray[np.int32], superior_last: bool, centre_x: float
+    ids: list[int], boxes: list, labels: NDArray[np.int32], superior_last: bool, centre_x: float,
+    share: dict[int, float],
 ) -> list[int]:
-    """On each side of ``centre_x`` (array x), the component of ``ids`` (sorted by size, largest
-    first) that reaches highest; the larger one on a tie."""
-    best: dict[bool, tuple[int, int]] = {}  # side -> (top, id)
+    """On each side of ``centre_x`` (array x), the component of ``ids`` that reaches highest; on a
+    tie (both reach the top slice of a scan that cuts them), the one with more of its voxels at
+    parenchymal HU (``share``): on a noisy abdominal CT the gas of the stomach and colon is
+    lung-like by its spread, larger than the lung base beside it, and still mostly gas."""
+    best: dict[bool, tuple[int, float, int]] = {}  # side -> (top, share, id)
     for i in ids:
         box = boxes[i - 1]
         top = box[0].stop - 1 if superior_last else -box[0].start
         columns = np.nonzero((labels[box] == i).any(axis=(0, 1)))[0] + box[2].start
         side = bool(float(columns.mean()) > centre_x)
-        if side not in best or top > best[side][0]:
-            best[side] = (top, i)
-    return [i for _top, i in best.values()]
+        if side not in best or (top, share[i]) > best[side][:2]:
+            best[side] = (top, share[i], i)
+    return [i for _top, _share, i in best.values()]
