@@ -4,7 +4,8 @@ Pipeline (thresholds and sizes from :class:`quant.protocol.LungParameters`), on 
 of block means (:mod:`quant.segment.coarse_grid`; averaging is the denoising):
 
 1. **Air inside the body**: HU < ``air_threshold_hu``; air connected to the in-plane border of the
-   volume is outside the patient.
+   volume is outside the patient, with the body closed along the image edge where the field of
+   view cuts it (:mod:`quant.segment.outside`).
 2. **Airway**: the trachea and main bronchi are found and removed with their wall
    (:mod:`quant.segment.airway`); around them (the hila) only aerated voxels may be lung.
 3. **Lungs, not gas**: air components that are lung-like (vessel texture, parenchymal HU) rather
@@ -35,13 +36,14 @@ from scipy import ndimage
 
 from quant.distance import near, opening
 from quant.labels import LungMasks
-from quant.protocol import Protocol, default_protocol
+from quant.protocol import LungParameters, Protocol, default_protocol
 from quant.segment.airway import find_airway
 from quant.segment.coarse_grid import coarse_grid
 from quant.segment.errors import SegmentationError
 from quant.segment.lung_edges import refine_edges
 from quant.segment.lung_select import select_lungs
 from quant.segment.lung_split import split_lungs
+from quant.segment.outside import body_cut_by_fov, outside_air, outside_air_cut_fov
 from quant.segment.pleura import fat_mask, include_pathology
 from quant.segment.wall_gap import wall_gaps
 from quant.volume import Volume
@@ -85,28 +87,17 @@ def segment_lungs(
 
     step(0.05, "finding air inside the body")
     air = hu_c < p.air_threshold_hu
-    outside = _outside_air(air)
-    internal = air & ~outside
-    if not internal.any():
-        raise SegmentationError(
-            "no plausible lungs: there is no air inside the body in this volume (is it a chest CT?)"
-        )
-
-    step(0.2, "removing the airways")
     superior_last = _superior_is_last(volume)
-    airway = find_airway(hu_c, internal, sp, p.airway_threshold_hu, superior_last)
+    # Where the field of view cuts the body, a lung reaching the image edge is not outside air
+    # (quant.segment.outside).
+    outside = outside_air_cut_fov(air) if body_cut_by_fov(air) else outside_air(air)
+    internal = air & ~outside
+    airway, lungs_c = _aerated_lungs(hu_c, internal, outside, sp, voxel_ml, p, superior_last, step)
     # Partial-volume lumen voxels around the detected core, and the airway wall (never lung).
     airway_zone = ndimage.binary_dilation(airway, iterations=1) & internal if airway.any() else airway
     airway_wall = _dilate_mm(airway, sp, _AIRWAY_WALL_MM) | airway_zone if airway.any() else airway
     # Around the airway lie the hila (vessels, nodes): only aerated voxels are lung there.
     hilum = _dilate_mm(airway, sp, _HILUM_MM) if airway.any() else airway
-
-    step(0.35, "telling lungs from bowel gas")
-    body_x = np.flatnonzero((~outside).any(axis=(0, 1)))
-    lungs_c = select_lungs(
-        internal & ~airway_zone, hu_c, voxel_ml, p.min_lung_ml, superior_last=superior_last,
-        centre_x=0.5 * float(body_x[0] + body_x[-1]) if body_x.size else None,
-    )
     labels_c = split_lungs(lungs_c, volume, grid)
 
     step(0.5, "adding airless lung")
@@ -165,6 +156,34 @@ _HILUM_MM = 12.0
 _INLET_MM = 40.0
 
 
+def _aerated_lungs(
+    hu_c: NDArray[np.float32],
+    internal: NDArray[np.bool_],
+    outside: NDArray[np.bool_],
+    sp: tuple[float, float, float],
+    voxel_ml: float,
+    p: LungParameters,
+    superior_last: bool,
+    step: Step,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """The airway and the aerated lungs (both bool, coarse z/y/x) among the air ``internal`` to
+    the body (steps 2 and 3 of the module docstring). Raises SegmentationError (no plausible lungs)."""
+    if not internal.any():
+        raise SegmentationError(
+            "no plausible lungs: there is no air inside the body in this volume (is it a chest CT?)"
+        )
+    step(0.2, "removing the airways")
+    airway = find_airway(hu_c, internal, sp, p.airway_threshold_hu, superior_last)
+    airway_zone = ndimage.binary_dilation(airway, iterations=1) & internal if airway.any() else airway
+    step(0.35, "telling lungs from bowel gas")
+    body_x = np.flatnonzero((~outside).any(axis=(0, 1)))
+    lungs_c = select_lungs(
+        internal & ~airway_zone, hu_c, voxel_ml, p.min_lung_ml, superior_last=superior_last,
+        centre_x=0.5 * float(body_x[0] + body_x[-1]) if body_x.size else None,
+    )
+    return airway, lungs_c
+
+
 def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm: float) -> NDArray[np.bool_]:
     """``mask`` grown by ``mm`` (Euclidean, anisotropic spacing), computed in its bounding box."""
     box = padded_box(mask, [int(np.ceil(mm / s)) + 1 for s in spacing])
@@ -194,15 +213,3 @@ def _below_apex(mask: NDArray[np.bool_], superior_last: bool, slices: float) -> 
 def _superior_is_last(volume: Volume) -> bool:
     """True when increasing z index moves superior (LPS +z)."""
     return bool(volume.direction[2, 2] >= 0)
-
-
-def _outside_air(air: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Air connected (3-D) to the in-plane (y/x) border of the volume: outside the patient."""
-    labels, n = ndimage.label(air)
-    if n == 0:
-        return np.zeros(air.shape, dtype=bool)
-    touches = np.zeros(n + 1, dtype=bool)
-    for face in (labels[:, 0, :], labels[:, -1, :], labels[:, :, 0], labels[:, :, -1]):
-        touches[np.unique(face)] = True
-    touches[0] = False
-    return touches[labels]

@@ -8,7 +8,8 @@ plausible lungs is not flagged but refused (:class:`quant.segment.errors.Segment
 code                        raised when
 ==========================  ======================================================================
 ``incomplete_coverage``     lung reaches the top or bottom slice of the scan (apex or base cut; an
-                            abdominal CT that catches the lung bases)
+                            abdominal CT that catches the lung bases) or the side edges of the image
+                            (a field of view that cuts the lungs)
 ``implausible_lung_volume`` total lung volume outside the adult range of the protocol
 ``thick_slices``            slice spacing above the protocol's limit for lesion quantification
 ``fat_like_solid``          the solid component is large enough to matter and its median HU is
@@ -88,6 +89,16 @@ def _edge_areas_mm2(volume: Volume, lung: LungMasks) -> tuple[float, float]:
     return (last, first) if superior_last else (first, last)
 
 
+def _side_edge_area_mm2(volume: Volume, lung: LungMasks) -> float:
+    """Lung area (mm²) on the in-plane edges of the image (all slices): lung the field of view cuts.
+    Each edge voxel counts with the face it shows: slice spacing × pixel size along the edge."""
+    labels = lung.labels
+    dz, dy, dx = volume.spacing
+    rows = np.count_nonzero(labels[:, 0, :]) + np.count_nonzero(labels[:, -1, :])
+    columns = np.count_nonzero(labels[:, :, 0]) + np.count_nonzero(labels[:, :, -1])
+    return float(rows * dz * dx + columns * dz * dy)
+
+
 def assess(
     volume: Volume, lungs: LungMasks, lesions: LesionMasks, metrics: Metrics, protocol: Protocol
 ) -> tuple[QCFlag, ...]:
@@ -100,6 +111,9 @@ def assess(
         cut.append(f"the top slice holds {top / 100.0:.0f} cm² of lung (the upper lungs are cut off)")
     if bottom >= q.edge_lung_mm2:
         cut.append(f"the bottom slice holds {bottom / 100.0:.0f} cm² of lung (the lung bases are cut off)")
+    side = _side_edge_area_mm2(volume, lungs)
+    if side >= q.edge_lung_mm2:
+        cut.append(f"the field of view cuts the lungs: {side / 100.0:.0f} cm² of lung lies on the image's side edges")
     if cut:
         message = "lungs not fully covered: " + "; ".join(cut)
         if metrics.lung_ml < q.min_lung_ml:

@@ -164,3 +164,22 @@ def test_abdominal_ct_made_low_dose_still_finds_the_lung_bases():
     assert dice >= 0.8, dice
     codes = {f.code for f in result.qc}
     assert {"incomplete_coverage", "implausible_lung_volume", "noisy_image"} <= codes
+
+
+def test_cancer_ct_reconstructed_with_a_narrower_field_of_view(cancer):
+    # The same scan with 12 % of the image cut off at each side (a targeted reconstruction): the
+    # lungs reach the image edge, where the usual rule took their air for the air around the
+    # patient and kept a 25 mL pocket as "the lungs". The body is now closed along the edge.
+    from dataclasses import replace
+
+    from quant.segment.pipeline import segment
+
+    _case_, volume, full = cancer
+    cut = int(0.12 * volume.shape[2])
+    origin = np.asarray(volume.origin) + volume.direction[:, 0] * volume.spacing[2] * cut
+    narrow = replace(volume, hu=volume.hu[:, :, cut:-cut].copy(), origin=tuple(origin))
+    result = segment(narrow)
+    assert abs(result.metrics.lung_ml - full.metrics.lung_ml) <= 0.05 * full.metrics.lung_ml
+    assert abs(result.metrics.lesion_pct - full.metrics.lesion_pct) <= 1.0
+    coverage = next(f for f in result.qc if f.code == "incomplete_coverage")
+    assert "field of view cuts the lungs" in coverage.message
