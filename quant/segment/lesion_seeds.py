@@ -30,7 +30,9 @@ from scipy import ndimage
 from quant.distance import near, opening
 from quant.protocol import LesionParameters
 
-__all__ = ["detect_seeds", "noise_hu", "lung_noise_hu", "quiet", "regional_hu", "dependent_rim", "denoised"]
+__all__ = [
+    "detect_seeds", "noise_hu", "grid_noise_hu", "lung_noise_hu", "quiet", "regional_hu", "dependent_rim", "denoised",
+]
 
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 # Ground-glass seeds are judged on the mean of the parenchyma around them, vessels left out, over
@@ -44,6 +46,8 @@ _NOISE_TARGET_HU = 35.0
 # ... measured on at least this many aerated-lung voxels (a few lung bases are mostly edge).
 _NOISE_MIN_VOXELS = 5000
 _NOISE_SIGMAS = (0.7, 1.0)
+# Aerated lung on the detection grid, for its noise (HU).
+_GRID_AERATED_HU = -700.0
 # lung_noise_hu: contiguous mid-lung slices it measures on, and the HU below which lung is aerated.
 _NOISE_SLICES = 9
 _AERATED_HU = -750.0
@@ -134,7 +138,7 @@ def quiet(hu: NDArray[np.float32], inner: NDArray[np.bool_]) -> NDArray[np.float
     is at most :data:`_NOISE_TARGET_HU` (standard-dose and low-dose soft-kernel scans measure 10-25
     HU on the ~2 mm grid, texture included): a low-dose scan with a sharp kernel has noise of 60-100
     HU, which puts vessel ridges and band voxels everywhere."""
-    aerated = inner & (hu < -700.0)
+    aerated = inner & (hu < _GRID_AERATED_HU)
     if np.count_nonzero(aerated) < _NOISE_MIN_VOXELS:
         return hu  # too little aerated lung to tell noise from texture
     for sigma in _NOISE_SIGMAS:
@@ -142,6 +146,12 @@ def quiet(hu: NDArray[np.float32], inner: NDArray[np.bool_]) -> NDArray[np.float
             break
         hu = ndimage.gaussian_filter(hu, sigma, truncate=2.5)
     return hu
+
+
+def grid_noise_hu(hu: NDArray[np.float32], inner: NDArray[np.bool_]) -> float:
+    """Noise (HU, :func:`noise_hu`) of the aerated lung interior of a detection grid: what
+    :func:`quiet` holds to :data:`_NOISE_TARGET_HU`."""
+    return noise_hu(hu, inner & (hu < _GRID_AERATED_HU))
 
 
 def lung_noise_hu(hu: NDArray[np.int16], lung: NDArray[np.bool_]) -> float:

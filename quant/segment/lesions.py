@@ -50,7 +50,7 @@ from quant.distance import near
 from quant.labels import GGO, SOLID, LesionMasks, LungMasks
 from quant.protocol import LesionParameters, Protocol, default_protocol
 from quant.segment.coarse_grid import coarse_grid
-from quant.segment.lesion_seeds import denoised, detect_seeds, lung_noise_hu, noise_hu, quiet, regional_hu
+from quant.segment.lesion_seeds import denoised, detect_seeds, grid_noise_hu, lung_noise_hu, quiet, regional_hu
 from quant.segment.pleura import mediastinal_band
 from quant.segment.vessels import vessel_mask
 from quant.volume import Volume
@@ -86,8 +86,6 @@ _ISOTROPIC_RATIO = 1.5
 # Vessel ridges are told from noise on the unsmoothed detection grid while its noise is at most
 # this share of vessel_ridge_hu.
 _RIDGE_NOISE_SHARE = 0.5
-# The HU below which lung is aerated (for the noise of the unsmoothed detection grid).
-_AERATED_MAX_HU = -750.0
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 _FACES = ndimage.generate_binary_structure(3, 1)
 
@@ -216,9 +214,7 @@ def _parenchyma_hu(
     ``vessel_ridge_hu``; noisier, noise makes ridges everywhere and the smoothed image is used.
     """
     image = quieted
-    if unsmoothed is not quieted and noise_hu(unsmoothed, inner & (unsmoothed < _AERATED_MAX_HU)) <= (
-        _RIDGE_NOISE_SHARE * p.vessel_ridge_hu
-    ):
+    if unsmoothed is not quieted and grid_noise_hu(unsmoothed, inner) <= _RIDGE_NOISE_SHARE * p.vessel_ridge_hu:
         image = unsmoothed
         vessel = vessel_mask(unsmoothed, inner, p, sp)
         shell = ndimage.binary_dilation(vessel, structure=_CUBE) if vessel.any() else vessel
