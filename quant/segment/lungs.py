@@ -36,14 +36,14 @@ from scipy import ndimage
 
 from quant.distance import near, opening
 from quant.labels import LungMasks
-from quant.protocol import LungParameters, Protocol, default_protocol
+from quant.protocol import Protocol, default_protocol
 from quant.segment.airway import find_airway
 from quant.segment.coarse_grid import coarse_grid
 from quant.segment.errors import SegmentationError
 from quant.segment.lung_edges import refine_edges
 from quant.segment.lung_select import select_lungs
 from quant.segment.lung_split import split_lungs
-from quant.segment.outside import body_cut_by_fov, outside_air, outside_air_cut_fov
+from quant.segment.outside import outside_air
 from quant.segment.pleura import fat_mask, include_pathology
 from quant.segment.wall_gap import wall_gaps
 from quant.volume import Volume
@@ -88,16 +88,27 @@ def segment_lungs(
     step(0.05, "finding air inside the body")
     air = hu_c < p.air_threshold_hu
     superior_last = _superior_is_last(volume)
-    # Where the field of view cuts the body, a lung reaching the image edge is not outside air
-    # (quant.segment.outside).
-    outside = outside_air_cut_fov(air) if body_cut_by_fov(air) else outside_air(air)
+    outside = outside_air(air)
     internal = air & ~outside
-    airway, lungs_c = _aerated_lungs(hu_c, internal, outside, sp, voxel_ml, p, superior_last, step)
+    if not internal.any():
+        raise SegmentationError(
+            "no plausible lungs: there is no air inside the body in this volume (is it a chest CT?)"
+        )
+
+    step(0.2, "removing the airways")
+    airway = find_airway(hu_c, internal, sp, p.airway_threshold_hu, superior_last)
     # Partial-volume lumen voxels around the detected core, and the airway wall (never lung).
     airway_zone = ndimage.binary_dilation(airway, iterations=1) & internal if airway.any() else airway
     airway_wall = _dilate_mm(airway, sp, _AIRWAY_WALL_MM) | airway_zone if airway.any() else airway
     # Around the airway lie the hila (vessels, nodes): only aerated voxels are lung there.
     hilum = _dilate_mm(airway, sp, _HILUM_MM) if airway.any() else airway
+
+    step(0.35, "telling lungs from bowel gas")
+    body_x = np.flatnonzero((~outside).any(axis=(0, 1)))
+    lungs_c = select_lungs(
+        internal & ~airway_zone, hu_c, voxel_ml, p.min_lung_ml, superior_last=superior_last,
+        centre_x=0.5 * float(body_x[0] + body_x[-1]) if body_x.size else None,
+    )
     labels_c = split_lungs(lungs_c, volume, grid)
 
     step(0.5, "adding airless lung")
@@ -156,34 +167,6 @@ _HILUM_MM = 12.0
 _INLET_MM = 40.0
 
 
-def _aerated_lungs(
-    hu_c: NDArray[np.float32],
-    internal: NDArray[np.bool_],
-    outside: NDArray[np.bool_],
-    sp: tuple[float, float, float],
-    voxel_ml: float,
-    p: LungParameters,
-    superior_last: bool,
-    step: Step,
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """The airway and the aerated lungs (both bool, coarse z/y/x) among the air ``internal`` to
-    the body (steps 2 and 3 of the module docstring). Raises SegmentationError (no plausible lungs)."""
-    if not internal.any():
-        raise SegmentationError(
-            "no plausible lungs: there is no air inside the body in this volume (is it a chest CT?)"
-        )
-    step(0.2, "removing the airways")
-    airway = find_airway(hu_c, internal, sp, p.airway_threshold_hu, superior_last)
-    airway_zone = ndimage.binary_dilation(airway, iterations=1) & internal if airway.any() else airway
-    step(0.35, "telling lungs from bowel gas")
-    body_x = np.flatnonzero((~outside).any(axis=(0, 1)))
-    lungs_c = select_lungs(
-        internal & ~airway_zone, hu_c, voxel_ml, p.min_lung_ml, superior_last=superior_last,
-        centre_x=0.5 * float(body_x[0] + body_x[-1]) if body_x.size else None,
-    )
-    return airway, lungs_c
-
-
 def _dilate_mm(mask: NDArray[np.bool_], spacing: tuple[float, float, float], mm: float) -> NDArray[np.bool_]:
     """``mask`` grown by ``mm`` (Euclidean, anisotropic spacing), computed in its bounding box."""
     box = padded_box(mask, [int(np.ceil(mm / s)) + 1 for s in spacing])
@@ -203,11 +186,11 @@ def _lowest_slice(mask: NDArray[np.bool_], superior_last: bool) -> int | None:
 def _below_apex(mask: NDArray[np.bool_], superior_last: bool, slices: float) -> int | None:
     """Index of the slice ``slices`` (rounded up) below the most superior slice holding ``mask``
     (None when it is empty)."""
-    zs = np.flatnonzero(mask.any(axis=(1, 2)))
-    if zs.size == 0:
+    top = _lowest_slice(mask, not superior_last)  # the most superior slice
+    if top is None:
         return None
     n = int(np.ceil(slices))
-    return int(zs[-1] - n if superior_last else zs[0] + n)
+    return top - n if superior_last else top + n
 
 
 def _superior_is_last(volume: Volume) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quant.segment.outside import body_cut_by_fov, outside_air, outside_air_cut_fov
+from quant.segment.outside import air_connected_to_edge, outside_air
 
 
 def _slice_cut_by_the_edge() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -24,13 +24,12 @@ def _slice_cut_by_the_edge() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_the_usual_rule_takes_a_lung_on_the_image_edge_for_outside_air():
     air, lung, _gap = _slice_cut_by_the_edge()
-    assert outside_air(air)[lung].all()
+    assert air_connected_to_edge(air)[lung].all()
 
 
 def test_closing_the_cut_body_along_the_edge_keeps_the_lung_inside_and_the_gap_outside():
     air, lung, gap = _slice_cut_by_the_edge()
-    assert body_cut_by_fov(air)
-    outside = outside_air_cut_fov(air)
+    outside = outside_air(air)
     assert not outside[lung].any()
     assert outside[gap].all()            # the table is not the body: the gap under it stays outside
     assert outside[0, :10].all()         # and so does the air in front of the body
@@ -40,5 +39,7 @@ def test_a_body_inside_the_field_of_view_is_not_cut():
     air = np.ones((2, 60, 80), dtype=bool)
     air[:, 10:40, 10:70] = False
     air[:, 15:35, 15:30] = True          # a lung
-    assert not body_cut_by_fov(air)
-    assert np.array_equal(outside_air(air), outside_air_cut_fov(air))
+    air[:, 45:50, :] = False             # a table across the whole image: it is not the body
+    assert np.array_equal(outside_air(air), air_connected_to_edge(air))
+    assert not outside_air(air)[:, 15:35, 15:30].any()
+    assert outside_air(air)[:, 40:45].all()  # the gap above the table stays outside
