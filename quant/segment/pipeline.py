@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Bump whenever a change can alter any automatic mask.
-ALGORITHM_VERSION = "lungread-seg-2.1"
+ALGORITHM_VERSION = "lungread-seg-2.2"
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]

@@ -16,6 +16,8 @@ airless lung tissue and short:
   never in the open: a run that is still going at ``max_gap_mm`` is an organ (the liver under the
   dome, the heart), not a layer against the wall; a gap shallower than ``_MIN_GAP_MM`` is the
   pleura and extrapleural layer;
+* not between the lungs in front of the spine within ``_SPINE_MARGIN_MM`` of the vertebral body
+  (the descending aorta, oesophagus and azygos vein, as dense as airless lung);
 * not at the top of the lungs (``lungs._INLET_MM``): there the lung apex rises into the thoracic inlet, where
   muscle lies between the lung and the first ribs;
 * fluid (``fluid_min_hu``..``fluid_max_hu`` on a 3×3×3 mean: a pleural effusion, 0..20 HU) lies
@@ -46,6 +48,9 @@ _RIB_WINDOW_MM = (24.0, 8.0)
 _PLEURA_MM = 3.0
 # Gaps shallower than this (mm) are the pleura and extrapleural layer, not airless lung.
 _MIN_GAP_MM = 5.0
+# The posterior mediastinum (aorta, oesophagus, azygos) lies within this distance (mm) of the
+# vertebral body's sides; between the lungs but farther out is retrocardiac lung.
+_SPINE_MARGIN_MM = 20.0
 
 
 def _gap_along(
@@ -126,6 +131,21 @@ def _behind_spine_centre(band: NDArray[np.bool_], bone: NDArray[np.bool_]) -> ND
     return (y >= centre[:, None])[:, :, None]
 
 
+def _beside_spine(
+    band: NDArray[np.bool_], bone: NDArray[np.bool_], spacing: tuple[float, float, float], margin_mm: float
+) -> NDArray[np.bool_]:
+    """(z, 1, x) columns within ``margin_mm`` of the x-extent of the spine (the bone in the
+    mediastinal ``band``) on their slice; every column on slices without one."""
+    spine = (bone & band).any(axis=1, keepdims=True)  # (z, 1, x)
+    nx = band.shape[2]
+    x = np.arange(nx).reshape(1, 1, -1)
+    lo = np.min(np.where(spine, x, nx), axis=2, keepdims=True)
+    hi = np.max(np.where(spine, x, -1), axis=2, keepdims=True)
+    m = margin_mm / spacing[2]
+    found = hi >= 0
+    return ~found | ((x >= lo - m) & (x <= hi + m))
+
+
 def wall_gaps(
     labels: NDArray[np.uint8],
     smooth_hu: NDArray[np.float32],
@@ -165,8 +185,10 @@ def wall_gaps(
     band = mediastinal_band(labels)
     behind = _behind_spine_centre(band, bone)
     medial = allowed & below(medial_top_slice) & behind
-    # In front of the spine, between the lungs, lie the aorta, oesophagus and heart: never a gap.
-    cand &= ~(band & ~behind)
+    # In front of the spine, between the lungs and beside the vertebral body, lie the aorta and
+    # oesophagus: never a gap. Farther out on such a row (the lung's medial edge there is the
+    # aerated part of a retrocardiac consolidation) the usual rules apply.
+    cand &= ~(band & ~behind & _beside_spine(band, bone, spacing, _SPINE_MARGIN_MM))
     low = low_x_label(labels)
     for side in (1, 2):
         lateral_forward = side != low  # the lung at low x has its chest wall at low x

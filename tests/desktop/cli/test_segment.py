@@ -57,7 +57,7 @@ def test_cli_json_and_nifti_masks(phantom_dir, tmp_path, capsys):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "segmentation 2.1 limit: airless (+30 HU) consolidation that the aerated lung neither encloses "
+    "segmentation 2.2 limit: airless (+30 HU) consolidation that the aerated lung neither encloses "
     "nor fronts is left out of the lung mask (here lesion % 2.6 points low)"
 ))
 def test_cli_json_agrees_with_truth(phantom_dir, capsys):

@@ -144,7 +144,7 @@ def test_dense_consolidation_is_solid_and_a_dense_vessel_is_not_lesion():
 
 
 _PLEURAL_LAYER_LIMIT = (
-    "segmentation 2.1 limit: with the true lung mask, lesion on the lung's outermost voxel layer "
+    "segmentation 2.2 limit: with the true lung mask, lesion on the lung's outermost voxel layer "
     "(partial volume with the chest wall) is missed, 5-10 % of the lesion here (2.3-3.3 points at "
     "38-60 % burden); the growth limit is not the cause (unlimited growth changes nothing)"
 )

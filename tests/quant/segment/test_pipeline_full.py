@@ -30,7 +30,7 @@ def full_results():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "segmentation 2.1 limit: the large posterior-basal consolidation (+30 HU) lies below and behind "
+    "segmentation 2.2 limit: the large posterior-basal consolidation (+30 HU) lies below and behind "
     "the aerated lung, which neither encloses nor fronts it, so it is left out of the lung mask"
 ))
 def test_full_size_heavy_burden_accuracy(full_results):
