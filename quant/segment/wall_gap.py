@@ -118,12 +118,11 @@ def _gap_along(
     return np.flip(airless, axis) if not forward else airless
 
 
-def _behind_spine_centre(band: NDArray[np.bool_], bone: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """(z, y, 1) rows at or behind the centre of the spine on their slice: the bone in the
-    mediastinal ``band`` between the two lungs (vertebral body and posterior elements). False on
-    slices with none."""
-    spine = bone & band
-    ny = band.shape[1]
+def _behind_spine_centre(spine: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """(z, y, 1) rows at or behind the centre of the ``spine`` (the bone in the mediastinal band
+    between the two lungs: vertebral body and posterior elements) on their slice. False on slices
+    with none."""
+    ny = spine.shape[1]
     y = np.arange(ny, dtype=np.float32).reshape(1, -1)
     count = spine.sum(axis=2)  # (z, y)
     total = count.sum(axis=1)
@@ -131,16 +130,14 @@ def _behind_spine_centre(band: NDArray[np.bool_], bone: NDArray[np.bool_]) -> ND
     return (y >= centre[:, None])[:, :, None]
 
 
-def _beside_spine(
-    band: NDArray[np.bool_], bone: NDArray[np.bool_], spacing: tuple[float, float, float], margin_mm: float
-) -> NDArray[np.bool_]:
-    """(z, 1, x) columns within ``margin_mm`` of the x-extent of the spine (the bone in the
-    mediastinal ``band``) on their slice; every column on slices without one."""
-    spine = (bone & band).any(axis=1, keepdims=True)  # (z, 1, x)
-    nx = band.shape[2]
+def _beside_spine(spine: NDArray[np.bool_], spacing: tuple[float, float, float], margin_mm: float) -> NDArray[np.bool_]:
+    """(z, 1, x) columns within ``margin_mm`` of the x-extent of the ``spine`` on their slice;
+    every column on slices without one."""
+    columns = spine.any(axis=1, keepdims=True)  # (z, 1, x)
+    nx = spine.shape[2]
     x = np.arange(nx).reshape(1, 1, -1)
-    lo = np.min(np.where(spine, x, nx), axis=2, keepdims=True)
-    hi = np.max(np.where(spine, x, -1), axis=2, keepdims=True)
+    lo = np.min(np.where(columns, x, nx), axis=2, keepdims=True)
+    hi = np.max(np.where(columns, x, -1), axis=2, keepdims=True)
     m = margin_mm / spacing[2]
     found = hi >= 0
     return ~found | ((x >= lo - m) & (x <= hi + m))
@@ -183,12 +180,13 @@ def wall_gaps(
 
     allowed = below(top_slice)
     band = mediastinal_band(labels)
-    behind = _behind_spine_centre(band, bone)
+    spine = bone & band
+    behind = _behind_spine_centre(spine)
     medial = allowed & below(medial_top_slice) & behind
     # In front of the spine, between the lungs and beside the vertebral body, lie the aorta and
     # oesophagus: never a gap. Farther out on such a row (the lung's medial edge there is the
     # aerated part of a retrocardiac consolidation) the usual rules apply.
-    cand &= ~(band & ~behind & _beside_spine(band, bone, spacing, _SPINE_MARGIN_MM))
+    cand &= ~(band & ~behind & _beside_spine(spine, spacing, _SPINE_MARGIN_MM))
     low = low_x_label(labels)
     for side in (1, 2):
         lateral_forward = side != low  # the lung at low x has its chest wall at low x

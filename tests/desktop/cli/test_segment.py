@@ -9,10 +9,7 @@ import pytest
 
 from desktop.cli.main import main
 from quant.volume import Volume
-
-
-def dice(a, b) -> float:
-    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
+from tests.support.overlap import dice
 
 
 @pytest.fixture(scope="module")

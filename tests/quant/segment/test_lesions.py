@@ -16,6 +16,7 @@ from quant.protocol import ProtocolError, default_protocol, protocol_from_dict
 from quant.segment.lesions import segment_lesions
 from quant.segment.vessels import vessel_mask
 from quant.volume import Volume
+from tests.support.overlap import dice
 
 SPACING = (3.0, 2.7, 2.7)
 SHAPE = (40, 64, 64)
@@ -41,10 +42,6 @@ def _chest(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     hu = ndimage.gaussian_filter(hu, (0.6, 0.8, 0.8), mode="nearest")
     hu += np.random.default_rng(seed).normal(0.0, 20.0, SHAPE).astype(np.float32)
     return np.rint(hu).astype(np.int16), lung, lesion, vessel
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
 
 
 def test_thin_vessel_is_a_ridge_and_ground_glass_is_not():

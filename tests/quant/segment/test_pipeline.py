@@ -20,6 +20,7 @@ from quant.segment.pipeline import (
     segment,
 )
 from quant.volume import Volume
+from tests.support.overlap import dice
 
 # (seed, lesion %, consolidation strength)
 CASES = [
@@ -48,10 +49,6 @@ LESION_LIMIT = (
 )
 LUNG_FAILS = {17, 18, 19, 20}
 LESION_FAILS = {12, 13, 15, 17, 19, 20}
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
 
 
 @pytest.fixture(scope="module")

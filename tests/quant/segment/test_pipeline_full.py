@@ -6,16 +6,12 @@ consolidation, and a scan without lesions.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from quant.segment.pipeline import segment
+from tests.support.overlap import dice
 
 pytestmark = pytest.mark.slow
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
 
 
 @pytest.fixture(scope="module")

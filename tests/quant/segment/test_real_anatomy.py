@@ -35,6 +35,7 @@ from quant.phantom import REAL_CHEST, PhantomScan
 from quant.phantom.anatomy import Tissue
 from quant.phantom.image import DENSE_SOLID_HU, DENSE_SOLID_TEXTURE_HU
 from quant.segment.pipeline import SegmentationError, SegmentationResult, segment
+from tests.support.overlap import dice
 
 DENSE = {"solid_hu": DENSE_SOLID_HU, "solid_texture_hu": DENSE_SOLID_TEXTURE_HU}
 #: Fat within this distance (mm) of the true lung is "chest fat" for the fat-in-lung check.
@@ -84,10 +85,6 @@ def _run(seed: int, pct: float, options: dict) -> Case:
 @pytest.fixture(scope="module")
 def cases() -> dict[str, Case]:
     return {name: _run(*spec) for name, spec in CASES.items()}
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
 
 
 # Segmentation 2.2 does not reach the bounds on these cases (the issue-14 note lists the figures):

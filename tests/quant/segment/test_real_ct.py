@@ -29,6 +29,7 @@ from scipy import ndimage
 
 from benchmarks.realct_cases import RealCase, find_cases, with_added_noise
 from quant.labels import SOLID
+from tests.support.overlap import dice
 from tests.support.paths import TEST_DATA
 
 DATA = TEST_DATA / "realct"
@@ -108,8 +109,8 @@ def test_abdominal_ct_lung_bases_are_segmented_and_flagged(abdomen):
     case, volume, result = abdomen
     ref = case.reference_lung(volume)
     lung = result.lungs.labels > 0
-    dice = 2.0 * np.count_nonzero(lung & ref) / (np.count_nonzero(lung) + np.count_nonzero(ref))
-    assert dice >= 0.8, dice
+    value = dice(lung, ref)
+    assert value >= 0.8, value
     assert result.metrics.lung_ml < 300.0  # the bases, not litres of stomach and colon gas
     assert result.metrics.lesion_pct <= 5.0
     codes = [f.code for f in result.qc]
@@ -162,8 +163,8 @@ def test_abdominal_ct_made_low_dose_still_finds_the_lung_bases():
     result = segment(volume)
     ref = case.reference_lung(volume)
     lung = result.lungs.labels > 0
-    dice = 2.0 * np.count_nonzero(lung & ref) / (np.count_nonzero(lung) + np.count_nonzero(ref))
-    assert dice >= 0.8, dice
+    value = dice(lung, ref)
+    assert value >= 0.8, value
     codes = {f.code for f in result.qc}
     assert {"incomplete_coverage", "implausible_lung_volume", "noisy_image"} <= codes
 
@@ -218,8 +219,8 @@ def test_cancer_ct_with_contrast_enhanced_blood_keeps_its_lung_mask(cancer):
     # The heart and great vessels (hundreds of mL) stay out: under 1 mL of enhanced tissue joins
     # the lung (the simulation also enhances the hilar part of the tumour, whose edge may move).
     assert np.count_nonzero(lung & ~lung0 & (blood > 0.5)) * volume.voxel_volume_ml < 1.0
-    dice = 2.0 * np.count_nonzero(lung & lung0) / (np.count_nonzero(lung) + np.count_nonzero(lung0))
-    assert dice >= 0.995, dice
+    value = dice(lung, lung0)
+    assert value >= 0.995, value
     lesion = (result.lesions.labels > 0) & lung
     assert 100.0 * np.count_nonzero(lesion & ~case.tumour_boxes(volume)) / np.count_nonzero(lung) <= 1.0
     assert abs(result.metrics.lesion_pct - plain.metrics.lesion_pct) <= 0.2
@@ -241,7 +242,7 @@ def test_cancer_ct_with_emphysematous_lungs_keeps_its_lungs_and_tumour(cancer):
     assert np.mean(darker[lung0] < -950) >= 0.2  # the simulation took
     result = segment(Volume(darker, volume.spacing, volume.origin, volume.direction))
     lung = result.lungs.labels > 0
-    dice = 2.0 * np.count_nonzero(lung & lung0) / (np.count_nonzero(lung) + np.count_nonzero(lung0))
-    assert dice >= 0.99, dice
+    value = dice(lung, lung0)
+    assert value >= 0.99, value
     tight = case.tumour_boxes(volume, margin_mm=0.0)
     assert np.count_nonzero((result.lesions.labels == SOLID) & lung & tight) * volume.voxel_volume_ml >= 5.0
